@@ -1,0 +1,1 @@
+"""HTTP API: one FastAPI app serving JSON endpoints (and, later, the web pages)."""

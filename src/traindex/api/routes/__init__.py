@@ -1,0 +1,11 @@
+"""API routers; each module exposes ``router(settings) -> APIRouter``. Add new modules here."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from traindex.api.routes import health
+
+__all__ = ["ROUTER_MODULES"]
+
+ROUTER_MODULES: tuple[ModuleType, ...] = (health,)

@@ -1,0 +1,115 @@
+"""Caption full-text index (Tantivy, BM25) for one release.
+
+Captions are tokenised with a folding analyser (lower case, ASCII folding, very long
+tokens dropped), and the query goes through the same analyser, so ``Kneschke`` finds
+``KNESCHKE`` and ``Müller`` finds ``Muller``. Each document stores only ``loc``
+(shard id << 40 | row) as a fast field; everything else is read from the Parquet shard.
+Documents carry their shard id so a resumed ingest can delete a half-indexed shard.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from traindex.errors import InputError
+
+__all__ = ["TextHit", "TextIndex", "fold", "loc_of", "split_loc"]
+
+_SHIFT = 40
+_FIELD = "caption"
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def loc_of(shard_id: int, row: int) -> int:
+    return (shard_id << _SHIFT) | row
+
+
+def split_loc(loc: int) -> tuple[int, int]:
+    return loc >> _SHIFT, loc & ((1 << _SHIFT) - 1)
+
+
+def fold(text: str) -> list[str]:
+    """Tokens of ``text`` lower-cased with diacritics removed (used to report matched terms)."""
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+    return [t.lower() for t in _TOKEN.findall(stripped)]
+
+
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    shard_id: int
+    row: int
+    score: float
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field(_FIELD, tokenizer_name="folded", index_option="position")
+    builder.add_integer_field("loc", fast=True)
+    builder.add_integer_field("shard", indexed=True)
+    return builder.build()
+
+
+class TextIndex:
+    """Open (or create) the caption index in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.index = tantivy.Index(_schema(), path=str(path))
+        analyzer = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(80))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .build()
+        )
+        self.index.register_tokenizer("folded", analyzer)
+
+    def writer(self, heap_bytes: int) -> tantivy.IndexWriter:
+        return self.index.writer(heap_size=heap_bytes, num_threads=1)
+
+    @staticmethod
+    def add(
+        writer: tantivy.IndexWriter, shard_id: int, first_row: int, captions: Sequence[str | None]
+    ) -> None:
+        for i, caption in enumerate(captions):
+            if caption:
+                writer.add_document(
+                    tantivy.Document(
+                        caption=caption, loc=loc_of(shard_id, first_row + i), shard=shard_id
+                    )
+                )
+
+    @staticmethod
+    def delete_shard(writer: tantivy.IndexWriter, shard_id: int) -> None:
+        writer.delete_documents_by_term("shard", shard_id)
+
+    def search(self, query: str, limit: int, offset: int = 0) -> tuple[int, list[TextHit]]:
+        """Total hit count and one page of hits, best BM25 score first.
+
+        ``query`` uses Tantivy's syntax: words (any may match), ``"exact phrase"``,
+        ``+required``, ``-excluded``. A query that does not parse is an ``InputError``.
+        """
+        self.index.reload()
+        try:
+            parsed = self.index.parse_query(query, [_FIELD])
+        except ValueError as exc:
+            raise InputError(f"cannot parse text query {query!r}: {exc}") from exc
+        searcher = self.index.searcher()
+        result = searcher.search(parsed, limit=limit, offset=offset, count=True)
+        addresses = [addr for _, addr in result.hits]
+        locs = searcher.fast_field_values("loc", addresses) if addresses else []
+        hits = [
+            TextHit(*split_loc(int(loc)), score=float(score))
+            for (score, _), loc in zip(result.hits, locs, strict=True)
+            if loc is not None
+        ]
+        # tantivy's stubs omit SearchResult.count, which search(count=True) fills
+        return int(result.count or 0), hits  # type: ignore[attr-defined]

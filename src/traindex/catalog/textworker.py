@@ -1,0 +1,114 @@
+"""Caption indexing in a child process, fed while the main process normalises.
+
+Why: Tantivy's Python binding spends ~5 µs per document on the calling thread, about as
+much as all other ingest work together. Running it in a child process puts it on the
+second core. Captions travel as Arrow arrays through a bounded queue, so memory stays
+bounded when the child falls behind. The protocol mirrors the writer's own: ``begin``
+(delete the shard's old documents), ``add``..., then ``commit`` or ``rollback``, each
+acknowledged, so the caller knows the index state before it commits the shard.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+
+from traindex.catalog.text import TextIndex
+from traindex.errors import TraindexError
+
+__all__ = ["TextIndexer"]
+
+_QUEUE_BATCHES = 4
+_POLL_SECONDS = 0.5
+
+
+def _serve(path: str, heap_bytes: int, inbox: Any, outbox: Any) -> None:
+    index = TextIndex(Path(path))
+    writer = None
+    failure: str | None = None
+    while True:
+        op, *args = inbox.get()
+        if op == "close":
+            return
+        try:
+            if op == "begin":
+                failure = None
+                writer = index.writer(heap_bytes)
+                TextIndex.delete_shard(writer, args[0])
+            elif op == "add" and failure is None and writer is not None:
+                TextIndex.add(writer, args[0], args[1], args[2].to_pylist())
+            elif op in ("commit", "rollback") and writer is not None:
+                if op == "commit" and failure is None:
+                    writer.commit()
+                    writer.wait_merging_threads()
+                else:
+                    writer.rollback()
+                writer = None
+        except Exception as exc:  # reported at the next commit, never lost
+            failure = f"{type(exc).__name__}: {exc}"
+        if op in ("commit", "rollback"):
+            outbox.put(("error", failure) if failure else ("ok", None))
+
+
+class TextIndexer:
+    """A caption index writer that lives in a child process (use as a context manager)."""
+
+    def __init__(self, path: Path, heap_bytes: int) -> None:
+        ctx = mp.get_context("spawn")
+        self._inbox = ctx.Queue(maxsize=_QUEUE_BATCHES)
+        self._outbox = ctx.Queue()
+        self._proc = ctx.Process(
+            target=_serve, args=(str(path), heap_bytes, self._inbox, self._outbox), daemon=True
+        )
+        self._proc.start()
+
+    def begin(self, shard_id: int) -> None:
+        self._inbox.put(("begin", shard_id))
+
+    def add(self, shard_id: int, first_row: int, captions: pa.Array) -> None:
+        self._inbox.put(("add", shard_id, first_row, captions))
+
+    def commit(self) -> None:
+        self._inbox.put(("commit",))
+        self._reply("commit")
+
+    def rollback(self) -> None:
+        if self._proc.is_alive():
+            self._inbox.put(("rollback",))
+            self._reply("rollback")
+
+    def _reply(self, what: str) -> None:
+        while True:
+            try:
+                status, detail = self._outbox.get(timeout=_POLL_SECONDS)
+                break
+            except queue.Empty:
+                if not self._proc.is_alive():
+                    raise TraindexError(
+                        f"caption indexer exited (code {self._proc.exitcode}) before {what}"
+                    ) from None
+        if status != "ok":
+            raise TraindexError(f"caption index {what} failed: {detail}")
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            self._inbox.put(("close",))
+        self._proc.join(timeout=30)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+    def __enter__(self) -> TextIndexer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

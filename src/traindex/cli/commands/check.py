@@ -1,0 +1,94 @@
+"""``traindex check``: machine-readable AI-training opt-out signals for URLs and files.
+
+A thin adapter over ``traindex.signals.service``: parse options, call the service, print a
+table or the JSON document. No signal logic lives here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.signals.service import resolve_agents, run_checks
+from traindex.signals.targets import read_targets_file
+from traindex.signals.verdict import TargetVerdict
+
+__all__ = ["register"]
+
+_STYLE = {"reserved": "bold red", "allowed": "green", "unknown": "yellow"}
+
+
+def _table(verdicts: list[TargetVerdict]) -> Table:
+    table = Table(title="AI-training opt-out signals", show_lines=True)
+    for column in ("target", "verdict", "signals", "why"):
+        table.add_column(column, overflow="fold")
+    for item in verdicts:
+        style = _STYLE[item.verdict.value]
+        signals = "\n".join(
+            f"[{_STYLE[r.verdict.value]}]{r.signal}: {r.verdict.value}[/]" for r in item.results
+        )
+        table.add_row(item.target, f"[{style}]{item.verdict.value}[/]", signals, item.reason)
+    return table
+
+
+def _progress(enabled: bool) -> Progress:
+    """A transient bar on stderr, so ``--json`` on stdout stays clean; bulk runs only."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def check(
+    ctx: typer.Context,
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="URLs (http/https) or local image files.")
+    ] = None,
+    urls: Annotated[
+        Path | None, typer.Option("--urls", help="Bulk: a .txt (one per line) or .parquet file.")
+    ] = None,
+    agent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent", help="Crawler token to evaluate (repeatable). Default: AI-training bots."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    noindex: Annotated[
+        bool, typer.Option("--noindex", help="Count noindex/noimageindex as a reservation.")
+    ] = False,
+) -> None:
+    """Check robots.txt, ai.txt, TDMRep, X-Robots-Tag/meta, IPTC and C2PA for each target."""
+    with user_errors():
+        agents = resolve_agents(agent or [])
+        wanted = list(targets or []) + (read_targets_file(urls) if urls is not None else [])
+        if not wanted:
+            exit_with("give at least one URL or file, or --urls FILE")
+        with _progress(enabled=urls is not None) as bar:
+            task = bar.add_task("checking", total=len(wanted))
+            verdicts = run_checks(
+                wanted,
+                settings(ctx),
+                agents,
+                noindex_reserves=noindex,
+                progress=lambda _verdict: bar.advance(task),
+            )
+    if as_json:
+        print_json({"results": [v.to_json() for v in verdicts]})
+    else:
+        console.print(_table(verdicts))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check`` to the root command."""
+    app.command("check")(check)

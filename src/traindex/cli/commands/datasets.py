@@ -1,0 +1,46 @@
+"""``traindex datasets``: list ingested releases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from traindex.catalog.store import Catalog
+from traindex.cli.common import console, print_json, settings
+
+__all__ = ["register"]
+
+
+def datasets_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the ingested dataset releases with row counts and source files."""
+    releases = [m for _, m in Catalog(settings(ctx)).releases()]
+    if as_json:
+        print_json({"datasets": [m.model_dump(mode="json") for m in releases]})
+        return
+    if not releases:
+        console.print("No datasets yet. Ingest one with: traindex ingest PATH --dataset NAME")
+        return
+    table = Table(
+        "dataset", "release", "format", "files", "rows", "failed", "rejected", "updated (UTC)"
+    )
+    for m in releases:
+        table.add_row(
+            m.name,
+            m.release,
+            m.format,
+            str(len(m.sources)),
+            f"{m.rows:,}",
+            f"{m.failed_rows:,}",
+            f"{m.rejected_rows:,}",
+            m.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("datasets")(datasets_command)

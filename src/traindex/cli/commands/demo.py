@@ -1,0 +1,66 @@
+"""``traindex demo``: build the demo catalog and show real searches on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from traindex.catalog.store import Catalog
+from traindex.cli.commands.datasets import datasets_command
+from traindex.cli.commands.image_search import run_image_search
+from traindex.cli.commands.search import print_result
+from traindex.cli.common import console, settings, user_errors
+from traindex.demo import build_demo, demo_images, find_shared_data
+from traindex.search.queries import Query
+from traindex.search.service import SearchService
+
+__all__ = ["register"]
+
+_SEARCHES = (
+    Query("flickr_user", "danielbuechele"),
+    Query("text", '"Falcon 9"'),
+    Query("domain", "staticflickr.com"),
+    Query("text", "kitten"),
+)
+
+
+def demo_command(
+    ctx: typer.Context,
+    shared: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared",
+            help="Sample data (default: $TRAINDEX_SHARED_DATA, or ../shared/data if present).",
+        ),
+    ] = None,
+) -> None:
+    """Build the demo catalog from real sample photos and rows, then run example searches."""
+    cfg = settings(ctx)
+    data = shared or find_shared_data()
+    console.print(f"[bold]traindex demo[/] — home: {cfg.home}")
+    if data is None:
+        console.print("../shared/data not found: using only the photos shipped in pip packages.")
+    with user_errors():
+        for report in build_demo(cfg, data):
+            console.print(
+                f"  {report.dataset}: {report.rows:,} rows ingested, "
+                f"{report.rejected:,} bad rows logged, "
+                f"{report.sources_skipped} file(s) already there"
+            )
+        datasets_command(ctx)
+        service = SearchService(Catalog(cfg))
+        for query in _SEARCHES:
+            print_result(service.search(query, limit=5))
+        photo = demo_images(cfg) / "china.jpg"
+        console.print(f"[bold]Image search[/] with {photo.name} (a CC BY 2.0 Flickr photo):")
+        run_image_search(cfg, [photo], dataset=None, limit=5, as_json=False, out=None)
+    console.print(
+        f"Try: traindex --home {cfg.home} search --text 'your name' "
+        "(or --domain, --url, --flickr-user, --flickr-photo)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)

@@ -1,0 +1,75 @@
+"""``traindex fingerprint``: a thin adapter over ``traindex.jobs.fingerprint``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from traindex.cli.common import console, settings, user_errors
+from traindex.jobs.fingerprint import Distributor, fingerprint
+from traindex.jobs.stages import ShardResult
+
+__all__ = ["register"]
+
+
+def fingerprint_command(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="NAME or NAME/RELEASE.")],
+    images: Annotated[
+        Path | None,
+        typer.Option(
+            "--images",
+            help="Folder with the images, matched to rows by key or file name "
+            "(not needed for img2dataset outputs, which carry their images).",
+        ),
+    ] = None,
+    distributor: Annotated[
+        str, typer.Option("--distributor", help="local (processes) or ray.")
+    ] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
+) -> None:
+    """Fingerprint a dataset's images (SHA-256 + PDQ) and index them for image search."""
+    if distributor not in ("local", "ray"):
+        raise typer.BadParameter("--distributor must be local or ray")
+    mode: Distributor = "ray" if distributor == "ray" else "local"
+    with (
+        user_errors(),
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[images]} images"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("shards", total=None, images=0)
+
+        def on_done(result: ShardResult) -> None:
+            done = progress.tasks[task].fields["images"] + result.images
+            progress.update(task, advance=1, images=done)
+
+        reports = fingerprint(
+            settings(ctx),
+            dataset,
+            images=images,
+            distributor=mode,
+            workers=workers,
+            on_done=on_done,
+        )
+    for r in reports:
+        rate = r.images / r.seconds if r.seconds else 0.0
+        console.print(
+            f"[bold]{r.dataset}/{r.release}[/]: {r.images:,} images fingerprinted "
+            f"({rate:,.0f}/s), {r.errors:,} unreadable (see fingerprints/*.parquet 'error'), "
+            f"{r.shards_skipped} of {r.shards} shards already done, "
+            f"{r.hashes_indexed:,} hashes indexed"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fingerprint")(fingerprint_command)

@@ -1,0 +1,92 @@
+"""The image half of ``traindex search`` (``--image FILE`` / ``--images DIR``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from traindex.catalog.store import Catalog
+from traindex.cli.common import console, print_json
+from traindex.config import Settings
+from traindex.errors import InputError
+from traindex.fingerprint.locate import IMAGE_SUFFIXES
+from traindex.search.images import ImageSearch, ImageSearchResult
+
+__all__ = ["portfolio_files", "run_image_search"]
+
+
+def portfolio_files(folder: Path) -> list[Path]:
+    """Every file with an image suffix below ``folder`` (contents are checked per file)."""
+    if not folder.is_dir():
+        raise InputError("not a folder", path=str(folder))
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _summary(result: ImageSearchResult) -> None:
+    data = result.to_json()
+    found = {m.extra["query"] for m in result.matches}
+    per_dataset = Counter(f"{m.dataset}/{m.release}" for m in result.matches)
+    console.print(
+        f"{len(result.queries):,} image(s) searched: {len(found):,} found, "
+        f"{len(data['not_found']):,} not found, {len(data['errors']):,} unreadable"
+    )
+    for name, count in per_dataset.most_common():
+        console.print(f"  {name}: {count:,} matching row(s)")
+    for error in data["errors"]:
+        console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
+
+
+def _table(result: ImageSearchResult) -> None:
+    table = Table(title="image matches")
+    for column in (
+        "query",
+        "dataset/release",
+        "file:row",
+        "url",
+        "method",
+        "distance",
+        "confidence",
+    ):
+        table.add_column(column, overflow="fold")
+    for m in result.matches:
+        table.add_row(
+            Path(m.extra["query"]).name,
+            f"{m.dataset}/{m.release}",
+            f"{m.shard}:{m.row}",
+            m.url or "",
+            m.method,
+            str(m.extra.get("distance", "")),
+            m.extra.get("confidence") or "",
+        )
+    console.print(table)
+
+
+def run_image_search(
+    settings: Settings,
+    paths: list[Path],
+    *,
+    dataset: str | None,
+    limit: int,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``."""
+    search = ImageSearch(Catalog(settings))
+    with Progress(
+        TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("images", total=len(paths))
+        result = search.search_paths(
+            paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
+        )
+    if out is not None:
+        out.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    if as_json:
+        print_json(result.to_json())
+        return
+    _table(result)
+    _summary(result)

@@ -1,0 +1,114 @@
+"""``traindex ingest``: a thin adapter over ``traindex.ingest.pipeline.ingest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from traindex.cli.common import console, settings, user_errors
+from traindex.ingest.base import ReaderOptions, SourceFile
+from traindex.ingest.columns import parse_column_spec
+from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
+
+__all__ = ["register"]
+
+
+def _listener(progress: Progress) -> IngestListener:
+    files = progress.add_task("files", total=None, rate="")
+    rows = progress.add_task("rows", total=None, rate="")
+    state = {"rows": 0}
+
+    def on_start(sources: list[SourceFile]) -> None:
+        progress.update(files, total=len(sources))
+
+    def on_rows(n: int) -> None:
+        state["rows"] += n
+        elapsed = progress.tasks[rows].elapsed or 0.0
+        rate = f"{state['rows'] / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+        progress.update(rows, advance=n, rate=rate)
+
+    def on_source(source: SourceFile, status: str) -> None:
+        progress.update(files, advance=1, description=f"{status} {source.relpath}")
+
+    return IngestListener(on_start=on_start, on_rows=on_rows, on_source=on_source)
+
+
+def _summary(report: IngestReport) -> None:
+    console.print(
+        f"[bold]{report.dataset}/{report.release}[/] ({report.format}): "
+        f"{report.sources_ingested} file(s) ingested, {report.sources_skipped} already done; "
+        f"{report.rows:,} rows searchable, {report.failed:,} failed downloads counted, "
+        f"{report.rejected:,} bad rows logged in {report.seconds:.1f} s"
+    )
+
+
+def ingest_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Dataset file or folder.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
+    release: Annotated[str, typer.Option("--release", "-r", help="Release name.")] = "main",
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="Reader to use (default: detect).")
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option("--columns", help="Column map for unknown layouts: url=URL,caption=TEXT,..."),
+    ] = None,
+    swap_width_height: Annotated[
+        bool, typer.Option("--swap-width-height", help="The file has WIDTH/HEIGHT swapped.")
+    ] = False,
+    allow_missing_url: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-url",
+            help="Keep rows without a URL (image-only shards); they are found by key or image.",
+        ),
+    ] = False,
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-rows", help="Log bad rows (rejected/*.parquet) instead of failing."
+        ),
+    ] = False,
+) -> None:
+    """Ingest a dataset release into the catalog (resumable; re-run to continue)."""
+    cfg = settings(ctx)
+    with user_errors():
+        options = ReaderOptions(
+            columns=parse_column_spec(columns),
+            swap_width_height=swap_width_height,
+            allow_missing_url=allow_missing_url,
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            report = ingest(
+                cfg,
+                path,
+                dataset=dataset,
+                release=release,
+                fmt=fmt,
+                options=options,
+                skip_bad_rows=skip_bad_rows,
+                listener=_listener(progress),
+            )
+    _summary(report)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_command)

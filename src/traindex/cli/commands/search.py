@@ -1,0 +1,134 @@
+"""``traindex search``: one query, printed as a table or as the JSON contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from traindex.catalog.store import Catalog
+from traindex.cli.commands.image_search import portfolio_files, run_image_search
+from traindex.cli.common import console, exit_with, print_json, settings, user_errors
+from traindex.core.matches import SearchResult
+from traindex.search.queries import Query, QueryKind
+from traindex.search.service import SearchService
+
+__all__ = ["print_result", "register"]
+
+
+def _query(options: dict[QueryKind, str | None]) -> Query:
+    given = [(kind, value) for kind, value in options.items() if value is not None]
+    if len(given) != 1:
+        exit_with(
+            "give exactly one of --url, --url-prefix, --domain, --flickr-photo, "
+            "--flickr-user, --text, --sha256, --md5"
+        )
+    kind, value = given[0]
+    assert value is not None
+    return Query(kind, value)
+
+
+def _highlight(caption: str | None, terms: tuple[str, ...]) -> Text:
+    text = Text(caption or "")
+    for term in terms:
+        text.highlight_words([term], style="bold yellow", case_sensitive=False)
+    return text
+
+
+def print_result(result: SearchResult) -> None:
+    q = result.query
+    shown = len(result.matches)
+    title = f"{q['kind']} {q.get('normalised', q['value'])!r}: {result.total:,} match(es)"
+    if shown < result.total:
+        title += f", showing {q['offset'] + 1}-{q['offset'] + shown}"
+    table = Table(title=title, show_lines=False)
+    for column in ("dataset/release", "file:row", "url", "caption", "license", "method", "score"):
+        table.add_column(column, overflow="fold")
+    for m in result.matches:
+        table.add_row(
+            f"{m.dataset}/{m.release}",
+            f"{m.shard}:{m.row}",
+            m.url,
+            _highlight(m.caption, m.matched_terms),
+            m.license or "",
+            m.method,
+            f"{m.score:g}",
+        )
+    console.print(table)
+
+
+def search_command(
+    ctx: typer.Context,
+    url: Annotated[str | None, typer.Option("--url", help="Exact URL (normalised).")] = None,
+    url_prefix: Annotated[str | None, typer.Option("--url-prefix", help="URL prefix.")] = None,
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="Registrable domain, incl. subdomains.")
+    ] = None,
+    flickr_photo: Annotated[
+        str | None, typer.Option("--flickr-photo", help="Flickr photo id or photo URL.")
+    ] = None,
+    flickr_user: Annotated[
+        str | None, typer.Option("--flickr-user", help="Flickr NSID, alias or profile URL.")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help='Caption words; "quoted phrase" for phrases.')
+    ] = None,
+    sha256: Annotated[
+        str | None, typer.Option("--sha256", help="SHA-256 of the original image file (hex).")
+    ] = None,
+    md5: Annotated[
+        str | None, typer.Option("--md5", help="MD5 of the original file (hex).")
+    ] = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="An image file: same file or same image.")
+    ] = None,
+    images: Annotated[
+        Path | None, typer.Option("--images", help="A folder of images (a portfolio).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the JSON answer to this file.")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="NAME or NAME/RELEASE (default: all).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False,
+) -> None:
+    """Search by image file(s), URL, domain, Flickr photo/account, digest or caption text."""
+    if image is not None or images is not None:
+        with user_errors():
+            paths = [image] if image is not None else portfolio_files(images or Path())
+            run_image_search(
+                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out
+            )
+        return
+    query = _query(
+        {
+            "url": url,
+            "url_prefix": url_prefix,
+            "domain": domain,
+            "flickr_photo": flickr_photo,
+            "flickr_user": flickr_user,
+            "text": text,
+            "sha256": sha256,
+            "md5": md5,
+        }
+    )
+    with user_errors():
+        service = SearchService(Catalog(settings(ctx)))
+        result = service.search(query, dataset=dataset, limit=limit, offset=offset)
+    if out is not None:
+        out.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_result(result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search_command)

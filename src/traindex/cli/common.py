@@ -1,0 +1,46 @@
+"""What every command shares: the settings from ``--home``, consoles, and error exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from traindex.config import Settings
+from traindex.errors import TraindexError
+
+__all__ = ["console", "err_console", "exit_with", "print_json", "settings", "user_errors"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The ``Settings`` built by the root callback from ``--home``/``TRAINDEX_HOME``."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Settings):
+        raise RuntimeError("traindex CLI context has no Settings; call through traindex.cli.main")
+    return obj
+
+
+def exit_with(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn ``TraindexError`` into a one-line message and exit code 2 (no traceback)."""
+    try:
+        yield
+    except TraindexError as exc:
+        exit_with(str(exc))
+
+
+def print_json(data: Any, default: Callable[[Any], Any] = str) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")

@@ -1,0 +1,76 @@
+"""Search results with provenance.
+
+A ``Match`` is never a bare bool or tuple: it says which dataset release, which source
+file and row, how it matched and the number behind it, so that reports, letters and
+the filter's log can be built from these objects alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Match", "MatchMethod", "SearchResult"]
+
+MatchMethod = Literal[
+    "exact_url",
+    "url_prefix",
+    "domain",
+    "flickr_photo",
+    "flickr_user",
+    "text",
+    "same_file",
+    "same_image",
+    "same_face",
+    "similar",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One dataset row that answers a query.
+
+    ``shard`` is the dataset's own source file (relative to the ingested root) and ``row``
+    the 0-based row inside it, so anyone with the original release can find the row again.
+    ``score`` is method-specific: 1.0 for exact lookups, BM25 for text, and for image
+    methods the similarity derived from ``distance``.
+    """
+
+    dataset: str
+    release: str
+    shard: str
+    row: int
+    url: str
+    caption: str | None
+    license: str | None
+    width: int | None
+    height: int | None
+    method: MatchMethod
+    score: float
+    key: str | None = None
+    matched_terms: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``traindex search --json`` (later fields are additions)."""
+        data = asdict(self)
+        extra = data.pop("extra")
+        data["matched_terms"] = list(self.matched_terms)
+        data.update(extra)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The answer to one query: what was asked, what matched, and how many in total."""
+
+    query: dict[str, Any]
+    matches: list[Match]
+    total: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "matches": [m.to_json() for m in self.matches],
+        }

@@ -1,0 +1,48 @@
+"""Typed errors. Each says what went wrong and where (file, row, column)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadRowError",
+    "DatasetNotFoundError",
+    "InputError",
+    "TraindexError",
+]
+
+
+class TraindexError(Exception):
+    """Base class: anything traindex raises on purpose, with a message fit for a user."""
+
+
+class InputError(TraindexError):
+    """The input cannot be read as asked: names the file and, where known, row and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.path = path
+        self.row = row
+        self.column = column
+        where = ", ".join(
+            part
+            for part in (
+                f"file {path}" if path is not None else "",
+                f"row {row}" if row is not None else "",
+                f"column {column!r}" if column is not None else "",
+            )
+            if part
+        )
+        super().__init__(f"{message} ({where})" if where else message)
+
+
+class BadRowError(InputError):
+    """One row is unusable; ingest fails on it unless ``--skip-bad-rows`` logs it instead."""
+
+
+class DatasetNotFoundError(TraindexError):
+    """No ingested release has that name."""

@@ -1,0 +1,132 @@
+"""The fingerprint job's stage: one catalog shard's images -> one fingerprint shard.
+
+``fingerprint_shard`` is a plain function of a picklable ``ShardTask`` so that any
+distributor (local processes, Ray) can run it; it writes
+``<release>/fingerprints/<shard>.parquet`` atomically (temporary file, then rename) and
+skips a shard whose output exists, which makes the job resumable per shard. A bad image
+never stops the job: it becomes a row with ``error`` set (the per-image error log).
+
+Per image: SHA-256 of the bytes as stored, PDQ of the decoded image and, when the image
+has a uniform border (padding, a frame), PDQ of the trimmed image too. Decoding and
+hashing go through ``search.hashing``, the very path queries take, so the same file
+always hashes to the same PDQ on both sides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from traindex.catalog.store import Release
+from traindex.errors import InputError
+from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
+from traindex.fingerprint.locate import FolderImages, ImageRef, recorded_file, shard_images
+from traindex.fingerprint.pdq import PdqFingerprinter
+from traindex.fingerprint.variants import query_variants
+from traindex.search.hashing import DATASET_PLAN, decode_for_hashing
+
+__all__ = ["FINGERPRINT_SCHEMA", "ShardResult", "ShardTask", "fingerprint_shard"]
+
+FINGERPRINT_SCHEMA = pa.schema(
+    [
+        pa.field("row", pa.int64()),
+        pa.field("key", pa.string()),
+        pa.field("image", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("pdq", pa.binary(32)),
+        pa.field("pdq_quality", pa.int16()),
+        pa.field("pdq_trim", pa.binary(32)),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("error", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardTask:
+    """Everything one worker needs to fingerprint one catalog shard."""
+
+    release_dir: Path
+    shard_id: int
+    format: str
+    source: Path
+    folder: FolderImages | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    shard_id: int
+    images: int
+    errors: int
+    skipped: bool
+
+
+def output_path(release_dir: Path, shard_id: int) -> Path:
+    return release_dir / "fingerprints" / f"{shard_id:05d}.parquet"
+
+
+def _row_keys(release: Release, shard_id: int) -> dict[str, tuple[int, str | None]]:
+    table = pq.read_table(release.shard_path(shard_id), columns=["key", "extra"])
+    keys = table.column("key").to_pylist()
+    extras = table.column("extra").to_pylist()
+    return {
+        str(k): (row, recorded_file(e))
+        for row, (k, e) in enumerate(zip(keys, extras, strict=True))
+        if k is not None
+    }
+
+
+def _fingerprint(
+    ref: ImageRef, row: int, hasher: PdqFingerprinter, max_pixels: int
+) -> dict[str, object]:
+    record: dict[str, object] = {
+        "row": row, "key": ref.key, "image": ref.name,
+        "sha256": hashlib.sha256(ref.data).hexdigest(),
+    }  # fmt: skip
+    try:
+        decoded = decode_for_hashing(ref.data, ref.name, max_pixels)
+    except InputError as exc:
+        record["error"] = str(exc)
+        return record
+    hashes = {fp.variant: fp for fp in query_variants(decoded.image, hasher, DATASET_PLAN)}
+    trimmed = hashes.get("trim")
+    record.update(
+        pdq=hashes["original"].digest,
+        pdq_quality=hashes["original"].quality,
+        pdq_trim=trimmed.digest if trimmed is not None else None,
+        width=decoded.source_size[0],
+        height=decoded.source_size[1],
+    )
+    return record
+
+
+def _records(task: ShardTask, release: Release) -> Iterator[dict[str, object]]:
+    keys = _row_keys(release, task.shard_id)
+    hasher = PdqFingerprinter(max_pixels=task.max_pixels)
+    wanted = {key: file for key, (_, file) in keys.items()}
+    for ref in shard_images(task.format, task.source, wanted, task.folder):
+        found = keys.get(ref.key)
+        if found is not None:  # images of failed or rejected rows have no catalog row
+            yield _fingerprint(ref, found[0], hasher, task.max_pixels)
+
+
+def fingerprint_shard(task: ShardTask) -> ShardResult:
+    """Fingerprint one shard's images, or skip it if its output already exists."""
+    out = output_path(task.release_dir, task.shard_id)
+    if out.exists():
+        return ShardResult(task.shard_id, 0, 0, skipped=True)
+    records = list(_records(task, Release(task.release_dir)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.Table.from_pylist(records, schema=FINGERPRINT_SCHEMA), tmp)
+    tmp.replace(out)
+    errors = sum(1 for r in records if r.get("error"))
+    return ShardResult(task.shard_id, len(records), errors, skipped=False)

@@ -1,0 +1,252 @@
+"""Search by image file: is *this* photo in the dataset, even resized, re-encoded or edited?
+
+For each query file: its SHA-256 (``same_file`` against the dataset's recorded digests and
+the fingerprinted images' bytes) and PDQ hashes of the image and of its query variants
+(flips, crops, small rotations, trimmed borders; ``fingerprint/variants.py``). All
+variants of all files go to each release's PDQ index in one batch; hits are merged per
+(query file, dataset row) keeping the nearest variant. Low-quality hashes (flat images)
+never match on their own. A portfolio is just many files in one call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from traindex.catalog.store import Catalog
+from traindex.catalog.text import split_loc
+from traindex.core.matches import Match, MatchMethod
+from traindex.errors import InputError
+from traindex.fingerprint.base import Fingerprint
+from traindex.fingerprint.catalog_index import IMAGE_SHA256
+from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
+from traindex.fingerprint.pdq import PdqFingerprinter
+from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
+from traindex.search.hashing import decode_for_hashing
+from traindex.search.thresholds import Thresholds
+from traindex.search.views import ReleaseView, ViewCache, row_match
+
+__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryImage:
+    """What was searched for: the file as given, its digests, or why it could not be read."""
+
+    name: str
+    sha256: str
+    pdq: str | None = None
+    quality: int | None = None
+    variants: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ImageSearchResult:
+    """Matches for one or many query files, plus the files that found nothing."""
+
+    queries: list[QueryImage]
+    matches: list[Match]
+    dataset: str | None = None
+    threshold: int = 31
+    query_hashes: list[list[Fingerprint]] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        found = {m.extra["query"] for m in self.matches}
+        return {
+            "query": {
+                "kind": "images" if len(self.queries) > 1 else "image",
+                "files": [q.name for q in self.queries],
+                "dataset": self.dataset,
+                "threshold": self.threshold,
+            },
+            "total": len(self.matches),
+            "matches": [m.to_json() for m in self.matches],
+            "not_found": [q.name for q in self.queries if q.error is None and q.name not in found],
+            "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
+        }
+
+
+_Key = tuple[int, int]  # (query index, catalog loc)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _read_limited(path: Path, max_bytes: int) -> bytes:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(
+            f"file is {size:,} bytes, over the {max_bytes:,}-byte limit", path=str(path)
+        )
+    if size == 0:
+        raise InputError("empty file", path=str(path))
+    return path.read_bytes()
+
+
+class ImageSearch:
+    """Find dataset rows holding the same file or the same image as query files."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        views: ViewCache | None = None,
+        *,
+        thresholds: Thresholds | None = None,
+        plan: VariantPlan = DEFAULT_PLAN,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_file_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.views = views or ViewCache(catalog)
+        self.thresholds = thresholds or Thresholds()
+        self.plan = plan
+        self.max_pixels = max_pixels
+        self.hasher = PdqFingerprinter(max_pixels=max_pixels)
+
+    def _prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
+        sha = hashlib.sha256(data).hexdigest()
+        try:
+            decoded = decode_for_hashing(data, name, self.max_pixels)
+        except InputError as exc:
+            return QueryImage(name, sha, error=str(exc)), []
+        variants = query_variants(decoded.image, self.hasher, self.plan)
+        usable = [v for v in variants if not v.low_quality]
+        first = variants[0]
+        return QueryImage(name, sha, first.hex, first.quality, len(usable)), usable
+
+    def search(
+        self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None, limit: int = 100
+    ) -> ImageSearchResult:
+        """Search every file; ``limit`` caps the matches reported per file."""
+        prepared = [self._prepare(name, data) for name, data in files]
+        queries = [q for q, _ in prepared]
+        hashes = [h for _, h in prepared]
+        matches: list[Match] = []
+        for view in self.views.select(dataset):
+            matches.extend(self._search_view(view, queries, hashes))
+        order = {q.name: i for i, q in enumerate(queries)}
+        matches.sort(key=lambda m: (order[m.extra["query"]], m.method != "same_file", -m.score))
+        per_query: dict[str, int] = defaultdict(int)
+        kept = []
+        for m in matches:
+            per_query[m.extra["query"]] += 1
+            if per_query[m.extra["query"]] <= limit:
+                kept.append(m)
+        return ImageSearchResult(queries, kept, dataset, self.thresholds.radius, hashes)
+
+    def search_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        dataset: str | None = None,
+        limit: int = 100,
+        batch: int = 256,
+        on_progress: Callable[[int], None] = lambda n: None,
+    ) -> ImageSearchResult:
+        """Search files on disk in batches (memory stays bounded for a large portfolio).
+
+        A file that cannot be read (permissions, vanished) becomes a per-file error.
+        """
+        total = ImageSearchResult([], [], dataset, self.thresholds.radius)
+        for start in range(0, len(paths), batch):
+            readable: list[tuple[str, bytes]] = []
+            for path in paths[start : start + batch]:
+                try:
+                    readable.append((str(path), _read_limited(path, self.max_file_bytes)))
+                except (OSError, InputError) as exc:
+                    total.queries.append(QueryImage(str(path), "", error=_reason(exc)))
+            part = self.search(readable, dataset=dataset, limit=limit)
+            total.queries.extend(part.queries)
+            total.matches.extend(part.matches)
+            on_progress(len(paths[start : start + batch]))
+        return total
+
+    def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
+        found: set[_Key] = set()
+        for qi, query in enumerate(queries):
+            for field_name in ("sha256", IMAGE_SHA256):
+                for sid, rows in view.keys.rows(field_name, query.sha256, view.shard_ids).items():
+                    found.update((qi, (sid << 40) | int(r)) for r in rows)
+        return found
+
+    def _same_image(
+        self, view: ReleaseView, hashes: list[list[Fingerprint]]
+    ) -> dict[_Key, tuple[int, str]]:
+        index = view.pdq
+        owners = [(qi, fp.variant) for qi, fps in enumerate(hashes) for fp in fps]
+        if index is None or not owners:
+            return {}
+        batch = np.frombuffer(b"".join(fp.digest for fps in hashes for fp in fps), np.uint8)
+        hits = index.search(batch.reshape(-1, 32), self.thresholds.radius)
+        best: dict[_Key, tuple[int, str]] = {}
+        for q, loc, dist in zip(
+            hits.query.tolist(), hits.ids.tolist(), hits.distances.tolist(), strict=True
+        ):
+            qi, variant = owners[q]
+            if (qi, loc) not in best or dist < best[(qi, loc)][0]:
+                best[(qi, loc)] = (dist, variant)
+        return best
+
+    def _search_view(
+        self, view: ReleaseView, queries: list[QueryImage], hashes: list[list[Fingerprint]]
+    ) -> list[Match]:
+        same_file = self._same_file(view, queries)
+        same_image = self._same_image(view, hashes)
+        by_shard: dict[int, list[_Key]] = defaultdict(list)
+        for key in same_file | set(same_image):
+            by_shard[split_loc(key[1])[0]].append(key)
+        matches = []
+        for sid, keys in by_shard.items():
+            records = view.records(sid, [split_loc(loc)[1] for _, loc in keys])
+            for (qi, loc), record in zip(keys, records, strict=True):
+                matches.append(
+                    self._match(
+                        view,
+                        sid,
+                        record,
+                        queries[qi],
+                        loc in {k[1] for k in same_file if k[0] == qi},
+                        same_image.get((qi, loc)),
+                    )
+                )
+        return matches
+
+    def _match(
+        self,
+        view: ReleaseView,
+        sid: int,
+        record: dict[str, Any],
+        query: QueryImage,
+        exact: bool,
+        near: tuple[int, str] | None,
+    ) -> Match:
+        extra: dict[str, Any] = {
+            "query": query.name,
+            "query_sha256": query.sha256,
+            "query_pdq": query.pdq,
+            "threshold": self.thresholds.radius,
+        }
+        if near is not None:
+            distance, variant = near
+            extra.update(distance=distance, variant=variant)
+        else:
+            distance = 0
+        extra["confidence"] = "certain" if exact else self.thresholds.confidence(distance)
+        extra["explanation"] = (
+            "the file's bytes are identical (SHA-256)"
+            if exact
+            else self.thresholds.explain(distance)
+        )
+        score = 1.0 if exact else 1.0 - distance / 256
+        method: MatchMethod = "same_file" if exact else "same_image"
+        return row_match(view, sid, record, method=method, score=score, extra=extra)

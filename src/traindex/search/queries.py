@@ -1,0 +1,126 @@
+"""Catalog queries: what the user asked, resolved into a key lookup or a text query.
+
+Resolution happens once, up front, so that every release is searched for the same
+canonical value and the JSON answer can show what was actually looked up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from traindex.core.flickr import flickr_owner, parse_flickr_url
+from traindex.core.matches import MatchMethod
+from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
+from traindex.errors import InputError
+
+__all__ = ["Query", "QueryKind", "Resolved", "resolve"]
+
+QueryKind = Literal[
+    "url", "url_prefix", "domain", "flickr_photo", "flickr_user", "text", "sha256", "md5"
+]
+QUERY_KINDS: tuple[QueryKind, ...] = (
+    "url",
+    "url_prefix",
+    "domain",
+    "flickr_photo",
+    "flickr_user",
+    "text",
+    "sha256",
+    "md5",
+)
+_DIGEST_BYTES = {"sha256": 32, "md5": 16}
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    kind: QueryKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A query in catalog terms.
+
+    ``field``/``key`` name the key index to probe (``None`` for text); ``host`` restricts
+    a domain lookup to one subdomain; ``prefix`` filters a URL-prefix lookup.
+    """
+
+    query: Query
+    method: MatchMethod
+    field: str | None
+    key: str | None
+    host: str | None = None
+    prefix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.query.kind, "value": self.query.value}
+        if self.key is not None:
+            data["normalised"] = self.prefix or self.host or self.key
+        return data
+
+
+def _host(value: str) -> str:
+    text = value.strip()
+    url = text if "://" in text else f"http://{text}/"
+    try:
+        return host_of(canonical_url(url))
+    except UrlError as exc:
+        raise InputError(f"{value!r} is not a domain or URL: {exc}") from exc
+
+
+def _domain(query: Query) -> Resolved:
+    host = _host(query.value)
+    domain = registrable_domain(host)
+    if domain is None:
+        raise InputError(f"{host!r} is a public suffix, not a registrable domain")
+    return Resolved(query, "domain", "domain", domain, host=None if host == domain else host)
+
+
+def _flickr_photo(query: Query) -> Resolved:
+    value = query.value.strip()
+    if value.isdigit():
+        return Resolved(query, "flickr_photo", "flickr_photo_id", str(int(value)))
+    ref = parse_flickr_url(value)
+    if ref is None:
+        raise InputError(f"{value!r} is neither a Flickr photo id nor a Flickr photo URL")
+    return Resolved(query, "flickr_photo", "flickr_photo_id", str(ref.photo_id))
+
+
+def _digest(query: Query) -> Resolved:
+    size = _DIGEST_BYTES[query.kind]
+    try:
+        digest = bytes.fromhex(query.value.strip())
+    except ValueError:
+        digest = b""
+    if len(digest) != size:
+        raise InputError(f"{query.kind} must be {2 * size} hex digits, got {query.value!r}")
+    return Resolved(query, "same_file", query.kind, digest.hex())
+
+
+def resolve(query: Query) -> Resolved:
+    """Canonicalise the query value; raise ``InputError`` saying why it cannot be searched."""
+    value = query.value.strip()
+    if not value:
+        raise InputError(f"empty {query.kind} query")
+    if query.kind == "text":
+        return Resolved(query, "text", None, None)
+    if query.kind == "domain":
+        return _domain(query)
+    if query.kind == "flickr_photo":
+        return _flickr_photo(query)
+    if query.kind in _DIGEST_BYTES:
+        return _digest(query)
+    if query.kind == "flickr_user":
+        owner = flickr_owner(value, bare_alias=True)
+        if owner is None:
+            raise InputError(f"{value!r} is not a Flickr account (NSID, alias or profile URL)")
+        return Resolved(query, "flickr_user", "flickr_owner", owner)
+    try:
+        url = canonical_url(value)
+    except UrlError as exc:
+        raise InputError(f"cannot search URL {value!r}: {exc}") from exc
+    if query.kind == "url":
+        return Resolved(query, "exact_url", "url", url)
+    domain = registrable_domain(host_of(url)) or host_of(url)
+    return Resolved(query, "url_prefix", "domain", domain, prefix=url)

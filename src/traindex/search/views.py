@@ -1,0 +1,114 @@
+"""Per-release readers shared by every kind of search, and ``Match`` construction.
+
+A ``ReleaseView`` opens a release's key indexes, Parquet shards, caption index and PDQ
+index lazily and keeps them; ``ViewCache`` hands out one view per release and replaces it
+when the release changes (new shards ingested, new fingerprints indexed), so a
+long-running server sees new data without a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from traindex.catalog.keys import KeyIndex
+from traindex.catalog.manifest import Manifest
+from traindex.catalog.rows import ShardReader
+from traindex.catalog.store import Catalog, Release
+from traindex.catalog.text import TextIndex
+from traindex.core.matches import Match, MatchMethod
+from traindex.fingerprint.catalog_index import open_pdq
+from traindex.index.binary import MultiIndexHashIndex
+
+__all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "row_match"]
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "source_row", "key", "url", "caption", "license", "width", "height", "host", "domain",
+    "flickr_photo_id", "flickr_owner", "punsafe", "pwatermark", "nsfw", "sha256", "md5",
+)  # fmt: skip
+_EXTRA = ("domain", "flickr_photo_id", "flickr_owner", "punsafe", "pwatermark")
+
+
+def _stamp(release: Release, manifest: Manifest) -> tuple[object, float]:
+    indexed = release.dir / "fingerprints" / "indexed.json"
+    return manifest.updated_at, indexed.stat().st_mtime if indexed.exists() else 0.0
+
+
+class ReleaseView:
+    """Readers for one release, opened lazily and kept."""
+
+    def __init__(self, release: Release, manifest: Manifest) -> None:
+        self.release = release
+        self.manifest = manifest
+        self.stamp = _stamp(release, manifest)
+        self.shard_ids = [s.id for s in manifest.sources]
+        self.relpaths = {s.id: s.relpath for s in manifest.sources}
+        self.keys = KeyIndex(release.keys_dir)
+        self.rows = ShardReader(release)
+        self._text: TextIndex | None = None
+        self._pdq: MultiIndexHashIndex | bool | None = False
+
+    @property
+    def text(self) -> TextIndex:
+        if self._text is None:
+            self._text = TextIndex(self.release.text_dir)
+        return self._text
+
+    @property
+    def pdq(self) -> MultiIndexHashIndex | None:
+        """The PDQ index, or ``None`` if the release was never fingerprinted."""
+        if self._pdq is False:
+            self._pdq = open_pdq(self.release)
+        return self._pdq if isinstance(self._pdq, MultiIndexHashIndex) else None
+
+    def records(self, shard_id: int, rows: Sequence[int]) -> list[dict[str, Any]]:
+        return self.rows.fetch(shard_id, list(rows), ROW_COLUMNS).to_pylist()  # type: ignore[no-any-return]
+
+
+class ViewCache:
+    """One ``ReleaseView`` per release, refreshed when the release changes."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._views: dict[str, ReleaseView] = {}
+
+    def select(self, dataset: str | None) -> list[ReleaseView]:
+        views = []
+        for release, manifest in self.catalog.select(dataset):
+            key = str(release.dir)
+            view = self._views.get(key)
+            if view is None or view.stamp != _stamp(release, manifest):
+                view = self._views[key] = ReleaseView(release, manifest)
+            views.append(view)
+        return views
+
+
+def row_match(
+    view: ReleaseView,
+    shard_id: int,
+    record: dict[str, Any],
+    *,
+    method: MatchMethod,
+    score: float,
+    matched_terms: tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+) -> Match:
+    """A ``Match`` for one fetched catalog record, with full provenance."""
+    details = {k: record[k] for k in _EXTRA if record.get(k) is not None}
+    details.update(extra or {})
+    return Match(
+        dataset=view.manifest.name,
+        release=view.manifest.release,
+        shard=view.relpaths[shard_id],
+        row=int(record["source_row"]),
+        url=record["url"],
+        caption=record["caption"],
+        license=record["license"],
+        width=record["width"],
+        height=record["height"],
+        method=method,
+        score=round(score, 4),
+        key=record["key"],
+        matched_terms=matched_terms,
+        extra=details,
+    )

@@ -1,0 +1,52 @@
+"""The demo builds a searchable catalog with and without ../shared/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from traindex.cli.main import app
+
+runner = CliRunner()
+
+
+def _search(home: Path, *args: str) -> dict[str, object]:
+    result = runner.invoke(app, ["--home", str(home), "search", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_demo_without_shared_data_uses_pip_photos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINDEX_SHARED_DATA", str(tmp_path / "absent"))
+    home = tmp_path / "home"
+    result = runner.invoke(app, ["--home", str(home), "demo"])
+    assert result.exit_code == 0, result.output
+    assert "../shared/data not found" in result.output
+    found = _search(home, "--flickr-user", "https://www.flickr.com/people/danielbuechele/")
+    matches = found["matches"]
+    assert isinstance(matches, list)
+    assert [(m["dataset"], m["license"], m["flickr_photo_id"]) for m in matches] == [
+        ("demo-photos", "CC-BY-2.0", 6061409035)
+    ]
+    astronaut = _search(home, "--flickr-photo", "16504233985")
+    assert astronaut["total"] == 1
+
+
+@pytest.mark.shared
+def test_demo_with_shared_data_ingests_real_rows(tmp_path: Path, shared_data: Path) -> None:
+    home = tmp_path / "home"
+    result = runner.invoke(app, ["--home", str(home), "demo", "--shared", str(shared_data)])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["--home", str(home), "datasets", "--json"])
+    names = {d["name"]: d for d in json.loads(listed.stdout)["datasets"]}
+    assert set(names) == {"demo-photos", "laion400m-sample", "cc3m-img2dataset", "coyo700m-preview"}
+    cc3m = _search(home, "--flickr-user", "sneakerdog", "--dataset", "cc3m-img2dataset")
+    assert cc3m["total"] == 1
+    rerun = runner.invoke(app, ["--home", str(home), "demo", "--shared", str(shared_data)])
+    assert rerun.exit_code == 0
+    assert "already there" in rerun.output
