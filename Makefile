@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo-home
 EXTRAS ?= images,signals,web,registry,evidence,faces,clip,ray,demo,bench,test
 
-.PHONY: venv system-deps demo test lint typecheck unit bench clean
+.PHONY: venv system-deps demo serve screenshots test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ system-deps:
 demo: $(STAMP)
 	$(VENV)/bin/traindex --home $(DEMO_HOME) demo
 
+serve: $(STAMP)
+	$(VENV)/bin/traindex --home $(DEMO_HOME) serve --demo
+
+screenshots: system-deps $(STAMP)
+	$(PY) scripts/screenshots.py
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -35,8 +41,13 @@ unit: $(STAMP)
 test: system-deps $(STAMP) lint typecheck
 	$(VENV)/bin/pytest -q -n 2
 
+# Each script prints a table and writes bench/out/*.json; sizes are options (see --help).
+BENCHES := ingest_lookup signals_bulk fingerprint_throughput pdq_index_speed portfolio_search \
+	image_robustness registry_check filter_throughput registry_load registry_crash web_load \
+	evidence_report faces_throughput faces_search faces_accuracy nearcopy_quality nearcopy_throughput
+
 bench: $(STAMP)
-	$(PY) bench/ingest_lookup.py
+	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .mypy_cache .ruff_cache .pytest_cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.images import decode_image
 from traindex.fingerprint.pdq import PdqFingerprinter, hamming
 from traindex.fingerprint.variants import VariantPlan, query_variants, trim_uniform_border
+from traindex.search.images import searchable
 
 __all__ = ["HASHER", "jpeg", "main", "random_view", "real_photos", "square"]
 
@@ -230,12 +232,7 @@ def variant_recall(photos: list[Image.Image], rng: np.random.Generator) -> list[
         row: dict[str, Any] = {"edit family": family, "copies": len(copies)}
         for plan in PLANS:
             found = sum(
-                any(
-                    hamming(s, v) <= RADIUS
-                    for s in stored
-                    for v in queries[plan][i]
-                    if not v.low_quality
-                )
+                any(hamming(s, v) <= RADIUS for s in stored for v in searchable(queries[plan][i]))
                 for i, stored in copies
             )
             row[plan] = found / len(copies)
@@ -265,7 +262,12 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     photos = real_photos()
-    meta = {"photos": len(photos), "jpeg_long_side": 512, "hash_side": HASHER.side}
+    meta = {
+        "photos": len(photos),
+        "jpeg_long_side": 512,
+        "hash_side": HASHER.side,
+        "load_avg_1m_at_start": os.getloadavg()[0],
+    }
     emit(
         "fingerprint_throughput",
         "Fingerprint throughput, one core, 512-px JPEGs",

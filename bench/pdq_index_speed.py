@@ -7,10 +7,10 @@ duplicates, as in LAION, plus planted near matches for the queries):
 - batch throughput (per query) for both, and traindex with every core;
 - recall against the exact answer (faiss flat, itself checked against the numpy oracle);
 - memory per hash, on-disk size and build time.
-Then (``--portfolio``) a 1,000-image portfolio end to end against the largest index:
-decode + PDQ of ~45 variants per image + batch search, with 100 edited copies planted.
+The 1,000-image portfolio end to end (files on disk, the real ``ImageSearch`` path) is
+``bench/portfolio_search.py``.
 
-    python bench/pdq_index_speed.py [--sizes 1000000,10000000] [--queries 200] [--portfolio 1000]
+    python bench/pdq_index_speed.py [--sizes 1000000,10000000] [--queries 200]
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +32,8 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from PIL import Image, ImageOps
 
 from _common import emit, percentiles
-from fingerprint_throughput import HASHER, jpeg, random_view, real_photos, square
-from traindex.fingerprint.images import decode_image
-from traindex.fingerprint.variants import query_variants, trim_uniform_border
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.index.brute import scan
 
@@ -187,13 +181,11 @@ def measure_index(
 
 
 def run_size(
-    count: int, args: argparse.Namespace, rng: np.random.Generator, extra: Hashes | None
+    count: int, args: argparse.Namespace, rng: np.random.Generator
 ) -> tuple[list[dict[str, Any]], list[tuple[str, MultiIndexHashIndex, Path]]]:
     """Measure faiss flat and each index layout on one data set of ``count`` hashes."""
     data = realistic_hashes(count, rng)
     queries = plant_queries(data, args.queries, rng)
-    if extra is not None:
-        data[: extra.shape[0]] = extra
     faiss.omp_set_num_threads(1)
     flat = faiss.IndexBinaryFlat(256)
     flat.add(data)
@@ -201,7 +193,7 @@ def run_size(
     check_oracle(data, queries, truth)
     reference = measure_faiss(flat, queries, args)
     layouts: list[tuple[str, tuple[int, ...] | None]] = [("auto", None)]
-    if extra is not None:
+    if count == max(int(s) for s in args.sizes.split(",")):
         layouts.append(("16 x 16-bit chunks", (16,) * 16))
     rows, built = [], []
     for label, widths in layouts:
@@ -223,118 +215,35 @@ def run_size(
     return rows, built
 
 
-@dataclass
-class Portfolio:
-    files: list[bytes]
-    planted: Hashes
-    owner: NDArray[np.int64]
-    """For each planted row, the portfolio image it is an edited copy of."""
-
-
-EDITS = (
-    lambda im: im.resize((im.width // 2, im.height // 2)),
-    ImageOps.mirror,
-    lambda im: im.crop((im.width // 10, im.height // 10, im.width * 9 // 10, im.height * 9 // 10)),
-    lambda im: im.rotate(4, resample=Image.Resampling.BILINEAR),
-    square,
-    lambda im: ImageOps.expand(im, (30, 10, 30, 10), fill=(0, 0, 0)),
-)
-
-
-def make_portfolio(count: int, rng: np.random.Generator, in_dataset: int = 100) -> Portfolio:
-    """``count`` photographer's JPEGs; edited copies of ``in_dataset`` of them go in the index."""
-    photos = real_photos()
-    views = [random_view(photos[i % len(photos)], rng) for i in range(count)]
-    rows, owner = [], []
-    for i in range(min(in_dataset, count)):
-        copy = EDITS[i % len(EDITS)](views[i])
-        stored = [HASHER.fingerprint(jpeg(copy, 60))]
-        trimmed = trim_uniform_border(copy)
-        stored += [HASHER.hash_image(trimmed)] if trimmed is not None else []
-        rows += [np.frombuffer(fp.digest, np.uint8) for fp in stored]
-        owner += [i] * len(stored)
-    files = [jpeg(view, int(rng.integers(80, 96))) for view in views]
-    return Portfolio(files, np.array(rows), np.array(owner, dtype=np.int64))
-
-
-def hash_file(data: bytes) -> tuple[Hashes, NDArray[np.bool_]]:
-    """Query side for one file: decode, ~45 variants, their hashes and low-quality flags."""
-    variants = query_variants(decode_image(data, min_side=128).image, HASHER)
-    digests = np.frombuffer(b"".join(v.digest for v in variants), np.uint8).reshape(-1, 32)
-    return digests, np.array([v.low_quality for v in variants])
-
-
-def run_portfolio(
-    plan: Portfolio, indexes: list[tuple[str, MultiIndexHashIndex, Path]], workers: int
-) -> list[dict[str, Any]]:
-    """Hash every portfolio file (``workers`` processes), then search each index layout."""
-    started = time.perf_counter()
-    with Pool(workers) as pool:
-        hashed = pool.map(hash_file, plan.files, chunksize=16)
-    hash_s = time.perf_counter() - started
-    queries = np.concatenate([h for h, _ in hashed])
-    usable = np.concatenate([low for _, low in hashed]) == 0
-    image_of = np.repeat(np.arange(len(hashed)), [h.shape[0] for h, _ in hashed])
-    rows = []
-    for label, index, _ in indexes:
-        searched = time.perf_counter()
-        hits = index.search(queries, workers=workers)
-        search_s = time.perf_counter() - searched
-        keep = usable[hits.query]
-        image, row = image_of[hits.query[keep]], hits.ids[keep]
-        planted = row < plan.planted.shape[0]
-        own = planted & (plan.owner[np.minimum(row, plan.planted.shape[0] - 1)] == image)
-        rows.append(
-            {
-                "index": label,
-                "images": len(plan.files),
-                "query_hashes": int(queries.shape[0]),
-                "hash_s": hash_s,
-                "search_s": search_s,
-                "total_s": hash_s + search_s,
-                "workers": workers,
-                "planted_images_found": len(set(image[own].tolist())),
-                "planted_images": len(set(plan.owner.tolist())),
-                "hits_on_random_rows": int((~planted).sum()),
-            }
-        )
-    return rows
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--faiss-queries", type=int, default=100)
-    parser.add_argument("--portfolio", type=int, default=1000, help="0 to skip")
     parser.add_argument("--work", default=None, help="folder for index shards (default: tmp)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     rng = np.random.default_rng(2024)
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows, portfolio_rows = [], []
+    rows = []
     for count in sizes:
-        portfolio = args.portfolio and count == max(sizes)
-        plan = make_portfolio(args.portfolio, rng) if portfolio else None
-        measured, built = run_size(count, args, rng, plan.planted if plan is not None else None)
+        measured, built = run_size(count, args, rng)
         rows += measured
-        if plan is not None:
-            portfolio_rows = run_portfolio(plan, built, workers=os.cpu_count() or 1)
         for _, _, folder in built:
             shutil.rmtree(folder, ignore_errors=True)
     meta = {
+        "load_avg_1m_at_start": load,
         "radius": RADIUS,
         "cpus": os.cpu_count(),
         "faiss": faiss.__version__,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "wall_s": round(time.perf_counter() - started),
     }
-    if portfolio_rows:
-        emit("pdq_portfolio", "Portfolio end to end: ~45 variants per image", portfolio_rows, meta)
     emit("pdq_index_speed", "PDQ range search (radius 31) vs faiss IndexBinaryFlat", rows, meta)
 
 

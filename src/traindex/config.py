@@ -83,6 +83,115 @@ class Settings(BaseSettings):
         default=False, description="allow 127.0.0.0/8 and ::1 even when refusing private ones"
     )
 
+    # Near-copy check of generated images (traindex.nearcopy) and CLIP similarity
+    # (traindex.fingerprint.clip, traindex.search.similar); docs/nearcopy.md explains them.
+    nearcopy_copy_distance: int = Field(
+        default=16, ge=0, le=255, description="same-frame PDQ bits at or below which: copy"
+    )
+    nearcopy_near_distance: int = Field(
+        default=31, ge=0, le=255, description="whole-image/region PDQ bits for near_copy"
+    )
+    nearcopy_tile_distance: int = Field(
+        default=31, ge=0, le=255, description="PDQ bits at or below which one grid tile agrees"
+    )
+    nearcopy_min_tiles: int = Field(
+        default=2, ge=1, le=9, description="agreeing tiles of one row for near_copy (1: similar)"
+    )
+    nearcopy_clip_similar: float = Field(
+        default=0.9, ge=-1.0, le=1.0, description="CLIP cosine at or above which: similar"
+    )
+    nearcopy_watermark: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="LAION pwatermark flagged on a near copy"
+    )
+    nearcopy_max_matches: int = Field(default=10, ge=1, description="matches kept per output")
+    clip_model_dir: Path | None = Field(
+        default=None, description="user-supplied CLIP ONNX folder (clip.json); never downloaded"
+    )
+    clip_flat_max_rows: int = Field(
+        default=2_000_000, ge=1, description="embeddings up to which CLIP search is exact (flat)"
+    )
+
+    # Web app (traindex.web, `traindex serve`): upload limits, thumbnail safety, sessions;
+    # docs/web.md explains them.
+    web_max_file_bytes: int = Field(
+        default=20_000_000, ge=1024, description="bytes per uploaded query image"
+    )
+    web_max_files: int = Field(default=100, ge=1, description="query images per upload")
+    web_max_request_bytes: int = Field(
+        default=200_000_000, ge=1024, description="bytes per upload request; more is refused"
+    )
+    web_max_pixels: int = Field(
+        default=50_000_000, ge=1, description="pixels per query image, checked before decoding"
+    )
+    web_page_size: int = Field(default=20, ge=1, le=500, description="results per page")
+    web_unsafe_threshold: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="rows with punsafe above this: no thumbnail"
+    )
+    web_block_hashes: Path | None = Field(
+        default=None, description="file of sha256:HEX / pdq:HEX lines never shown as thumbnails"
+    )
+    web_block_pdq_distance: int = Field(
+        default=31, ge=0, le=255, description="PDQ bits within which a block-list hash blocks"
+    )
+    web_thumbnail_side: int = Field(default=256, ge=32, le=1024, description="thumbnail px")
+    web_secret_key: str | None = Field(
+        default=None, description="signs session cookies; default: <home>/web/secret.key"
+    )
+    web_secure_cookies: bool = Field(default=False, description="Secure cookies (HTTPS only)")
+    web_session_seconds: int = Field(default=43_200, ge=60, description="session lifetime")
+
+    # Evidence reports (traindex.evidence): rows listed per search, inlined thumbnails.
+    evidence_max_matches: int = Field(
+        default=10_000, ge=1, description="matching rows listed per search in a report"
+    )
+    evidence_thumbnail_px: int = Field(
+        default=128, ge=16, le=512, description="longest side of an inlined thumbnail"
+    )
+    evidence_max_thumbnails: int = Field(
+        default=500, ge=0, description="thumbnails inlined per report; later rows get none"
+    )
+    evidence_unsafe_threshold: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="rows with punsafe above this: no thumbnail"
+    )
+    evidence_pdf_max_matches: int = Field(
+        default=5_000, ge=1, description="larger reports: HTML/CSV/JSON only (PDF ~0.5 MB/row)"
+    )
+
+    # Opt-out registry (traindex.registry). registry_url None = SQLite in home/registry.
+    registry_url: str | None = Field(default=None, description="SQLAlchemy URL of the registry")
+    registry_token_ttl_days: float = Field(default=365.0, gt=0, description="API token lifetime")
+    registry_verification_ttl_hours: float = Field(default=72.0, gt=0)
+    registry_verify_scheme: str = Field(default="https", pattern="^https?$")
+    registry_verify_port: int | None = Field(default=None, ge=1, le=65535)
+    registry_verify_connect_host: str | None = Field(
+        default=None, description="connect here instead of resolving the domain (tests)"
+    )
+    registry_verify_timeout: float = Field(default=10.0, gt=0)
+    registry_dns_nameserver: str | None = Field(default=None, description="None: system resolver")
+    registry_dns_port: int = Field(default=53, ge=1, le=65535)
+    registry_check_max_items: int = Field(default=10_000, ge=1)
+    registry_sync_seconds: float = Field(
+        default=2.0, ge=0, description="how often checks pick up claims written elsewhere"
+    )
+    registry_rate_per_second: float = Field(default=50.0, gt=0, description="per token/client")
+    registry_rate_burst: int = Field(default=200, ge=1)
+    registry_max_body_bytes: int = Field(default=2_000_000, ge=1024)
+
+    # Face search (traindex.search.faces, issue 8). Off on a server until the operator
+    # turns it on; the CLI is the user's own machine and is not gated.
+    face_search_enabled: bool = Field(
+        default=False, description="allow face search in `traindex serve` (off by default)"
+    )
+    face_search_rate_limit: int = Field(
+        default=10, ge=1, description="face searches allowed per client per window"
+    )
+    face_search_rate_window: float = Field(
+        default=3600.0, gt=0, description="seconds of the per-client face-search window"
+    )
+    face_search_max_bytes: int = Field(
+        default=20_000_000, ge=1024, description="largest query photo accepted, in bytes"
+    )
+
     @property
     def datasets_dir(self) -> Path:
         return self.home / "datasets"

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -14,7 +15,15 @@ from rich.console import Console
 from traindex.config import Settings
 from traindex.errors import TraindexError
 
-__all__ = ["console", "err_console", "exit_with", "print_json", "settings", "user_errors"]
+__all__ = [
+    "console",
+    "emit_json",
+    "err_console",
+    "exit_with",
+    "print_json",
+    "settings",
+    "user_errors",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,3 +53,13 @@ def user_errors() -> Iterator[None]:
 
 def print_json(data: Any, default: Callable[[Any], Any] = str) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
+
+
+def emit_json(data: Any, out: Path | None, as_json: bool) -> bool:
+    """Write ``data`` to ``--out`` and/or stdout (``--json``); True when stdout got the JSON,
+    so the caller skips its table."""
+    if out is not None:
+        out.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    if as_json:
+        print_json(data)
+    return as_json

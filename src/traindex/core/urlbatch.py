@@ -1,11 +1,16 @@
 """Canonicalise a whole Arrow column of URLs at once.
 
-Most dataset URLs are already canonical (lower-case host, no port, no escapes, no dot
-segments). ``FAST_URL`` recognises them inside Arrow's C++ regex engine, so ingest pays
-Python work only for the rest, which go through ``url_parts`` one by one. The fast path is
-only an optimisation: ``tests/unit/core/test_urlbatch.py`` generates URLs from ``FAST_URL``
-and checks that ``canonical_url`` leaves every one unchanged. Domains are computed once
-per distinct host.
+Most dataset URLs are already canonical (lower-case ASCII host, no port, no escapes, no dot
+segments). ``FAST_URL`` recognises them in one pass of Arrow's C++ regex engine (dot
+segments are excluded by the regex itself), their host is cut out in Arrow too, and callers
+pay Python work only for the rest, which go through ``canonical_url`` one by one. The fast path is only an optimisation:
+``tests/unit/core/test_urlbatch.py`` generates URLs from ``FAST_URL`` and checks that
+``canonical_url`` leaves every one unchanged.
+
+``canonicalise_url_hosts`` stops at the host; ``canonicalise_urls`` adds the registrable
+domain (Public Suffix List, once per distinct host). The split exists because the domain
+is half the cost of a batch and the registry's matching (bulk check, ``traindex filter``)
+walks parent domains itself and never uses it; ingest stores it.
 """
 
 from __future__ import annotations
@@ -16,19 +21,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.core.distinct import map_distinct
-from traindex.core.urls import UrlError, registrable_domain, url_parts
+from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 
-__all__ = ["FAST_URL", "UrlBatch", "canonicalise_urls"]
+__all__ = ["FAST_URL", "UrlBatch", "UrlHosts", "canonicalise_url_hosts", "canonicalise_urls"]
 
 _LABEL = r"[a-z0-9][a-z0-9-]{0,61}"
 _PCHAR = r"A-Za-z0-9._~!$&'()*+,;=:@/\-"
+# A path segment that is not a dot segment ("." or "..", which canonicalisation removes):
+# empty, or a non-dot first, or "." and a non-dot, or ".." and at least one more character.
+_NODOT = r"A-Za-z0-9_~!$&'()*+,;=:@\-"
+_SEGMENT = rf"(?:[{_NODOT}][{_NODOT}.]*|\.[{_NODOT}][{_NODOT}.]*|\.\.[{_NODOT}.]+)?"
 FAST_URL = (
-    rf"^https?://{_LABEL}(?:\.{_LABEL})*\.[a-z][a-z0-9-]{{0,61}}/[{_PCHAR}]*(?:\?[{_PCHAR}?]+)?$"
+    rf"^https?://{_LABEL}(?:\.{_LABEL})*\.[a-z][a-z0-9-]{{0,61}}(?:/{_SEGMENT})+"
+    rf"(?:\?[{_PCHAR}?]+)?$"
 )
 _HOST = r"^https?://(?P<host>[^/]+)/"
-# substrings that send an otherwise fast-looking URL to the careful path
-_SLOW_MARKERS = ("/./", "/../", "/.?", "/..?", "xn--")
-_SLOW_ENDINGS = ("/.", "/..")
+
+
+@dataclass(frozen=True, slots=True)
+class UrlHosts:
+    """Canonical URL and host per input row (null where rejected); ``errors`` holds the
+    rejected rows and why."""
+
+    url: pa.Array
+    host: pa.Array
+    errors: list[tuple[int, UrlError]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +59,9 @@ class UrlBatch:
 
 
 def _fast_mask(raw: pa.Array, max_chars: int) -> pa.Array:
-    mask = pc.fill_null(pc.match_substring_regex(raw, FAST_URL), False)
-    mask = pc.and_(mask, pc.less_equal(pc.utf8_length(raw), max_chars))
-    for marker in _SLOW_MARKERS:
-        mask = pc.and_(mask, pc.invert(pc.fill_null(pc.match_substring(raw, marker), False)))
-    for ending in _SLOW_ENDINGS:
-        mask = pc.and_(mask, pc.invert(pc.fill_null(pc.ends_with(raw, ending), False)))
+    mask = pc.match_substring_regex(raw, FAST_URL)
+    # FAST_URL admits ASCII only, so on the rows it admits bytes are characters.
+    mask = pc.and_(mask, pc.less_equal(pc.binary_length(raw), max_chars))
     return pc.fill_null(mask, False)
 
 
@@ -55,27 +69,38 @@ def _domain(host: str) -> str | None:
     return registrable_domain(host) if host else None
 
 
-def canonicalise_urls(raw: pa.Array, *, max_chars: int = 8192) -> UrlBatch:
-    """Canonical form of every URL in ``raw`` (a string array); bad rows become ``errors``."""
-    fast = _fast_mask(raw, max_chars)
-    urls: list[str | None] = raw.to_pylist()
-    hosts: list[str | None] = [None] * len(raw)
-    fast_hosts = pc.struct_field(pc.extract_regex(pc.filter(raw, fast), _HOST), "host")
-    fast_idx = pc.indices_nonzero(fast).to_pylist()
-    for i, host in zip(fast_idx, fast_hosts.to_pylist(), strict=True):
-        hosts[i] = host
+def canonicalise_url_hosts(raw: pa.Array, *, max_chars: int = 8192) -> UrlHosts:
+    """Canonical form and host of every URL in ``raw`` (a string array); bad rows become
+    ``errors``. Rows on the fast path never become Python objects."""
+    raw = raw.cast(pa.string())
+    slow = pc.invert(_fast_mask(raw, max_chars))
+    # Computed for every row; the slow rows' values are replaced below.
+    hosts = pc.struct_field(pc.extract_regex(raw, _HOST), "host")
+    slow_rows: list[int] = pc.indices_nonzero(slow).to_pylist()
+    if not slow_rows:
+        return UrlHosts(raw, hosts, [])
+    slow_urls: list[str | None] = []
+    slow_hosts: list[str | None] = []
     errors: list[tuple[int, UrlError]] = []
-    for i in pc.indices_nonzero(pc.invert(fast)).to_pylist():
-        value = urls[i]
+    for i, value in zip(slow_rows, pc.filter(raw, slow).to_pylist(), strict=True):
         try:
             if value is None:
                 raise UrlError("no URL")
-            parts = url_parts(value, max_chars=max_chars)
+            url = canonical_url(value, max_chars=max_chars)
         except UrlError as exc:
             errors.append((i, exc))
-            urls[i] = None
+            slow_urls.append(None)
+            slow_hosts.append(None)
             continue
-        urls[i], hosts[i] = parts.url, parts.host
-    host_array = pa.array(hosts, pa.string())
-    domains = map_distinct(host_array, _domain, pa.string())
-    return UrlBatch(pa.array(urls, pa.string()), host_array, domains, errors)
+        slow_urls.append(url)
+        slow_hosts.append(host_of(url))
+    urls = pc.replace_with_mask(raw, slow, pa.array(slow_urls, pa.string()))
+    hosts = pc.replace_with_mask(hosts, slow, pa.array(slow_hosts, pa.string()))
+    return UrlHosts(urls, hosts, errors)
+
+
+def canonicalise_urls(raw: pa.Array, *, max_chars: int = 8192) -> UrlBatch:
+    """``canonicalise_url_hosts`` plus each row's registrable domain (null for none)."""
+    batch = canonicalise_url_hosts(raw, max_chars=max_chars)
+    domains = map_distinct(batch.host, _domain, pa.string())
+    return UrlBatch(batch.url, batch.host, domains, batch.errors)

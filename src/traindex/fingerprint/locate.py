@@ -21,7 +21,9 @@ from traindex.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "FolderImages", "ImageRef", "recorded_file", "shard_images"]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"}
+)
 _READ_LIMIT = 64 * 1024 * 1024  # a single image file larger than this is not read
 
 

@@ -3,7 +3,9 @@
 Builds one ``ShardTask`` per catalog shard, hands them to a distributor (local processes
 or Ray; both run ``stages.fingerprint_shard``), and adds the finished shards to the
 release's PDQ and SHA-256 indexes. Shards already fingerprinted are skipped, so a re-run
-resumes; bad images are recorded per image and never stop the job.
+resumes; bad images are recorded per image and never stop the job. With ``faces`` a second
+pass (``faces.face_shard``, same distributors) finds and embeds faces and adds them to the
+release's face index.
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.store import Catalog, Release
 from traindex.config import Settings
 from traindex.fingerprint.catalog_index import index_fingerprints
+from traindex.fingerprint.face_index import index_faces
+from traindex.fingerprint.faces import FaceOptions
 from traindex.fingerprint.locate import FolderImages
+from traindex.jobs.faces import face_shard, face_tasks
 from traindex.jobs.local import run_local
-from traindex.jobs.stages import ShardResult, ShardTask
+from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard
 
 __all__ = ["Distributor", "FingerprintReport", "fingerprint"]
 
 Distributor = Literal["local", "ray"]
+Task = TypeVar("Task")
 
 
 @dataclass
@@ -39,6 +45,8 @@ class FingerprintReport:
     errors: int
     hashes_indexed: int
     seconds: float
+    face_images: int = 0
+    faces_indexed: int = 0
 
 
 def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) -> list[ShardTask]:
@@ -55,6 +63,20 @@ def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) ->
     ]
 
 
+def _distribute(
+    tasks: list[Task],
+    stage: Callable[[Task], ShardResult],
+    distributor: Distributor,
+    workers: int,
+    on_done: Callable[[ShardResult], None],
+) -> list[ShardResult]:
+    if distributor == "ray":
+        from traindex.jobs.ray import run_ray
+
+        return run_ray(tasks, on_done, stage=stage, num_cpus=workers)
+    return run_local(tasks, workers, on_done, stage=stage)
+
+
 def fingerprint(
     settings: Settings,
     dataset: str,
@@ -63,20 +85,21 @@ def fingerprint(
     distributor: Distributor = "local",
     workers: int = 2,
     on_done: Callable[[ShardResult], None] = lambda result: None,
+    faces: FaceOptions | None = None,
 ) -> list[FingerprintReport]:
-    """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``)."""
+    """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``); with
+    ``faces``, also find, embed and index the faces in its images."""
     folder = FolderImages(images) if images is not None else None
     reports = []
     for release, manifest in Catalog(settings).select(dataset):
         started = time.perf_counter()
         tasks = _tasks(release, manifest, folder)
-        if distributor == "ray":
-            from traindex.jobs.ray import run_ray
-
-            results = run_ray(tasks, on_done, num_cpus=workers)
-        else:
-            results = run_local(tasks, workers, on_done)
+        results = _distribute(tasks, fingerprint_shard, distributor, workers, on_done)
         added = index_fingerprints(release)
+        face_results = []
+        if faces is not None:
+            face_jobs = face_tasks(tasks, faces)
+            face_results = _distribute(face_jobs, face_shard, distributor, workers, on_done)
         reports.append(
             FingerprintReport(
                 dataset=manifest.name,
@@ -87,6 +110,8 @@ def fingerprint(
                 errors=sum(r.errors for r in results),
                 hashes_indexed=added,
                 seconds=time.perf_counter() - started,
+                face_images=sum(r.images for r in face_results),
+                faces_indexed=index_faces(release) if faces is not None else 0,
             )
         )
     return reports

@@ -8,26 +8,30 @@ cluster whose workers can read the release folder (shared filesystem or object s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from traindex.errors import TraindexError
-from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard
+from traindex.jobs.stages import ShardResult
 
 __all__ = ["run_ray"]
 
+Task = TypeVar("Task")
 
-def _stage(row: dict[str, Any]) -> dict[str, Any]:
-    return {"result": fingerprint_shard(row["task"])}
+
+def _stage(row: dict[str, Any], stage: Callable[[Any], ShardResult]) -> dict[str, Any]:
+    return {"result": stage(row["task"])}
 
 
 def run_ray(
-    tasks: Sequence[ShardTask],
+    tasks: Sequence[Task],
     on_done: Callable[[ShardResult], None],
     *,
+    stage: Callable[[Task], ShardResult],
     address: str | None = None,
     num_cpus: int | None = None,
 ) -> list[ShardResult]:
-    """Fingerprint ``tasks`` as a Ray Data pipeline, one shard per row."""
+    """Run ``stage`` over ``tasks`` as a Ray Data pipeline, one shard per row."""
     try:
         import ray
     except ImportError as exc:
@@ -44,7 +48,7 @@ def run_ray(
     try:
         dataset = ray.data.from_items([{"task": t} for t in tasks], override_num_blocks=len(tasks))
         results: list[ShardResult] = []
-        for row in dataset.map(_stage, num_cpus=1).iter_rows():
+        for row in dataset.map(partial(_stage, stage=stage), num_cpus=1).iter_rows():
             results.append(row["result"])
             on_done(results[-1])
         return results

@@ -3,14 +3,18 @@
 For each query file: its SHA-256 (``same_file`` against the dataset's recorded digests and
 the fingerprinted images' bytes) and PDQ hashes of the image and of its query variants
 (flips, crops, small rotations, trimmed borders; ``fingerprint/variants.py``). All
-variants of all files go to each release's PDQ index in one batch; hits are merged per
-(query file, dataset row) keeping the nearest variant. Low-quality hashes (flat images)
-never match on their own. A portfolio is just many files in one call.
+variants of all files go to each release's PDQ index in one batch per lookup radius (the
+1-degree grid of cropped rotations is looked up at ``Thresholds.rotation_grid_radius``,
+everything else at the match radius); hits are merged per (query file, dataset row)
+keeping the nearest variant. Low-quality hashes (flat images) never match on their own.
+A portfolio is just many files in one call.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +36,7 @@ from traindex.search.hashing import decode_for_hashing
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, row_match
 
-__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage"]
+__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage", "searchable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +80,49 @@ class ImageSearchResult:
 _Key = tuple[int, int]  # (query index, catalog loc)
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, OSError):
-        return f"cannot read file: {exc.strerror or exc}"
-    return str(exc)
+def searchable(variants: list[Fingerprint]) -> list[Fingerprint]:
+    """The variants a query may look up: none when the image itself is low quality (a flat
+    image proves nothing, and its rotations only add the black corners the rotation drew),
+    else every variant of quality >= ``MIN_PDQ_QUALITY``. ``variants[0]`` is the image."""
+    if not variants or variants[0].low_quality:
+        return []
+    return [v for v in variants if not v.low_quality]
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def _read_limited(path: Path, max_bytes: int) -> bytes:
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputError(
-            f"file is {size:,} bytes, over the {max_bytes:,}-byte limit", path=str(path)
-        )
-    if size == 0:
-        raise InputError("empty file", path=str(path))
-    return path.read_bytes()
+    """The bytes of a regular file of 1..``max_bytes`` bytes, or an ``InputError`` naming it.
+
+    Only regular files are opened: reading a FIFO or a device could block or never end, so
+    a portfolio folder holding one must not hang the run.
+    """
+    name = str(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((k for test, k in _FILE_KINDS if test(info.st_mode)), "not a file")
+            raise InputError(f"not a regular file: {kind}", path=name)
+        if info.st_size > max_bytes:
+            raise InputError(
+                f"file is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit", path=name
+            )
+        if info.st_size == 0:
+            raise InputError("empty file (0 bytes)", path=name)
+        with path.open("rb") as handle:
+            return handle.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        reason = "broken symbolic link" if path.is_symlink() else "no such file"
+        raise InputError(f"cannot read file: {reason}", path=name) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", path=name) from exc
 
 
 class ImageSearch:
@@ -105,8 +137,11 @@ class ImageSearch:
         plan: VariantPlan = DEFAULT_PLAN,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         max_file_bytes: int = 64 * 1024 * 1024,
+        workers: int | None = None,
     ) -> None:
         self.max_file_bytes = max_file_bytes
+        # index look-ups of a large batch run on this many threads (numpy releases the GIL)
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.views = views or ViewCache(catalog)
         self.thresholds = thresholds or Thresholds()
         self.plan = plan
@@ -120,7 +155,7 @@ class ImageSearch:
         except InputError as exc:
             return QueryImage(name, sha, error=str(exc)), []
         variants = query_variants(decoded.image, self.hasher, self.plan)
-        usable = [v for v in variants if not v.low_quality]
+        usable = searchable(variants)
         first = variants[0]
         return QueryImage(name, sha, first.hex, first.quality, len(usable)), usable
 
@@ -151,25 +186,46 @@ class ImageSearch:
         dataset: str | None = None,
         limit: int = 100,
         batch: int = 256,
+        batch_bytes: int = 256 * 1024 * 1024,
         on_progress: Callable[[int], None] = lambda n: None,
     ) -> ImageSearchResult:
-        """Search files on disk in batches (memory stays bounded for a large portfolio).
+        """Search files on disk in batches of at most ``batch`` files and ``batch_bytes``
+        bytes, so memory stays bounded however large the portfolio.
 
-        A file that cannot be read (permissions, vanished) becomes a per-file error.
+        A file that cannot be read (missing, broken link, not a regular file, empty, too
+        big) becomes a per-file error naming it; queries keep the order of ``paths``.
         """
         total = ImageSearchResult([], [], dataset, self.thresholds.radius)
-        for start in range(0, len(paths), batch):
-            readable: list[tuple[str, bytes]] = []
-            for path in paths[start : start + batch]:
-                try:
-                    readable.append((str(path), _read_limited(path, self.max_file_bytes)))
-                except (OSError, InputError) as exc:
-                    total.queries.append(QueryImage(str(path), "", error=_reason(exc)))
-            part = self.search(readable, dataset=dataset, limit=limit)
-            total.queries.extend(part.queries)
-            total.matches.extend(part.matches)
-            on_progress(len(paths[start : start + batch]))
+        pending: list[QueryImage | tuple[str, bytes]] = []
+        size = 0
+        for count, path in enumerate(paths, 1):
+            try:
+                data = _read_limited(path, self.max_file_bytes)
+            except InputError as exc:
+                pending.append(QueryImage(str(path), "", error=str(exc)))
+            else:
+                pending.append((str(path), data))
+                size += len(data)
+            if len(pending) >= batch or size >= batch_bytes or count == len(paths):
+                self._flush(pending, total, dataset, limit)
+                on_progress(len(pending))
+                pending, size = [], 0
         return total
+
+    def _flush(
+        self,
+        pending: list[QueryImage | tuple[str, bytes]],
+        total: ImageSearchResult,
+        dataset: str | None,
+        limit: int,
+    ) -> None:
+        """Search the readable files of one batch; add every entry to ``total`` in order."""
+        readable = [entry for entry in pending if isinstance(entry, tuple)]
+        part = self.search(readable, dataset=dataset, limit=limit) if readable else None
+        answered = iter(part.queries if part is not None else [])
+        total.queries.extend(e if isinstance(e, QueryImage) else next(answered) for e in pending)
+        if part is not None:
+            total.matches.extend(part.matches)
 
     def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
         found: set[_Key] = set()
@@ -182,19 +238,26 @@ class ImageSearch:
     def _same_image(
         self, view: ReleaseView, hashes: list[list[Fingerprint]]
     ) -> dict[_Key, tuple[int, str]]:
+        """Nearest (distance, variant) per (query, row): one batch per lookup radius, since
+        the index's cost per hash falls ~10x below 22 bits (``search/thresholds.py``)."""
         index = view.pdq
-        owners = [(qi, fp.variant) for qi, fps in enumerate(hashes) for fp in fps]
-        if index is None or not owners:
+        if index is None:
             return {}
-        batch = np.frombuffer(b"".join(fp.digest for fps in hashes for fp in fps), np.uint8)
-        hits = index.search(batch.reshape(-1, 32), self.thresholds.radius)
+        by_radius: dict[int, list[tuple[int, str, bytes]]] = defaultdict(list)
+        for qi, fps in enumerate(hashes):
+            for fp in fps:
+                radius = self.thresholds.variant_radius(fp.variant)
+                by_radius[radius].append((qi, fp.variant, fp.digest))
         best: dict[_Key, tuple[int, str]] = {}
-        for q, loc, dist in zip(
-            hits.query.tolist(), hits.ids.tolist(), hits.distances.tolist(), strict=True
-        ):
-            qi, variant = owners[q]
-            if (qi, loc) not in best or dist < best[(qi, loc)][0]:
-                best[(qi, loc)] = (dist, variant)
+        for radius, owners in by_radius.items():
+            batch = np.frombuffer(b"".join(digest for _, _, digest in owners), np.uint8)
+            hits = index.search(batch.reshape(-1, 32), radius, workers=self.workers)
+            for q, loc, dist in zip(
+                hits.query.tolist(), hits.ids.tolist(), hits.distances.tolist(), strict=True
+            ):
+                qi, variant, _ = owners[q]
+                if (qi, loc) not in best or dist < best[(qi, loc)][0]:
+                    best[(qi, loc)] = (dist, variant)
         return best
 
     def _search_view(

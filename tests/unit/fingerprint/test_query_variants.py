@@ -16,10 +16,11 @@ from traindex.fingerprint.variants import (
     crop_variants,
     inscribed_size,
     query_variants,
+    rotation_grid,
     rotation_variants,
     trim_uniform_border,
 )
-from traindex.search.thresholds import DEFAULT_THRESHOLD
+from traindex.search.thresholds import DEFAULT_THRESHOLD, Thresholds
 
 HASHER = PdqFingerprinter()
 
@@ -39,7 +40,8 @@ def test_variants_are_named_and_unique(variants_by_photo: dict[str, list[Fingerp
         assert names[0] == "original"
         assert len(names) == len(set(names))
         assert {"rot90", "flip_h", "crop:0.7@tl", "rotate:+4", "rotate:-8/crop"} <= set(names)
-        assert 35 <= len(names) <= 60
+        assert {f"rotate:{d:+d}/crop" for d in range(-8, 9) if d} <= set(names)
+        assert 50 <= len(names) <= 62
 
 
 @pytest.mark.parametrize(
@@ -97,6 +99,25 @@ def test_small_rotations_are_found(
         assert _best(copy, variants_by_photo[name])[0] <= DEFAULT_THRESHOLD, name
 
 
+@pytest.mark.parametrize("angle", [5.0, -3.0, 7.0])
+def test_rotated_and_cropped_copies_are_found_by_the_grid_at_its_radius(
+    photos: dict[str, Image.Image], variants_by_photo: dict[str, list[Fingerprint]], angle: float
+) -> None:
+    """A copy rotated and cut to its interior (AugLy's ``rotate``, an editor's straighten)
+    is within ``rotation_grid_radius`` of the cropped rotation of the same angle."""
+    radius = Thresholds().rotation_grid_radius
+    for name, photo in photos.items():
+        inner_w, inner_h = inscribed_size(photo.width, photo.height, angle)
+        left, top = (photo.width - inner_w) // 2, (photo.height - inner_h) // 2
+        rotated = photo.rotate(angle, resample=Image.Resampling.BICUBIC)
+        copy = HASHER.hash_image(rotated.crop((left, top, left + inner_w, top + inner_h)))
+        assert hamming(copy, variants_by_photo[name][0]) > DEFAULT_THRESHOLD, name
+        grid = [v for v in variants_by_photo[name] if v.variant.endswith("/crop")]
+        distance, variant = _best(copy, grid)
+        assert distance <= radius, (name, distance, variant)
+        assert variant == f"rotate:{angle:+g}/crop", (name, distance, variant)
+
+
 def test_trimming_undoes_padding_on_the_dataset_side(photos: dict[str, Image.Image]) -> None:
     for name, photo in photos.items():
         padded = ImageOps.expand(photo, border=(40, 10, 25, 60), fill=(0, 0, 0))
@@ -143,8 +164,16 @@ def test_geometry_helpers() -> None:
     crops = dict(crop_variants(image, (0.5,), ("tl", "br", "c")))
     assert crops["crop:0.5@tl"].size == (100, 50)
     assert [name for name, _ in aspect_variants(image, ((2, 1), (1, 1)))] == ["aspect:1:1"]
-    rotated = dict(rotation_variants(image, (4.0,)))
-    assert set(rotated) == {"rotate:+4", "rotate:+4/crop"}
+    rotated = dict(rotation_variants(image, (4.0,), cropped=(-1.0, 4.0)))
+    assert set(rotated) == {"rotate:+4", "rotate:-1/crop", "rotate:+4/crop"}
     assert np.asarray(rotated["rotate:+4"]).shape == (100, 200, 3)
+    assert rotated["rotate:+4/crop"].size == inscribed_size(200, 100, 4.0)
+    assert rotation_grid((-8.0, -4.0, 4.0, 8.0), 1.0) == tuple(
+        float(d) for d in range(-8, 9) if d
+    )
+    assert rotation_grid((-3.0, 2.0), 1.5) == (-3.0, -1.5, 1.5, 3.0)
+    assert rotation_grid((), 1.0) == ()
+    with pytest.raises(ValueError, match="step"):
+        rotation_grid((4.0,), 0.0)
     with pytest.raises(ValueError, match="scale"):
         list(crop_variants(image, (1.5,), ("c",)))

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from traindex.api.routes import health
+from traindex.api.routes import evidence, faces, health, registry, search, web_api, web_pages
 
 __all__ = ["ROUTER_MODULES"]
 
-ROUTER_MODULES: tuple[ModuleType, ...] = (health,)
+ROUTER_MODULES: tuple[ModuleType, ...] = (
+    health,
+    evidence,
+    faces,
+    search,
+    web_api,
+    web_pages,
+    registry,
+)

@@ -4,8 +4,38 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from traindex.cli.commands import check, datasets, demo, fingerprint, ingest, search
+from traindex.cli.commands import (
+    check,
+    datasets,
+    demo,
+    filter,
+    fingerprint,
+    ingest,
+    keys,
+    letter,
+    licenses,
+    nearcopy,
+    registry,
+    report,
+    search,
+    serve,
+)
 
 __all__ = ["COMMAND_MODULES"]
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (ingest, datasets, fingerprint, search, demo, check)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    ingest,
+    datasets,
+    fingerprint,
+    search,
+    demo,
+    check,
+    report,
+    letter,
+    keys,
+    licenses,
+    nearcopy,
+    serve,
+    registry,
+    filter,
+)

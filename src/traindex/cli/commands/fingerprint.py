@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from traindex.cli.common import console, settings, user_errors
+from traindex.fingerprint.faces import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE, FaceOptions
 from traindex.jobs.fingerprint import Distributor, fingerprint
 from traindex.jobs.stages import ShardResult
 
@@ -30,10 +31,33 @@ def fingerprint_command(
         str, typer.Option("--distributor", help="local (processes) or ray.")
     ] = "local",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
+    faces: Annotated[
+        bool, typer.Option("--faces", help="Also find, embed and index faces (face search).")
+    ] = False,
+    face_detector: Annotated[
+        str, typer.Option("--face-detector", help="hog (fast) or cnn (finds more, ~10x slower).")
+    ] = "hog",
+    upsample: Annotated[
+        int, typer.Option("--upsample", min=0, max=3, help="Upsample for small faces (4x work).")
+    ] = DEFAULT_UPSAMPLE,
+    min_face: Annotated[
+        int, typer.Option("--min-face", min=1, help="Skip faces smaller than this (pixels).")
+    ] = DEFAULT_MIN_FACE,
 ) -> None:
     """Fingerprint a dataset's images (SHA-256 + PDQ) and index them for image search."""
     if distributor not in ("local", "ray"):
         raise typer.BadParameter("--distributor must be local or ray")
+    if face_detector not in ("hog", "cnn"):
+        raise typer.BadParameter("--face-detector must be hog or cnn")
+    face_options = (
+        FaceOptions(
+            detector="cnn" if face_detector == "cnn" else "hog",
+            upsample=upsample,
+            min_face=min_face,
+        )
+        if faces
+        else None
+    )
     mode: Distributor = "ray" if distributor == "ray" else "local"
     with (
         user_errors(),
@@ -60,6 +84,7 @@ def fingerprint_command(
             distributor=mode,
             workers=workers,
             on_done=on_done,
+            faces=face_options,
         )
     for r in reports:
         rate = r.images / r.seconds if r.seconds else 0.0
@@ -69,6 +94,10 @@ def fingerprint_command(
             f"{r.shards_skipped} of {r.shards} shards already done, "
             f"{r.hashes_indexed:,} hashes indexed"
         )
+        if face_options is not None:
+            console.print(
+                f"  faces: {r.face_images:,} images scanned, {r.faces_indexed:,} faces indexed"
+            )
 
 
 def register(app: typer.Typer) -> None:

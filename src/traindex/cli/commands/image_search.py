@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, print_json
+from traindex.cli.common import console, emit_json
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
@@ -83,10 +82,7 @@ def run_image_search(
         result = search.search_paths(
             paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
         )
-    if out is not None:
-        out.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    if as_json:
-        print_json(result.to_json())
+    if emit_json(result.to_json(), out, as_json):
         return
     _table(result)
     _summary(result)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 from traindex.catalog.store import Catalog
+from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import portfolio_files, run_image_search
-from traindex.cli.common import console, exit_with, print_json, settings, user_errors
+from traindex.cli.commands.nearcopy import similar_result
+from traindex.cli.common import console, emit_json, exit_with, settings, user_errors
 from traindex.core.matches import SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
@@ -89,6 +90,19 @@ def search_command(
     images: Annotated[
         Path | None, typer.Option("--images", help="A folder of images (a portfolio).")
     ] = None,
+    similar: Annotated[
+        Path | None, typer.Option("--similar", help="An image file: CLIP neighbours (similar).")
+    ] = None,
+    similar_text: Annotated[
+        str | None, typer.Option("--similar-text", help="Words: images CLIP puts near them.")
+    ] = None,
+    clip_model: Annotated[
+        Path | None, typer.Option("--clip-model", help="CLIP ONNX folder (clip.json).")
+    ] = None,
+    face: Annotated[
+        Path | None,
+        typer.Option("--face", help="A photo of exactly one face (yours): same face matches."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the JSON answer to this file.")
     ] = None,
@@ -99,7 +113,13 @@ def search_command(
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False,
 ) -> None:
-    """Search by image file(s), URL, domain, Flickr photo/account, digest or caption text."""
+    """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
+    if face is not None:
+        with user_errors():
+            run_face_search(
+                settings(ctx), face, dataset=dataset, limit=limit, as_json=as_json, out=out
+            )
+        return
     if image is not None or images is not None:
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
@@ -107,26 +127,33 @@ def search_command(
                 settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out
             )
         return
-    query = _query(
-        {
-            "url": url,
-            "url_prefix": url_prefix,
-            "domain": domain,
-            "flickr_photo": flickr_photo,
-            "flickr_user": flickr_user,
-            "text": text,
-            "sha256": sha256,
-            "md5": md5,
-        }
-    )
-    with user_errors():
-        service = SearchService(Catalog(settings(ctx)))
-        result = service.search(query, dataset=dataset, limit=limit, offset=offset)
-    if out is not None:
-        out.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    if as_json:
-        print_json(result.to_json())
+    if similar is not None or similar_text is not None:
+        with user_errors():
+            result = similar_result(
+                settings(ctx),
+                similar,
+                similar_text,
+                clip_model=clip_model,
+                dataset=dataset,
+                limit=limit,
+            )
     else:
+        query = _query(
+            {
+                "url": url,
+                "url_prefix": url_prefix,
+                "domain": domain,
+                "flickr_photo": flickr_photo,
+                "flickr_user": flickr_user,
+                "text": text,
+                "sha256": sha256,
+                "md5": md5,
+            }
+        )
+        with user_errors():
+            service = SearchService(Catalog(settings(ctx)))
+            result = service.search(query, dataset=dataset, limit=limit, offset=offset)
+    if not emit_json(result.to_json(), out, as_json):
         print_result(result)
 
 

@@ -1,0 +1,169 @@
+"""Evidence over HTTP: signed reports, letters, licence audits and the public key.
+
+``POST /api/evidence/report`` takes the JSON answer of ``POST /api/search`` (or one
+query) and returns the signed report as JSON, HTML, PDF or CSV; ``/letter`` turns a
+signed report into a letter after verifying it; ``/verify`` checks a report;
+``/licenses`` audits a release and can return its attribution list;
+``GET /api/evidence/public-key`` publishes the key reports are checked against.
+Errors come back as ``{"detail": message}`` (400 bad input or bad signature, 404 no such
+dataset). Handlers are plain functions, so FastAPI runs them in its thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from traindex.catalog.store import Catalog
+from traindex.config import Settings
+from traindex.core.signing import key_fingerprint, public_key_hex
+from traindex.errors import DatasetNotFoundError, TraindexError
+from traindex.evidence.letters import compose_letter
+from traindex.evidence.letters.compose import Language, LetterKind
+from traindex.evidence.licenses import (
+    AttributionScope,
+    attribution_csv,
+    attribution_html,
+    attribution_list,
+    audit_licenses,
+)
+from traindex.evidence.render import ReportFormat
+from traindex.evidence.seal import open_document
+from traindex.evidence.service import EvidenceService
+from traindex.search.queries import Query, QueryKind
+
+__all__ = ["router"]
+
+_MEDIA = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+}
+
+
+class QueryBody(BaseModel):
+    kind: QueryKind
+    value: str
+
+
+class ReportRequest(BaseModel):
+    """Exactly one of ``search`` (``/api/search`` answers) or ``query``."""
+
+    requested_by: str = Field(default="", max_length=500)
+    search: dict[str, Any] | list[dict[str, Any]] | None = None
+    query: QueryBody | None = None
+    dataset: str | None = None
+    format: ReportFormat = "json"
+
+
+class SignedReportBody(BaseModel):
+    report: dict[str, Any] = Field(description="the signed report document (its JSON file)")
+    public_key: str | None = Field(default=None, description="pin the signer's key (64 hex)")
+
+
+class LetterRequest(SignedReportBody):
+    kind: LetterKind
+    lang: Language = "en"
+    format: Literal["md", "pdf"] = "md"
+
+
+class LicensesRequest(BaseModel):
+    dataset: str
+    attribution: AttributionScope | None = Field(
+        default=None, description="also return the attribution list of these rows"
+    )
+    format: Literal["json", "csv", "html"] = "json"
+
+
+def _answer(make: Callable[[], Response]) -> Response:
+    """``make()``, or ``{"detail": message}`` with 404 (no such dataset) or 400."""
+    try:
+        return make()
+    except TraindexError as exc:
+        status = 404 if isinstance(exc, DatasetNotFoundError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def _letter(body: LetterRequest) -> Response:
+    sealed = open_document(body.report, body.public_key)
+    made = compose_letter(sealed, body.kind, body.lang)
+    content = made.pdf() if body.format == "pdf" else made.markdown.encode("utf-8")
+    return Response(content, media_type=_MEDIA[body.format])
+
+
+def _report(service: EvidenceService, body: ReportRequest) -> Response:
+    if (body.search is None) == (body.query is None):
+        return JSONResponse({"detail": "give exactly one of search or query"}, 400)
+    if body.search is not None:
+        runs = service.runs_from_json(body.search)
+    else:
+        assert body.query is not None
+        query = Query(body.query.kind, body.query.value)
+        runs = [service.search_query(query, body.dataset)]
+    rendered = service.report(runs, body.requested_by)
+    return Response(rendered.render(body.format), media_type=_MEDIA[body.format])
+
+
+def _licenses(catalog: Catalog, body: LicensesRequest) -> Response:
+    if body.attribution is None or body.format == "json":
+        audits = [a.to_json() for a in audit_licenses(catalog, body.dataset)]
+        credits = (
+            [asdict(r) for r in attribution_list(catalog, body.dataset, body.attribution)]
+            if body.attribution is not None
+            else None
+        )
+        return JSONResponse({"audits": audits, "attribution": credits})
+    rows = list(attribution_list(catalog, body.dataset, body.attribution))
+    text = attribution_csv(rows) if body.format == "csv" else attribution_html(rows, body.dataset)
+    return Response(text, media_type=_MEDIA[body.format])
+
+
+def router(settings: Settings) -> APIRouter:
+    api = APIRouter(prefix="/api/evidence", tags=["evidence"])
+
+    @api.post("/report", response_class=Response)
+    def report(body: ReportRequest) -> Response:
+        """A signed evidence report from search answers or one query."""
+        return _answer(lambda: _report(EvidenceService(settings), body))
+
+    @api.post("/verify")
+    def verify(body: SignedReportBody) -> dict[str, Any]:
+        """Whether a signed report is intact (and signed by ``public_key`` if given)."""
+        try:
+            sealed = open_document(body.report, body.public_key)
+        except TraindexError as exc:
+            return {"valid": False, "reason": str(exc)}
+        return {
+            "valid": True,
+            "digest": sealed.signature.digest,
+            "key_fingerprint": sealed.signature.key_fingerprint,
+        }
+
+    @api.post("/letter", response_class=Response)
+    def letter(body: LetterRequest) -> Response:
+        """A request letter listing every matched row of a verified report."""
+        return _answer(lambda: _letter(body))
+
+    @api.post("/licenses", response_class=Response)
+    def licenses(body: LicensesRequest) -> Response:
+        """Licence audit of a dataset's releases, optionally with its attribution list."""
+        return _answer(lambda: _licenses(Catalog(settings), body))
+
+    @api.get("/public-key")
+    def public_key() -> dict[str, str]:
+        """The Ed25519 key evidence reports are signed with."""
+        key = EvidenceService(settings).signer.public_key
+        return {
+            "algorithm": "Ed25519",
+            "public_key": public_key_hex(key),
+            "fingerprint": key_fingerprint(key),
+        }
+
+    return api

@@ -1,0 +1,29 @@
+"""The web app's HTML pages (``traindex.web``), served by the same app as the JSON API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from traindex.config import Settings
+from traindex.web.faces import FacePages
+from traindex.web.optout import OptOutPages
+from traindex.web.pages import WebPages
+from traindex.web.rendering import Renderer
+from traindex.web.reports import ReportPages
+from traindex.web.sessions import Sessions
+
+__all__ = ["router"]
+
+
+def router(settings: Settings) -> APIRouter:
+    sessions = Sessions(settings)
+    renderer = Renderer(sessions)
+    renderer.templates.env.globals["optout_enabled"] = True
+    api = APIRouter()
+    api.include_router(WebPages(settings, sessions, renderer).router())
+    api.include_router(OptOutPages(settings, sessions, renderer).router())
+    api.include_router(ReportPages(settings, sessions, renderer).router())
+    renderer.templates.env.globals["face_enabled"] = settings.face_search_enabled
+    if settings.face_search_enabled:  # off by default: no tab, no route
+        api.include_router(FacePages(settings, sessions, renderer).router())
+    return api

@@ -1,0 +1,46 @@
+"""``traindex letter``: a GDPR, § 101 UrhG or removal request from a signed report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from traindex.cli.common import console, settings, user_errors
+from traindex.errors import InputError
+from traindex.evidence.letters import compose_letter
+from traindex.evidence.seal import open_sealed
+
+__all__ = ["register"]
+
+
+def letter_command(
+    ctx: typer.Context,
+    report: Annotated[Path, typer.Option("--report", help="A signed report .json file.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="gdpr-access | gdpr-erasure | urhg-101 | removal")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="letter.md or letter.pdf")],
+    lang: Annotated[str, typer.Option("--lang", help="en | de | nl")] = "en",
+    pubkey: Annotated[
+        str | None, typer.Option("--pubkey", help="Check the report against this key first.")
+    ] = None,
+) -> None:
+    """Write a GDPR, § 101 UrhG or removal request from a signed report (checked first)."""
+    settings(ctx)
+    with user_errors():
+        try:
+            data = report.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read report: {exc.strerror}", path=str(report)) from exc
+        letter = compose_letter(open_sealed(data, pubkey), kind, lang)
+        suffix = out.suffix.lower()
+        if suffix not in (".md", ".pdf"):
+            raise InputError("letters are written as .md or .pdf", path=str(out))
+        out.write_bytes(letter.pdf() if suffix == ".pdf" else letter.markdown.encode("utf-8"))
+    console.print(f"wrote {out} — not legal advice: check it before sending")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("letter")(letter_command)

@@ -1,0 +1,167 @@
+"""``traindex nearcopy`` / ``nearcopy-index``, and the CLIP half of ``traindex search``.
+
+Thin adapters: ``nearcopy.check`` judges, ``nearcopy.tile_index`` indexes regions,
+``nearcopy.report`` renders, ``search.similar`` finds CLIP neighbours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from traindex.catalog.store import Catalog
+from traindex.cli.commands.image_search import portfolio_files
+from traindex.cli.common import console, emit_json, settings, user_errors
+from traindex.config import Settings
+from traindex.core.matches import SearchResult
+from traindex.errors import InputError
+from traindex.nearcopy.check import NearCopyChecker, NearCopyReport
+from traindex.nearcopy.report import render_report
+from traindex.nearcopy.tile_index import index_tiles
+from traindex.search.similar import SimilarSearch
+
+__all__ = ["register", "similar_result"]
+
+_CLIP_HELP = "CLIP ONNX folder with clip.json (default: TRAINDEX_CLIP_MODEL_DIR)."
+
+
+def _with_clip(config: Settings, clip_model: Path | None) -> Settings:
+    if clip_model is None:
+        return config
+    return config.model_copy(update={"clip_model_dir": clip_model})
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def similar_result(
+    config: Settings,
+    image: Path | None,
+    text: str | None,
+    *,
+    clip_model: Path | None,
+    dataset: str | None,
+    limit: int,
+) -> SearchResult:
+    """``search --similar FILE`` / ``--similar-text "..."``: CLIP neighbours (``similar``)."""
+    if image is not None and text is not None:
+        raise InputError("give one of --similar FILE and --similar-text, not both")
+    search = SimilarSearch.from_settings(_with_clip(config, clip_model))
+    if image is not None:
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(image)) from None
+        return search.search_images([(str(image), data)], dataset=dataset, limit=limit)
+    return search.search_text(text or "", dataset=dataset, limit=limit)
+
+
+def _outputs(images: list[Path]) -> list[Path]:
+    paths: list[Path] = []
+    for item in images:
+        paths.extend(portfolio_files(item) if item.is_dir() else [item])
+    return paths
+
+
+def _watermark(pwatermark: float | None, flagged: bool) -> str:
+    shown = f"{pwatermark:.2f}" if pwatermark is not None else ""
+    return f"{shown} FLAG".strip() if flagged else shown
+
+
+def _table(report: NearCopyReport) -> None:
+    table = Table(title="near-copy check")
+    for column in ("output", "verdict", "training row", "url", "distance", "tiles", "pwatermark"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        best = result.matches[0] if result.matches else None
+        table.add_row(
+            Path(result.image).name,
+            "unreadable" if result.error else result.verdict,
+            f"{best.dataset}/{best.release} {best.shard}:{best.row}" if best else "",
+            (best.url or "") if best else (result.error or ""),
+            str(best.extra.get("distance", "")) if best else "",
+            str(best.extra.get("tiles_matched", "")) if best else "",
+            _watermark(best.extra.get("pwatermark") if best else None, result.watermark_flag),
+        )
+    console.print(table)
+    counts = ", ".join(f"{n:,} {v}" for v, n in report.counts().items() if n)
+    console.print(f"{len(report.results):,} output(s): {counts or 'none'}")
+    for name, methods in report.searched.items():
+        if "pdq" not in methods:
+            console.print(f"  [yellow]{name}[/]: not fingerprinted; run traindex fingerprint")
+        if "regions" not in methods:
+            console.print(f"  [yellow]{name}[/]: no region index; run traindex nearcopy-index")
+
+
+def nearcopy_command(
+    ctx: typer.Context,
+    images: Annotated[list[Path], typer.Argument(help="Generated images (files or folders).")],
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="NAME or NAME/RELEASE (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a side-by-side HTML report here.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON here.")] = None,
+    clip: Annotated[bool, typer.Option("--clip", help="Add CLIP neighbours (similar).")] = False,
+    clip_model: Annotated[Path | None, typer.Option("--clip-model", help=_CLIP_HELP)] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Threads (hashing, search).")
+    ] = 2,
+) -> None:
+    """Is each generated image a copy of a training image? copy / near_copy / similar / novel."""
+    with user_errors():
+        config = _with_clip(settings(ctx), clip_model)
+        neighbours = SimilarSearch.from_settings(config) if clip else None
+        checker = NearCopyChecker.from_settings(config, clip=neighbours, workers=workers)
+        paths = _outputs(images)
+        with _progress() as progress:
+            task = progress.add_task("outputs", total=len(paths))
+            result = checker.check_paths(
+                paths, dataset=dataset, on_progress=lambda n: progress.advance(task, n)
+            )
+        if report is not None:
+            html = render_report(result, Catalog(config), unsafe=config.evidence_unsafe_threshold)
+            report.write_text(html, encoding="utf-8")
+    if not emit_json(result.to_json(), out, as_json):
+        _table(result)
+
+
+def nearcopy_index_command(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="NAME or NAME/RELEASE.")],
+    images: Annotated[
+        Path | None,
+        typer.Option("--images", help="Image folder (not needed for img2dataset outputs)."),
+    ] = None,
+) -> None:
+    """Index training images' regions (3 x 3 tiles, centre crops) for the near-copy check."""
+    with user_errors(), _progress() as progress:
+        task = progress.add_task("shards", total=None)
+        reports = index_tiles(
+            settings(ctx), dataset, images=images, on_shard=lambda n: progress.advance(task)
+        )
+    for r in reports:
+        console.print(
+            f"[bold]{r.dataset}/{r.release}[/]: {r.images:,} images, {r.errors:,} unreadable, "
+            f"{r.hashes_indexed:,} region hashes indexed, "
+            f"{r.shards_skipped} of {r.shards} shards already done"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("nearcopy")(nearcopy_command)
+    app.command("nearcopy-index")(nearcopy_index_command)

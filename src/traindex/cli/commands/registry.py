@@ -1,0 +1,228 @@
+"""``traindex registry``: the local admin CLI over the home dir's opt-out registry.
+
+A thin adapter over ``traindex.registry.service.RegistryService`` (no server needed): the
+operator files claims for owners (``--verified`` when they have checked ownership
+themselves), lists them, checks items and writes or verifies signed snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.registry.models import TERMS, Claim, Selector, to_json
+from traindex.registry.service import RegistryService
+from traindex.registry.snapshot import verify_snapshot
+
+__all__ = ["register"]
+
+registry_app = typer.Typer(
+    help="Opt-out and consent registry: claims, checks, signed snapshots.", no_args_is_help=True
+)
+_STYLE = {
+    "do_not_train": "bold red",
+    "license_required": "yellow",
+    "attribution_required": "cyan",
+    "allowed": "green",
+    "unknown": "dim",
+}
+
+
+@contextmanager
+def _service(ctx: typer.Context) -> Iterator[RegistryService]:
+    with user_errors():
+        service = RegistryService.open(settings(ctx))
+        try:
+            yield service
+        finally:
+            service.close()
+
+
+def _selector(
+    url: str | None,
+    prefix: str | None,
+    domain: str | None,
+    flickr: str | None,
+    image: Path | None,
+    subdomains: bool,
+) -> Selector:
+    given = [v for v in (url, prefix, domain, flickr, image) if v is not None]
+    if len(given) != 1:
+        exit_with("give exactly one of --url, --url-prefix, --domain, --flickr-owner, --image")
+    if image is not None:
+        try:
+            return Selector.for_image(image.read_bytes(), name=str(image))
+        except OSError as exc:
+            exit_with(f"cannot read {image}: {exc.strerror or exc}")
+    if url is not None:
+        return Selector("url", url)
+    if prefix is not None:
+        return Selector("url_prefix", prefix)
+    if domain is not None:
+        return Selector("domain", domain, include_subdomains=subdomains)
+    assert flickr is not None
+    return Selector("flickr_owner", flickr)
+
+
+def register_owner(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Owner (person, agency, site) name.")],
+    email: Annotated[str | None, typer.Option("--email")] = None,
+) -> None:
+    """Register an owner and print its API token (shown once)."""
+    with _service(ctx) as service:
+        owner, token = service.register_owner(name, email)
+    print_json({"owner": to_json(owner), "token": token})
+
+
+def add_claim(
+    ctx: typer.Context,
+    owner: Annotated[str, typer.Option("--owner", help="Owner name (created if new).")],
+    url: Annotated[str | None, typer.Option("--url")] = None,
+    url_prefix: Annotated[str | None, typer.Option("--url-prefix")] = None,
+    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    flickr_owner: Annotated[str | None, typer.Option("--flickr-owner")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="Image file to claim.")] = None,
+    terms: Annotated[str, typer.Option("--terms", help=f"One of: {', '.join(TERMS)}.")] = (
+        "do_not_train"
+    ),
+    verified: Annotated[
+        bool, typer.Option("--verified", help="Operator vouches for ownership.")
+    ] = False,
+    subdomains: Annotated[bool, typer.Option("--subdomains/--no-subdomains")] = True,
+    contact: Annotated[str | None, typer.Option("--contact", help="Licence contact/price.")] = None,
+    expires: Annotated[
+        datetime | None, typer.Option("--expires", help="Expiry (ISO date/time, UTC).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """File a claim for an owner (idempotent: the same claim twice is one claim)."""
+    selector = _selector(url, url_prefix, domain, flickr_owner, image, subdomains)
+    with _service(ctx) as service:
+        account = service.owner_named(owner)
+        if account is None:
+            account, token = service.register_owner(owner)
+            err_console.print(f"registered owner {owner!r}; API token (shown once): {token}")
+        claim = service.add_claim(
+            account, selector, terms, contact=contact, expires_at=expires, verified=verified
+        )
+    if as_json:
+        print_json(to_json(claim))
+    else:
+        console.print(
+            f"claim {claim.id}: {claim.selector.kind} {claim.selector.value} "
+            f"{claim.terms} ({claim.status})",
+            highlight=False,
+        )
+
+
+def _claims_table(claims: list[Claim]) -> Table:
+    table = Table("id", "owner", "kind", "value", "terms", "status", "expires", title="claims")
+    for claim in claims:
+        expires = claim.expires_at.strftime("%Y-%m-%d") if claim.expires_at else ""
+        table.add_row(
+            claim.id,
+            claim.owner_id[:8],
+            claim.selector.kind,
+            claim.selector.value,
+            claim.terms,
+            claim.status,
+            expires,
+        )
+    return table
+
+
+def list_claims(
+    ctx: typer.Context,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's claims.")] = None,
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List claims (active ones unless --all)."""
+    with _service(ctx) as service:
+        account = None if owner is None else service.owner_named(owner)
+        if owner is not None and account is None:
+            exit_with(f"no owner named {owner!r}")
+        claims = service.list_claims(account, include_revoked=include_revoked)
+    if as_json:
+        print_json({"claims": [to_json(c) for c in claims]})
+    else:
+        console.print(_claims_table(claims))
+
+
+def check(
+    ctx: typer.Context,
+    items: Annotated[list[str], typer.Argument(help="URLs, sha256:HEX, md5:HEX or pdq:HEX.")],
+    include_unverified: Annotated[
+        bool, typer.Option("--include-unverified", help="Let unverified claims count.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Decide items against the registry: allowed, do_not_train, license_required, ..."""
+    with _service(ctx) as service:
+        decisions = service.check(items, count_unverified=include_unverified)
+    if as_json:
+        print_json({"decisions": [to_json(d) for d in decisions]})
+        return
+    table = Table("item", "decision", "claims", "verified", "note", title="registry check")
+    for d in decisions:
+        note = d.error or (
+            f"{len(d.unverified_claim_ids)} unverified not counted"
+            if d.unverified_claim_ids
+            else ""
+        )
+        table.add_row(
+            d.item,
+            f"[{_STYLE[d.decision]}]{d.decision}[/]",
+            " ".join(d.claim_ids),
+            "yes" if d.verified else "no",
+            note,
+        )
+    console.print(table)
+
+
+def snapshot(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the snapshot to.")],
+) -> None:
+    """Write every active claim as Parquet + JSONL with an Ed25519-signed manifest."""
+    with _service(ctx) as service:
+        info = service.snapshot(out)
+    console.print(
+        f"snapshot of {info.claim_count:,} claims in {out} "
+        f"(signed by key {info.key_fingerprint}; public key {info.manifest['public_key']})",
+        highlight=False,
+    )
+
+
+def verify_snapshot_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Snapshot directory.")],
+    pubkey: Annotated[str, typer.Option("--pubkey", help="Trusted public key: 64 hex or a file.")],
+) -> None:
+    """Check a snapshot's signature, file hashes and counts against a trusted key."""
+    del ctx
+    with user_errors():
+        info = verify_snapshot(path, pubkey)
+    console.print(
+        f"OK: {info.claim_count:,} claims, signed by key {info.key_fingerprint}, "
+        f"created {info.manifest['created_at']}",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    registry_app.command("register-owner")(register_owner)
+    registry_app.command("add-claim")(add_claim)
+    registry_app.command("list")(list_claims)
+    registry_app.command("check")(check)
+    registry_app.command("snapshot")(snapshot)
+    registry_app.command("verify-snapshot")(verify_snapshot_command)
+    app.add_typer(registry_app, name="registry")

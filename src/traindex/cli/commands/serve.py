@@ -1,0 +1,49 @@
+"""``traindex serve``: the web app, the JSON API and its OpenAPI docs in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from traindex.api.app import create_app
+from traindex.catalog.store import Catalog
+from traindex.cli.common import console, settings, user_errors
+from traindex.config import Settings
+from traindex.demo import build_demo, find_shared_data
+
+__all__ = ["DEMO_HOME", "register"]
+
+DEMO_HOME = Path(".demo-home")  # the Makefile's DEMO_HOME, so `make demo` and this agree
+
+
+def _demo_settings(ctx: typer.Context) -> Settings:
+    """The demo home: ``--home`` if given, else ``.demo-home``; built on first use."""
+    given = ctx.find_root().params.get("home")
+    cfg = settings(ctx) if given is not None else Settings(home=DEMO_HOME)
+    if not any(m.name == "demo-photos" for _, m in Catalog(cfg).releases()):
+        console.print(f"Building the demo catalog in {cfg.home} (once) …")
+        build_demo(cfg, find_shared_data())
+    return cfg
+
+
+def serve_command(
+    ctx: typer.Context,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Serve the demo catalog (built if missing).")
+    ] = False,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+) -> None:
+    """Serve the web app (search, results, datasets, opt-out) and the JSON API (/docs)."""
+    with user_errors():
+        cfg = _demo_settings(ctx) if demo else settings(ctx)
+        app = create_app(cfg)
+    console.print(f"traindex: catalog {cfg.home} — open http://{host}:{port}/ (API docs: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

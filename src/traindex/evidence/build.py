@@ -1,0 +1,223 @@
+"""Build an ``EvidenceReport`` from search results and the catalog's manifests.
+
+Input is what a search returns (``SearchResult``, ``ImageSearchResult``) or the JSON the
+CLI and API write for them (``traindex search --json``); the JSON is read back into
+``Match`` objects, so both roads give the same report. The catalog adds what a search
+result does not carry: each release's manifest (source files with SHA-256 and row
+counts) and, for image matches, the dataset image's recorded SHA-256 and PDQ.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from traindex import __version__
+from traindex.catalog.manifest import Manifest, utc_now
+from traindex.catalog.store import Catalog
+from traindex.core.licenses import license_url
+from traindex.core.matches import Match, SearchResult
+from traindex.errors import DatasetNotFoundError, InputError
+from traindex.evidence.model import (
+    EvidenceMatch,
+    EvidenceReport,
+    ImageDigests,
+    Outcome,
+    QueryRecord,
+    ReleaseSearched,
+    SourceFile,
+)
+from traindex.evidence.rowimages import RowImage, RowImages, RowRef, row_ref
+from traindex.evidence.wording import describe
+from traindex.search.images import ImageSearchResult
+
+__all__ = ["SearchRun", "build_report", "match_from_json", "runs_from_json", "runs_from_result"]
+
+_MATCH_FIELDS = tuple(f.name for f in fields(Match) if f.name != "extra")
+_MATCH = TypeAdapter(Match)
+
+
+@dataclass
+class SearchRun:
+    """One search as a report needs it: per query, its matches and digests."""
+
+    kind: str
+    dataset: str | None
+    queries: list[str]
+    matches: list[Match]
+    totals: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    images: dict[str, ImageDigests] = field(default_factory=dict)
+
+    def query_of(self, match: Match) -> str:
+        return str(match.extra.get("query", self.queries[0]))
+
+
+def match_from_json(data: dict[str, Any]) -> Match:
+    """The inverse of ``Match.to_json``: known fields back (type-checked), the rest ``extra``."""
+    if not isinstance(data, dict):
+        raise InputError(f"not a traindex match: {data!r:.80}")
+    known = {name: data[name] for name in _MATCH_FIELDS if name in data}
+    extra = {k: v for k, v in data.items() if k not in _MATCH_FIELDS}
+    try:
+        return _MATCH.validate_python({**known, "extra": extra})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise InputError(f"not a traindex match: {where}: {error['msg']}") from exc
+
+
+def runs_from_result(result: SearchResult | ImageSearchResult) -> SearchRun:
+    """A ``SearchRun`` from a search made in this process (keeps query image digests)."""
+    if isinstance(result, SearchResult):
+        return _text_run(result.query, result.matches, result.total)
+    run = _image_run(result.to_json(), result.matches)
+    run.images = {q.name: ImageDigests(sha256=q.sha256 or None, pdq=q.pdq) for q in result.queries}
+    return run
+
+
+def runs_from_json(document: dict[str, Any] | list[dict[str, Any]]) -> list[SearchRun]:
+    """Runs from ``traindex search --json`` output (one answer or a list of answers).
+
+    Anything that is not that JSON raises ``InputError`` saying so, never a crash.
+    """
+    answers = document if isinstance(document, list) else [document]
+    try:
+        return [_run_from_json(answer) for answer in answers]
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise InputError(f"not traindex search JSON: {exc!r}") from exc
+
+
+def _run_from_json(answer: dict[str, Any]) -> SearchRun:
+    if not isinstance(answer, dict) or not isinstance(answer.get("query"), dict):
+        raise InputError("not traindex search JSON: each answer needs a 'query' object")
+    matches = [match_from_json(m) for m in answer.get("matches", [])]
+    if answer["query"].get("kind") in ("image", "images"):
+        return _image_run(answer, matches)
+    return _text_run(answer["query"], matches, int(answer.get("total", 0)))
+
+
+def _text_run(query: dict[str, Any], matches: list[Match], total: int) -> SearchRun:
+    value = str(query.get("normalised") or query.get("value", ""))
+    return SearchRun(str(query.get("kind")), query.get("dataset"), [value], matches, {value: total})
+
+
+def _image_run(answer: dict[str, Any], matches: list[Match]) -> SearchRun:
+    query = answer["query"]
+    errors = {e["query"]: e["error"] for e in answer.get("errors", [])}
+    run = SearchRun("image", query.get("dataset"), list(query.get("files", [])), matches)
+    run.errors = errors
+    run.totals = dict(Counter(str(m.extra.get("query")) for m in matches))
+    for m in matches:
+        run.images.setdefault(
+            str(m.extra.get("query")),
+            ImageDigests(sha256=m.extra.get("query_sha256"), pdq=m.extra.get("query_pdq")),
+        )
+    return run
+
+
+def _release(dataset: str, release: str, manifest: Manifest | None) -> ReleaseSearched:
+    if manifest is None:
+        return ReleaseSearched(dataset=dataset, release=release, in_catalog=False)
+    return ReleaseSearched(
+        dataset=dataset,
+        release=release,
+        in_catalog=True,
+        format=manifest.format,
+        rows=manifest.rows,
+        failed_rows=manifest.failed_rows,
+        rejected_rows=manifest.rejected_rows,
+        ingested_at=manifest.updated_at,
+        sources=[
+            SourceFile(path=s.relpath, bytes=s.size, sha256=s.sha256, rows=s.rows)
+            for s in manifest.sources
+        ],
+    )
+
+
+def _releases(catalog: Catalog, runs: Sequence[SearchRun]) -> list[ReleaseSearched]:
+    manifests: dict[tuple[str, str], Manifest | None] = {}
+    for run in runs:
+        try:
+            selected = catalog.select(run.dataset)
+        except DatasetNotFoundError:
+            selected = []  # searched elsewhere: cite the matched releases only
+        manifests.update({(m.name, m.release): m for _, m in selected})
+        for match in run.matches:
+            manifests.setdefault((match.dataset, match.release), None)
+    return [_release(name, rel, manifests[(name, rel)]) for name, rel in sorted(manifests)]
+
+
+def _queries(run: SearchRun) -> Iterable[QueryRecord]:
+    listed = Counter(run.query_of(m) for m in run.matches)
+    for name in run.queries:
+        error = run.errors.get(name)
+        total = run.totals.get(name, 0)
+        outcome: Outcome = "unreadable" if error else ("found" if total else "not found")
+        yield QueryRecord(
+            kind=run.kind,
+            value=name,
+            datasets=run.dataset or "all",
+            outcome=outcome,
+            matches=total,
+            listed=listed.get(name, 0),
+            detail=error,
+            image=run.images.get(name),
+        )
+
+
+def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
+    words = describe(m)
+    image = m.method in ("same_file", "same_image") and "query_sha256" in m.extra
+    return EvidenceMatch(
+        query=run.query_of(m),
+        dataset=m.dataset,
+        release=m.release,
+        source_file=m.shard,
+        row=m.row,
+        key=m.key,
+        url=m.url,
+        caption=m.caption,
+        license=m.license,
+        license_url=license_url(m.license) if m.license else None,
+        method=words.method,
+        measure=words.measure,
+        threshold=words.threshold,
+        confidence=words.confidence,
+        explanation=words.explanation,
+        matched_terms=list(m.matched_terms),
+        query_image=run.images.get(run.query_of(m)) if image else None,
+        dataset_image=ImageDigests(sha256=row.sha256, pdq=row.pdq) if row else None,
+    )
+
+
+def build_report(
+    runs: Sequence[SearchRun],
+    catalog: Catalog,
+    *,
+    requested_by: str,
+    now: datetime | None = None,
+    digests: Mapping[RowRef, RowImage] | None = None,
+) -> EvidenceReport:
+    """The report body for ``runs``; ``now`` (UTC) defaults to the current time.
+
+    ``digests`` are the matched rows' recorded image digests (``RowImages.digests``);
+    looked up in ``catalog`` when not given.
+    """
+    if digests is None:
+        digests = RowImages(catalog).digests([m for run in runs for m in run.matches])
+    return EvidenceReport(
+        report_id=str(uuid.uuid4()),
+        requested_by=requested_by.strip() or "(not stated)",
+        created_at=now or utc_now(),
+        traindex_version=__version__,
+        releases=_releases(catalog, runs),
+        queries=[q for run in runs for q in _queries(run)],
+        matches=[_match(run, m, digests.get(row_ref(m))) for run in runs for m in run.matches],
+    )

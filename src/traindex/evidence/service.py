@@ -1,0 +1,106 @@
+"""Evidence operations as the CLI and the API call them: search, build, sign, render.
+
+One object per request or command holds the settings, the catalog and the signing key
+(created on first use in ``<home>/keys``, mode 0600). Adapters stay thin: they parse
+arguments, call one method here and write the bytes it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from traindex.catalog.store import Catalog
+from traindex.config import Settings
+from traindex.core.signing import Signer, load_or_create_signer
+from traindex.errors import InputError
+from traindex.evidence.build import SearchRun, build_report, runs_from_json, runs_from_result
+from traindex.evidence.render import ReportFormat, render
+from traindex.evidence.rowimages import RowImages, RowRef
+from traindex.evidence.seal import SealedReport, seal
+from traindex.search.images import ImageSearch
+from traindex.search.queries import Query
+from traindex.search.service import SearchService
+
+__all__ = ["EvidenceService", "RenderedReport", "keys_dir"]
+
+
+def keys_dir(settings: Settings) -> Path:
+    """Where the signing key lives: ``<home>/keys`` (shared with registry snapshots)."""
+    return settings.home / "keys"
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """A signed report, its thumbnails, and the largest report it may render as PDF."""
+
+    sealed: SealedReport
+    thumbnails: dict[RowRef, str]
+    pdf_max_matches: int = 5_000
+
+    def render(self, fmt: ReportFormat) -> bytes:
+        """The report as ``fmt``; a PDF over ``pdf_max_matches`` rows is refused.
+
+        WeasyPrint holds every laid-out page in memory (about 0.5 MB per listed row, see
+        docs/benchmarks.md), so a huge PDF could exhaust a server; HTML, CSV and JSON
+        stay small and fast at any size.
+        """
+        count = len(self.sealed.report.matches)
+        if fmt == "pdf" and count > self.pdf_max_matches:
+            raise InputError(
+                f"the report lists {count:,} rows; PDFs are limited to {self.pdf_max_matches:,} "
+                "(evidence_pdf_max_matches): write .html, .csv or .json instead"
+            )
+        return render(self.sealed, fmt, self.thumbnails)
+
+
+class EvidenceService:
+    """Build, sign and render evidence reports against one home's catalog."""
+
+    def __init__(self, settings: Settings, signer: Signer | None = None) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings)
+        self._signer = signer
+        self.row_images = RowImages(
+            self.catalog,
+            max_px=settings.evidence_thumbnail_px,
+            unsafe=settings.evidence_unsafe_threshold,
+        )
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = load_or_create_signer(keys_dir(self.settings))
+        return self._signer
+
+    def search_images(
+        self,
+        paths: Sequence[Path],
+        dataset: str | None = None,
+        on_progress: Callable[[int], None] = lambda n: None,
+    ) -> SearchRun:
+        """Search image files (one or a portfolio) and keep every match per file."""
+        search = ImageSearch(self.catalog)
+        limit = self.settings.evidence_max_matches
+        result = search.search_paths(paths, dataset=dataset, limit=limit, on_progress=on_progress)
+        return runs_from_result(result)
+
+    def search_query(self, query: Query, dataset: str | None = None) -> SearchRun:
+        """Search a URL, domain, Flickr id or caption text, listing up to the match cap."""
+        service = SearchService(self.catalog)
+        limit = self.settings.evidence_max_matches
+        return runs_from_result(service.search(query, dataset=dataset, limit=limit))
+
+    def runs_from_json(self, document: dict[str, Any] | list[dict[str, Any]]) -> list[SearchRun]:
+        return runs_from_json(document)
+
+    def report(self, runs: Sequence[SearchRun], requested_by: str) -> RenderedReport:
+        """Build and sign the report; thumbnails come from the catalog where it can."""
+        matches = [m for run in runs for m in run.matches]
+        digests = self.row_images.digests(matches)
+        body = build_report(runs, self.catalog, requested_by=requested_by, digests=digests)
+        thumbs = self.row_images.thumbnails(matches, digests, self.settings.evidence_max_thumbnails)
+        sealed = seal(body, self.signer)
+        return RenderedReport(sealed, thumbs, self.settings.evidence_pdf_max_matches)

@@ -1,0 +1,257 @@
+"""Who decides that a row goes: the registry (local index, snapshot or HTTP API) and signals.
+
+A decider sees one batch of rows as Arrow string columns (raw URL, Flickr owner, SHA-256,
+MD5; any may be missing; Arrow so that the index decider never turns the rows that match
+nothing into Python objects) and returns, per row, ``None`` (keep) or a ``Removal`` naming why.
+Rows are removed only for ``do_not_train`` (the registry's strictest decision) and, with
+``--signals``, for a ``reserved`` signal verdict; ``license_required`` and attribution
+terms are the builder's to honour, so they are counted in the log's decision column only
+when the row goes for another reason.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from traindex.config import Settings
+from traindex.errors import TraindexError
+from traindex.registry.decisions import DecisionIndex, Matches
+from traindex.registry.service import RegistryService
+from traindex.registry.snapshot import load_snapshot_index
+from traindex.signals.service import resolve_agents, run_checks
+
+__all__ = [
+    "ChainDecider",
+    "Columns",
+    "Decider",
+    "IndexDecider",
+    "RemoteDecider",
+    "Removal",
+    "SignalsDecider",
+    "open_decider",
+]
+
+_CHUNK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """One batch's lookup columns as string arrays (``None`` where the dataset has none)."""
+
+    url: pa.Array
+    flickr_owner: pa.Array | None = None
+    sha256: pa.Array | None = None
+    md5: pa.Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """Why a row was removed: ``reason`` is ``claim`` or ``signal``; ``source`` names the
+    claim ids or the signals that decided; ``verified`` tells verified claims apart."""
+
+    reason: str
+    decision: str
+    source: str
+    verified: bool
+
+
+class Decider(ABC):
+    """Decides a batch of rows."""
+
+    @abstractmethod
+    def decide(self, columns: Columns) -> list[Removal | None]:
+        """Per row, ``None`` to keep it or the ``Removal`` that drops it."""
+
+
+class IndexDecider(Decider):
+    """Decisions from an in-process ``DecisionIndex`` (home registry or verified snapshot)."""
+
+    def __init__(self, index: DecisionIndex, *, count_unverified: bool = False) -> None:
+        self.index = index
+        self.count_unverified = count_unverified
+
+    def decide(self, columns: Columns) -> list[Removal | None]:
+        # Sparse: only rows with a claim are touched in Python.
+        found, _ = self.index.match_url_rows(columns.url)
+        if columns.flickr_owner is not None and self.index.has("flickr"):
+            _merge(found, self.index.match_owners(columns.flickr_owner.to_pylist()))
+        for kind in ("sha256", "md5"):
+            values: pa.Array | None = getattr(columns, kind)
+            if values is not None and self.index.has(kind):
+                _merge(found, self.index.match_hashes(kind, values.to_pylist()))
+        now = datetime.now(UTC)
+        # Rows under one claimed domain share one Matches tuple: decide each tuple once.
+        memo: dict[Matches, Removal | None] = {}
+        out: list[Removal | None] = [None] * len(columns)
+        for row, ids in found.items():
+            if ids not in memo:
+                memo[ids] = self._removal(ids, now)
+            out[row] = memo[ids]
+        return out
+
+    def _removal(self, ids: Matches, now: datetime) -> Removal | None:
+        decision = self.index.resolve("", ids, count_unverified=self.count_unverified, now=now)
+        if decision.decision != "do_not_train":
+            return None
+        return Removal("claim", decision.decision, " ".join(decision.claim_ids), decision.verified)
+
+
+def _merge(found: dict[int, Matches], more: list[Matches]) -> None:
+    for row, ids in enumerate(more):
+        if ids:
+            found[row] = found.get(row, ()) + ids
+
+
+class RemoteDecider(Decider):
+    """Decisions from a registry server's bulk check API (``POST /api/registry/check``)."""
+
+    def __init__(
+        self, base_url: str, *, count_unverified: bool = False, timeout: float = 60
+    ) -> None:
+        self.endpoint = base_url.rstrip("/") + "/api/registry/check"
+        self.count_unverified = count_unverified
+        self.client = httpx.Client(timeout=timeout)
+
+    def _check(self, items: list[str]) -> list[dict[str, Any]]:
+        decisions: list[dict[str, Any]] = []
+        for start in range(0, len(items), _CHUNK):
+            body = {
+                "items": items[start : start + _CHUNK],
+                "count_unverified": self.count_unverified,
+            }
+            try:
+                response = self.client.post(self.endpoint, json=body)
+            except httpx.HTTPError as exc:
+                raise TraindexError(f"registry {self.endpoint} unreachable: {exc}") from None
+            if response.status_code != 200:
+                raise TraindexError(
+                    f"registry {self.endpoint} answered HTTP {response.status_code}: "
+                    f"{response.text[:300]}"
+                )
+            decisions.extend(response.json()["decisions"])
+        return decisions
+
+    def decide(self, columns: Columns) -> list[Removal | None]:
+        items: list[str] = []
+        owners: list[int] = []
+        lookups = [
+            (prefix, values.to_pylist())
+            for prefix, values in (
+                ("", columns.url),
+                ("sha256:", columns.sha256),
+                ("md5:", columns.md5),
+            )
+            if values is not None
+        ]
+        for row in range(len(columns)):
+            for prefix, values in lookups:
+                value = values[row]
+                if value:
+                    items.append(prefix + value)
+                    owners.append(row)
+        out: list[Removal | None] = [None] * len(columns)
+        for row, decision in zip(owners, self._check(items), strict=True):
+            if decision["decision"] == "do_not_train" and out[row] is None:
+                ids = decision.get("claim_ids") or []
+                out[row] = Removal(
+                    "claim",
+                    "do_not_train",
+                    " ".join(str(i) for i in ids),
+                    bool(decision.get("verified")),
+                )
+        return out
+
+
+class SignalsDecider(Decider):
+    """Live opt-out signals (robots.txt, ai.txt, TDMRep, headers, IPTC, C2PA) per URL.
+
+    Slow by nature (network): every distinct URL of the batch is fetched through
+    ``traindex.signals`` with its caching and per-host limits.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.agents = resolve_agents([])
+
+    def decide(self, columns: Columns) -> list[Removal | None]:
+        all_urls: list[str | None] = columns.url.to_pylist()
+        urls = [u for u in dict.fromkeys(all_urls) if u]
+        verdicts = {v.target: v for v in run_checks(urls, self.settings, self.agents)}
+        out: list[Removal | None] = []
+        for url in all_urls:
+            verdict = verdicts.get(url) if url else None
+            if verdict is None or verdict.verdict.value != "reserved":
+                out.append(None)
+                continue
+            signals = sorted({r.signal for r in verdict.results if r.verdict.value == "reserved"})
+            out.append(Removal("signal", "reserved", " ".join(signals), True))
+        return out
+
+
+class ChainDecider(Decider):
+    """The first decider that removes a row names the reason; later ones see only kept rows."""
+
+    def __init__(self, deciders: Sequence[Decider]) -> None:
+        self.deciders = list(deciders)
+
+    def decide(self, columns: Columns) -> list[Removal | None]:
+        out: list[Removal | None] = [None] * len(columns)
+        for decider in self.deciders:
+            pending = [row for row, removal in enumerate(out) if removal is None]
+            if not pending:
+                break
+            taken = pa.array(pending, pa.int64())
+            subset = Columns(
+                pc.take(columns.url, taken),
+                *(
+                    None if values is None else pc.take(values, taken)
+                    for values in (columns.flickr_owner, columns.sha256, columns.md5)
+                ),
+            )
+            for row, removal in zip(pending, decider.decide(subset), strict=True):
+                out[row] = removal
+        return out
+
+
+def open_decider(
+    settings: Settings,
+    registry: str | None,
+    *,
+    pubkey: str | None = None,
+    signals: bool = False,
+    count_unverified: bool = False,
+) -> tuple[Decider, str]:
+    """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
+    bulk API; else a snapshot folder, verified first) plus ``--signals``, and an id naming
+    the claims used (resume redoes files filtered against other claims)."""
+    decider: Decider
+    if registry is None:
+        service = RegistryService.open(settings)
+        counts = sorted(service.store.claim_counts().items())
+        decider = IndexDecider(service.decision_index(), count_unverified=count_unverified)
+        registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
+        service.close()
+    elif registry.startswith(("http://", "https://")):
+        decider = RemoteDecider(registry, count_unverified=count_unverified)
+        registry_id = f"remote:{registry}"
+    else:
+        info, index = load_snapshot_index(Path(registry), pubkey)
+        decider = IndexDecider(index, count_unverified=count_unverified)
+        registry_id = f"snapshot:{info.manifest_sha256}"
+    registry_id += f":unverified={count_unverified}"
+    if signals:
+        decider = ChainDecider([decider, SignalsDecider(settings)])
+        registry_id += ":signals"
+    return decider, registry_id

@@ -1,0 +1,382 @@
+"""The decision index: every active claim in memory, keyed the way checked items are looked up.
+
+Why in memory: a builder's bulk check asks about 10,000 items at once against up to millions
+of claims, and the answer must come in well under a second. SQL per item would be 10,000
+round trips; one SQL join per call would rebuild the same hash tables every time. So the
+service loads claims once into dicts (exact URL key, Flickr owner, SHA-256, MD5), a per-host
+table of URL prefixes (looked up by the few distinct prefix lengths of that host), a domain
+table walked from the host up through its parent domains, and a PDQ matrix scanned by
+brute force (image claims are few; ``index/brute.scan`` is the project's exact scan).
+Writes update the index claim by claim (``apply``), so a check right after a write sees it.
+
+How decisions are made (``resolve``): expired claims never count; unverified claims count
+only with ``count_unverified``; of the counted claims the most restrictive decides
+(``models.RESTRICTIVENESS``) and every claim at that level is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import repeat
+from typing import cast
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from traindex.core.flickr import flickr_owner
+from traindex.core.urlbatch import canonicalise_url_hosts
+from traindex.core.urls import host_of
+from traindex.index.brute import scan
+from traindex.registry.keyfilter import KeyFilter
+from traindex.registry.models import DECISION_OF_TERMS, RESTRICTIVENESS, Decision, DecisionValue
+from traindex.registry.selectors import flickr_key, url_key
+from traindex.search.thresholds import DEFAULT_THRESHOLD
+
+__all__ = ["ClaimRecord", "DecisionIndex", "Matches"]
+
+Matches = tuple[str, ...]
+_NONE: Matches = ()
+_HASH_KINDS = ("sha256", "md5", "pdq")
+# Distinct hosts remembered with their domain claims (cleared when full or claims change).
+_HOST_CACHE = 1 << 18
+_UNSEEN: Matches = ("<not cached>",)  # compared by identity
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRecord:
+    """What the index needs of one claim row (``expires_at`` as a POSIX timestamp)."""
+
+    id: str
+    kind: str
+    value: str
+    include_subdomains: bool
+    sha256: str | None
+    md5: str | None
+    pdq: str | None
+    terms: str
+    status: str
+    expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    decision: DecisionValue
+    verified: bool
+    expires_at: float | None
+
+
+def _add(table: dict[str, Matches], key: str, claim_id: str) -> None:
+    table[key] = (*table.get(key, _NONE), claim_id)
+
+
+def _remove(table: dict[str, Matches], key: str, claim_id: str) -> None:
+    left = tuple(i for i in table.get(key, _NONE) if i != claim_id)
+    if left:
+        table[key] = left
+    else:
+        table.pop(key, None)
+
+
+class DecisionIndex:
+    """Active claims by lookup key. Not thread-safe: the service serialises access."""
+
+    def __init__(self, pdq_radius: int = DEFAULT_THRESHOLD) -> None:
+        self.pdq_radius = pdq_radius
+        self._entries: dict[str, _Entry] = {}
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._prefix_lengths: dict[str, tuple[int, ...]] = {}
+        self._tables: dict[str, dict[str, Matches]] = {
+            name: {} for name in ("url", "domain", "subdomains", "flickr", *_HASH_KINDS)
+        }
+        self._prefixes: dict[str, dict[str, Matches]] = {}
+        self._pdq_cache: tuple[NDArray[np.uint8], list[str]] | None = None
+        self._host_cache: dict[str, Matches | None] = {}
+        self._url_filter = KeyFilter(self._tables["url"].keys)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def has(self, table: str) -> bool:
+        """True if any active claim is indexed in ``table`` (``flickr``, ``sha256``, ``md5``,
+        ...): lets callers skip turning a column into Python objects when nothing can match."""
+        return bool(self._tables[table])
+
+    def apply(self, record: ClaimRecord) -> None:
+        """Bring one claim up to date: (re)index it, or drop it once revoked."""
+        self._drop(record.id)
+        if record.status == "revoked":
+            return
+        self._entries[record.id] = _Entry(
+            DECISION_OF_TERMS[record.terms], record.status == "verified", record.expires_at
+        )
+        for table, key in self._keys_of(record):
+            if table == "prefix":
+                host = host_of("http:" + key)
+                _add(self._prefixes.setdefault(host, {}), key, record.id)
+                self._prefix_lengths.pop(host, None)
+            else:
+                _add(self._tables[table], key, record.id)
+                if table == "url":
+                    self._url_filter.add(key)
+            self._forget_hosts(table)
+            self._keys[record.id] = (*self._keys.get(record.id, ()), table + "\0" + key)
+        if record.pdq:
+            self._pdq_cache = None
+
+    def _keys_of(self, record: ClaimRecord) -> list[tuple[str, str]]:
+        if record.kind == "url":
+            return [("url", url_key(record.value))]
+        if record.kind == "url_prefix":
+            return [("prefix", url_key(record.value))]
+        if record.kind == "domain":
+            return [("subdomains" if record.include_subdomains else "domain", record.value)]
+        if record.kind == "flickr_owner":
+            return [("flickr", record.value)]
+        return [(kind, value) for kind in _HASH_KINDS if (value := getattr(record, kind))]
+
+    def _drop(self, claim_id: str) -> None:
+        if self._entries.pop(claim_id, None) is None:
+            return
+        for packed in self._keys.pop(claim_id, ()):
+            table, key = packed.split("\0", 1)
+            if table == "prefix":
+                host = host_of("http:" + key)
+                _remove(self._prefixes.get(host, {}), key, claim_id)
+                self._prefix_lengths.pop(host, None)
+            else:
+                if table == "pdq":
+                    self._pdq_cache = None
+                _remove(self._tables[table], key, claim_id)
+            self._forget_hosts(table)
+
+    def _forget_hosts(self, table: str) -> None:
+        if table in ("domain", "subdomains", "prefix"):
+            self._host_cache.clear()
+
+    # lookups -----------------------------------------------------------------------------
+
+    def match_urls(self, urls: Sequence[str | None]) -> tuple[list[Matches], dict[int, str]]:
+        """Claims matching each URL (exact, prefix, domain, Flickr owner page); bad URLs are
+        returned as ``{row: reason}`` and match nothing. Dense form of ``match_url_rows``."""
+        hits, errors = self.match_url_rows(pa.array(urls, pa.string()))
+        found: list[Matches] = [_NONE] * len(urls)
+        for row, hit in hits.items():
+            found[row] = hit
+        return found, errors
+
+    def match_url_rows(self, urls: pa.Array) -> tuple[dict[int, Matches], dict[int, str]]:
+        """``{row: claims}`` for the rows of ``urls`` (a string array) that match any claim,
+        and ``{row: reason}`` for bad URLs.
+
+        Vectorised for bulk use: URLs are canonicalised in Arrow (without registrable
+        domains, which matching never needs), hosts are decided once per distinct host, a
+        set intersection (in C) finds the rows whose URL key has a claim, and only rows
+        with a claimed host or key get per-row Python work.
+        """
+        batch = canonicalise_url_hosts(urls)
+        errors = {row: str(error) for row, error in batch.errors}
+        keys = pc.list_element(pc.split_pattern(batch.url, ":", max_splits=1), 1)
+        found = self._exact_rows(keys)
+        encoded = cast(pa.DictionaryArray, pc.dictionary_encode(batch.host))
+        hosts: list[str] = encoded.dictionary.to_pylist()
+        by_host = self._host_entries(hosts)
+        busy = [i for i, entry in enumerate(by_host) if entry is not None]
+        if not busy:
+            return found, errors
+        rows = pc.indices_nonzero(
+            pc.is_in(encoded.indices, value_set=pa.array(busy, encoded.indices.type))
+        )
+        host_ids: list[int] = pc.take(encoded.indices, rows).to_pylist()
+        row_keys: list[str] = pc.take(keys, rows).to_pylist()
+        for row, host_id, key in zip(rows.to_pylist(), host_ids, row_keys, strict=True):
+            host = hosts[host_id]
+            hit = found.get(row, _NONE) + (by_host[host_id] or _NONE)
+            if host in self._prefixes:
+                hit = hit + self._prefix_matches(host, key)
+            if "flickr.com" in host:
+                owner = flickr_owner("http:" + key)
+                if owner is not None:
+                    hit = hit + self._tables["flickr"].get(flickr_key(owner), _NONE)
+            if hit:
+                found[row] = hit
+        return found, errors
+
+    def _exact_rows(self, keys: pa.Array) -> dict[int, Matches]:
+        """Rows whose URL key has a claim: the key filter (numpy) names the candidates, the
+        dict confirms them, so only candidate rows become Python strings."""
+        exact = self._tables["url"]
+        if not exact:
+            return {}
+        rows = pc.indices_nonzero(self._url_filter.candidates(keys))
+        found: dict[int, Matches] = {}
+        for row, key in zip(rows.to_pylist(), pc.take(keys, rows).to_pylist(), strict=True):
+            hit = exact.get(key)
+            if hit:
+                found[row] = hit
+        return found
+
+    def _host_entries(self, hosts: list[str]) -> list[Matches | None]:
+        """Per distinct host: its domain claims (incl. parents), or None for a quiet host
+        (no domain claim, no URL prefixes, not Flickr) whose rows need no further look.
+        Cached per host until domain or prefix claims change: hosts repeat across batches."""
+        cache = self._host_cache
+        entries = list(map(cache.get, hosts, repeat(_UNSEEN, len(hosts))))
+        for i in [i for i, entry in enumerate(entries) if entry is _UNSEEN]:
+            host = hosts[i]
+            hit = self._domain_matches(host)
+            entry = hit if hit or host in self._prefixes or "flickr.com" in host else None
+            if len(cache) >= _HOST_CACHE:
+                cache.clear()
+            entries[i] = cache[host] = entry
+        return entries
+
+    def _domain_matches(self, host: str) -> Matches:
+        hit = self._tables["domain"].get(host, _NONE)
+        subdomains = self._tables["subdomains"]
+        if not subdomains:
+            return hit
+        suffix = host
+        while True:  # the host, then each parent: a.b.c, b.c, c
+            hit = hit + subdomains.get(suffix, _NONE)
+            dot = suffix.find(".")
+            if dot < 0:
+                return hit
+            suffix = suffix[dot + 1 :]
+
+    def _prefix_matches(self, host: str, key: str) -> Matches:
+        table = self._prefixes[host]
+        lengths = self._prefix_lengths.get(host)
+        if lengths is None:
+            lengths = self._prefix_lengths[host] = tuple(sorted({len(k) for k in table}))
+        hit = _NONE
+        for length in lengths:
+            if length > len(key):
+                break
+            hit = hit + table.get(key[:length], _NONE)
+        return hit
+
+    def match_owners(self, owners: Sequence[str | None]) -> list[Matches]:
+        """Claims on each Flickr owner: an NSID, alias or profile URL, as owner columns hold."""
+        table = self._tables["flickr"]
+        if not table:
+            return [_NONE] * len(owners)
+        found: list[Matches] = []
+        for value in owners:
+            owner = flickr_owner(value, bare_alias=True) if value else None
+            found.append(_NONE if owner is None else table.get(flickr_key(owner), _NONE))
+        return found
+
+    def match_hashes(self, kind: str, values: Sequence[str | None]) -> list[Matches]:
+        """Claims on each hex digest: equal SHA-256/MD5, or PDQ within ``pdq_radius``."""
+        if kind == "pdq":
+            return [self._pdq_matches(v) if v else _NONE for v in values]
+        table = self._tables[kind]
+        if not table:
+            return [_NONE] * len(values)
+        return [table.get(v.strip().lower(), _NONE) if v else _NONE for v in values]
+
+    def _pdq_matches(self, hex_digest: str) -> Matches:
+        if not self._tables["pdq"]:
+            return _NONE
+        if self._pdq_cache is None:
+            keys = list(self._tables["pdq"])
+            matrix = np.frombuffer(bytes.fromhex("".join(keys)), np.uint8).reshape(-1, 32)
+            self._pdq_cache = (matrix, keys)
+        matrix, keys = self._pdq_cache
+        query = np.frombuffer(bytes.fromhex(hex_digest), np.uint8)
+        rows, _ = scan(matrix, query, self.pdq_radius)
+        hit = _NONE
+        for row in rows.tolist():
+            hit = hit + self._tables["pdq"][keys[row]]
+        return hit
+
+    # decisions ---------------------------------------------------------------------------
+
+    def resolve(
+        self, item: str, ids: Matches, *, count_unverified: bool, now: datetime
+    ) -> Decision:
+        """The decision for one item from the claims that matched it (see module docstring)."""
+        stamp = now.timestamp()
+        if len(ids) == 1:  # the common case, without the general bookkeeping
+            entry = self._entries.get(ids[0])
+            if entry is None or (entry.expires_at is not None and entry.expires_at <= stamp):
+                return Decision(item, "unknown", (), False)
+            if entry.verified or count_unverified:
+                return Decision(item, entry.decision, ids, entry.verified)
+            return Decision(item, "unknown", (), False, ids)
+        counted: list[tuple[str, _Entry]] = []
+        ignored: list[str] = []
+        for claim_id in dict.fromkeys(ids):
+            entry = self._entries.get(claim_id)
+            if entry is None or (entry.expires_at is not None and entry.expires_at <= stamp):
+                continue
+            if entry.verified or count_unverified:
+                counted.append((claim_id, entry))
+            else:
+                ignored.append(claim_id)
+        if not counted:
+            return Decision(item, "unknown", (), False, tuple(ignored))
+        top = max(RESTRICTIVENESS[entry.decision] for _, entry in counted)
+        deciding = [(i, e) for i, e in counted if RESTRICTIVENESS[e.decision] == top]
+        verified = all(entry.verified for _, entry in deciding)
+        decision = deciding[0][1].decision
+        return Decision(item, decision, tuple(i for i, _ in deciding), verified, tuple(ignored))
+
+    def check(
+        self, items: Sequence[str], *, count_unverified: bool, now: datetime
+    ) -> list[Decision]:
+        """Decide each item: a URL, or ``sha256:``/``md5:``/``pdq:`` followed by hex."""
+        kinds = [_hash_kind(item) for item in items]
+        found: list[Matches] = [_NONE] * len(items)
+        errors: dict[int, str] = {}
+        url_rows = [i for i, kind in enumerate(kinds) if kind is None]
+        url_found, url_errors = self.match_urls([items[i] for i in url_rows])
+        for local, row in enumerate(url_rows):
+            found[row] = url_found[local]
+            if local in url_errors:
+                errors[row] = url_errors[local]
+        for row, kind in enumerate(kinds):
+            if kind is not None:
+                value = items[row].split(":", 1)[1].strip().lower()
+                if _is_hex(value, kind):
+                    found[row] = self.match_hashes(kind, [value])[0]
+                else:
+                    errors[row] = f"{kind} must be {_HEX_CHARS[kind]} hex characters"
+        decisions = []
+        for row, item in enumerate(items):
+            if row in errors:
+                decisions.append(Decision(item, "unknown", (), False, (), errors[row]))
+            elif found[row]:
+                decisions.append(
+                    self.resolve(item, found[row], count_unverified=count_unverified, now=now)
+                )
+            else:
+                decisions.append(Decision(item, "unknown", (), False))
+        return decisions
+
+
+_HEX_CHARS = {"sha256": 64, "md5": 32, "pdq": 64}
+
+
+def _hash_kind(item: str) -> str | None:
+    if ":" not in item[:7]:
+        return None
+    head = item[:7].lower()
+    for kind in _HASH_KINDS:
+        if head.startswith(kind + ":"):
+            return kind
+    return None
+
+
+def _is_hex(value: str, kind: str) -> bool:
+    if len(value) != _HEX_CHARS[kind]:
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True

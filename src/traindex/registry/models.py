@@ -1,0 +1,174 @@
+"""The registry's values: owners, selectors, claims, decisions (frozen dataclasses, not ORM rows).
+
+Services hand these out so that callers (CLI, API, web pages) never hold a database session.
+Vocabulary:
+
+* **terms** an owner sets on a selector: ``do_not_train``, ``allow``,
+  ``allow_with_attribution``, ``license_required`` (with ``contact`` text: who, what price);
+* **decision** a builder gets per item: ``do_not_train``, ``license_required``,
+  ``attribution_required``, ``allowed`` or ``unknown`` (no claim counted). When several claims
+  match, the most restrictive one decides, in that order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from traindex.errors import TraindexError
+from traindex.fingerprint.pdq import PdqFingerprinter
+from traindex.registry.errors import ClaimRejected
+
+__all__ = [
+    "DECISION_OF_TERMS",
+    "RESTRICTIVENESS",
+    "SELECTOR_KINDS",
+    "TERMS",
+    "Claim",
+    "ClaimRequest",
+    "ClaimStatus",
+    "Decision",
+    "DecisionValue",
+    "Owner",
+    "Selector",
+    "SelectorKind",
+    "Terms",
+    "VerificationInstructions",
+    "to_json",
+]
+
+SelectorKind = Literal["url", "url_prefix", "domain", "flickr_owner", "image"]
+Terms = Literal["do_not_train", "allow", "allow_with_attribution", "license_required"]
+ClaimStatus = Literal["verified", "unverified", "revoked"]
+DecisionValue = Literal[
+    "do_not_train", "license_required", "attribution_required", "allowed", "unknown"
+]
+
+SELECTOR_KINDS: tuple[str, ...] = ("url", "url_prefix", "domain", "flickr_owner", "image")
+TERMS: tuple[str, ...] = ("do_not_train", "allow", "allow_with_attribution", "license_required")
+DECISION_OF_TERMS: dict[str, DecisionValue] = {
+    "do_not_train": "do_not_train",
+    "license_required": "license_required",
+    "allow_with_attribution": "attribution_required",
+    "allow": "allowed",
+}
+RESTRICTIVENESS: dict[str, int] = {
+    "unknown": 0,
+    "allowed": 1,
+    "attribution_required": 2,
+    "license_required": 3,
+    "do_not_train": 4,
+}
+"""Higher wins: a builder must honour the strictest matching claim."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """What a claim covers. ``value`` is the URL, prefix, domain, Flickr owner or image SHA-256.
+
+    ``include_subdomains`` matters for ``domain`` only. Image selectors carry the SHA-256
+    (same file), the MD5 (what img2dataset outputs store) and the PDQ hash (same image);
+    build them with :meth:`for_image` from the uploaded bytes.
+    """
+
+    kind: SelectorKind
+    value: str
+    include_subdomains: bool = True
+    sha256: str | None = None
+    pdq: str | None = None
+    md5: str | None = None
+
+    @classmethod
+    def for_image(cls, data: bytes, *, name: str | None = None) -> Selector:
+        """Fingerprint an uploaded image: SHA-256 and MD5 of the bytes, PDQ of the pixels.
+
+        The bytes are not kept. An undecodable file raises ``ClaimRejected``; a low-quality
+        PDQ (flat, tiny image) is left out.
+        """
+        try:
+            pdq = PdqFingerprinter().fingerprint(data, name=name)
+        except (TraindexError, ValueError, OSError) as exc:
+            raise ClaimRejected(f"image claim: cannot read the image ({exc})") from None
+        sha256 = hashlib.sha256(data).hexdigest()
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        # A flat or tiny image's PDQ matches unrelated images (search never reports it
+        # alone either): such claims match the same file only.
+        return cls(
+            "image", sha256, sha256=sha256, pdq=None if pdq.low_quality else pdq.hex, md5=md5
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """One claim to file (see ``RegistryService.add_claims``)."""
+
+    selector: Selector
+    terms: str = "do_not_train"
+    contact: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A registered account (a person, agency or site) that makes claims."""
+
+    id: str
+    name: str
+    email: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One owner's terms for one selector. ``status`` is ``verified`` only after proof."""
+
+    id: str
+    owner_id: str
+    selector: Selector
+    terms: Terms
+    contact: str | None
+    expires_at: datetime | None
+    status: ClaimStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer for one checked item.
+
+    ``claim_ids`` are the claims that decided (all at the deciding restrictiveness);
+    ``verified`` says whether they are verified. ``unverified_claim_ids`` lists matching
+    unverified claims that did *not* count (``count_unverified=False``), so a builder can
+    still see them. ``error`` says why an item could not be read (it then decides nothing).
+    """
+
+    item: str
+    decision: DecisionValue
+    claim_ids: tuple[str, ...]
+    verified: bool
+    unverified_claim_ids: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationInstructions:
+    """How to prove control of ``domain``: serve ``token`` at ``http_url`` or publish
+    ``dns_value`` as a TXT record at ``dns_name``. Valid until ``expires_at``."""
+
+    claim_id: str
+    domain: str
+    token: str
+    http_url: str
+    dns_name: str
+    dns_value: str
+    expires_at: datetime
+
+
+def to_json(value: Owner | Claim | Decision | VerificationInstructions) -> dict[str, Any]:
+    """The JSON form the CLI (``--json``) and the HTTP API share: datetimes as ISO 8601."""
+    return {
+        key: item.isoformat() if isinstance(item, datetime) else item
+        for key, item in asdict(value).items()
+    }

@@ -1,0 +1,130 @@
+"""Owner accounts and their API tokens (the half of the registry service that is about who).
+
+``OwnerAccounts`` is the base of ``RegistryService``; it is split out only to keep each file
+readable. Registration returns the plaintext token once; authentication refuses malformed,
+unknown, replaced (rotated) and expired tokens, and records every refusal in the audit log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row
+
+from traindex.config import Settings
+from traindex.registry.errors import AuthError, ClaimRejected, OwnerExistsError
+from traindex.registry.models import Owner
+from traindex.registry.store import RegistryStore, as_utc
+from traindex.registry.tokens import (
+    TokenCache,
+    hash_secret,
+    new_token,
+    parse_token,
+    secret_matches,
+)
+
+__all__ = ["OwnerAccounts", "now_utc"]
+
+_CACHE_FOR = timedelta(seconds=60)
+"""How long a verified token skips argon2 in this process. Short, because a token rotated
+through another process (CLI, second server) must stop working here soon too."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _owner(row: Row[Any]) -> Owner:
+    return Owner(row.id, row.name, row.email, as_utc(row.created_at))
+
+
+class OwnerAccounts:
+    """Register, authenticate and look up owners in one registry store."""
+
+    def __init__(self, settings: Settings, store: RegistryStore) -> None:
+        self.settings = settings
+        self.store = store
+        self._tokens = TokenCache()
+
+    def register_owner(self, name: str, email: str | None = None) -> tuple[Owner, str]:
+        """Create an owner; returns it with its API token (shown once, stored hashed)."""
+        clean = name.strip() if isinstance(name, str) else ""
+        if not clean or len(clean) > 200 or not clean.isprintable():
+            self.store.audit_denied(None, "register_owner", clean[:80], "invalid owner name")
+            raise ClaimRejected("owner name must be 1-200 printable characters")
+        if email is not None and (len(email) > 320 or "@" not in email):
+            self.store.audit_denied(None, "register_owner", clean, "invalid e-mail")
+            raise ClaimRejected("e-mail must be an address of at most 320 characters")
+        token, token_id, secret = new_token()
+        now = now_utc()
+        owner_id = uuid.uuid4().hex
+        values: dict[str, Any] = {
+            "id": owner_id,
+            "name": clean,
+            "email": email,
+            "token_id": token_id,
+            "token_hash": hash_secret(secret),
+            "created_at": now,
+            "token_expires_at": now + timedelta(days=self.settings.registry_token_ttl_days),
+        }
+        with self.store.write() as conn:
+            created = self.store.insert_owner(conn, values)
+            if created:
+                self.store.audit(
+                    conn, actor=owner_id, action="register_owner", target=clean, outcome="ok"
+                )
+        if not created:
+            self.store.audit_denied(None, "register_owner", clean, "name taken")
+            raise OwnerExistsError(f"an owner named {clean!r} already exists")
+        return Owner(owner_id, clean, email, now), token
+
+    def authenticate(self, token: str) -> Owner:
+        """The owner of a valid, unexpired, current token; ``AuthError`` otherwise."""
+        now = now_utc()
+        owner_id = self._tokens.get(token, now) if isinstance(token, str) else None
+        if owner_id is not None:
+            return self.owner_by_id(owner_id)
+        try:
+            token_id, secret = parse_token(token)
+        except AuthError:
+            self.store.audit_denied(None, "authenticate", None, "malformed token")
+            raise
+        with self.store.read() as conn:
+            row = self.store.owner_by(conn, "token_id", token_id)
+        reason = None
+        if row is None or not secret_matches(row.token_hash, secret):
+            reason = "unknown, replaced or wrong token"
+        elif as_utc(row.token_expires_at) <= now:
+            reason = f"token expired at {as_utc(row.token_expires_at).isoformat()}"
+        if reason is not None or row is None:
+            self.store.audit_denied(None, "authenticate", f"token {token_id}", str(reason))
+            raise AuthError(f"API token refused: {reason}")
+        cached_until = min(as_utc(row.token_expires_at), now + _CACHE_FOR)
+        self._tokens.put(token, row.id, cached_until)
+        return _owner(row)
+
+    def rotate_token(self, owner: Owner) -> str:
+        """Replace the owner's token; the old one stops working at once."""
+        token, token_id, secret = new_token()
+        expires = now_utc() + timedelta(days=self.settings.registry_token_ttl_days)
+        with self.store.write() as conn:
+            self.store.set_token(conn, owner.id, token_id, hash_secret(secret), expires)
+            self.store.audit(
+                conn, actor=owner.id, action="rotate_token", target=owner.id, outcome="ok"
+            )
+        self._tokens.forget_owner(owner.id)
+        return token
+
+    def owner_by_id(self, owner_id: str) -> Owner:
+        with self.store.read() as conn:
+            row = self.store.owner_by(conn, "id", owner_id)
+        if row is None:
+            raise AuthError(f"no owner with id {owner_id[:40]!r}")
+        return _owner(row)
+
+    def owner_named(self, name: str) -> Owner | None:
+        with self.store.read() as conn:
+            row = self.store.owner_by(conn, "name", name.strip())
+        return None if row is None else _owner(row)

@@ -1,0 +1,393 @@
+"""``RegistryService``: the registry's one entry point for the CLI, the API and the web pages.
+
+It owns the rules (who may claim, verify and revoke what; when a claim counts) and keeps
+the in-memory decision index in step with the database. Every refused write is recorded
+in the audit log with the reason and nothing else is written. Rules, and why:
+
+* **Unverified claims are kept, flagged.** A ``do_not_train`` claim costs nobody anything
+  if wrong, so anyone may file one; it becomes ``verified`` once its owner proves control
+  of the domain (``verify``) or an operator marks it so (CLI ``--verified``).
+* **Permissive terms need proof first.** ``allow``, ``allow_with_attribution`` and
+  ``license_required`` on a domain the owner has not verified are refused: otherwise anyone
+  could ask builders for licence fees on someone else's photos. Image and Flickr-owner
+  claims have no web proof, so only an operator can make them permissive.
+* **Proof covers a domain and below.** Once an owner proved ``example.com``, their claims
+  on it and its subdomains are verified, including ones filed later.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from traindex.config import Settings
+from traindex.core.signing import load_or_create_signer
+from traindex.registry.decisions import ClaimRecord, DecisionIndex
+from traindex.registry.errors import (
+    ClaimNotFoundError,
+    ClaimRejected,
+    PermissionDenied,
+    VerificationFailedError,
+)
+from traindex.registry.models import (
+    Claim,
+    ClaimRequest,
+    Decision,
+    Owner,
+    Selector,
+    VerificationInstructions,
+)
+from traindex.registry.owners import OwnerAccounts, now_utc
+from traindex.registry.selectors import claim_identity, normalise_selector, proof_domain
+from traindex.registry.snapshot import SNAPSHOT_SCHEMA, SnapshotInfo, write_snapshot
+from traindex.registry.store import RegistryStore, as_utc, migrate, open_engine
+from traindex.registry.verify import DNS_PREFIX, Verifier
+
+__all__ = ["RegistryService"]
+
+_SYNC_OVERLAP = timedelta(seconds=30)
+"""Re-read claims changed this long before the last sync: a transaction that committed late
+(PostgreSQL commits need not follow timestamp order) is still picked up; applying is idempotent."""
+_MAX_CONTACT = 2_000
+_OPERATOR = "operator"
+
+
+def _claim(row: Row[Any]) -> Claim:
+    selector = Selector(row.kind, row.value, row.include_subdomains, row.sha256, row.pdq, row.md5)
+    expires = None if row.expires_at is None else as_utc(row.expires_at)
+    return Claim(
+        row.id,
+        row.owner_id,
+        selector,
+        row.terms,
+        row.contact,
+        expires,
+        row.status,
+        as_utc(row.created_at),
+    )
+
+
+def _record(row: Row[Any]) -> ClaimRecord:
+    expires = None if row.expires_at is None else as_utc(row.expires_at).timestamp()
+    return ClaimRecord(
+        row.id,
+        row.kind,
+        row.value,
+        row.include_subdomains,
+        row.sha256,
+        row.md5,
+        row.pdq,
+        row.terms,
+        row.status,
+        expires,
+    )
+
+
+def _covered(host: str, proved: set[str]) -> bool:
+    return any(host == domain or host.endswith("." + domain) for domain in proved)
+
+
+class RegistryService(OwnerAccounts):
+    """Owners, claims, verification and decisions over one registry database."""
+
+    def __init__(self, settings: Settings, store: RegistryStore) -> None:
+        super().__init__(settings, store)
+        self.verifier = Verifier(settings)
+        self._lock = threading.Lock()
+        self._index = DecisionIndex()
+        self._synced_at: datetime | None = None
+        self._synced_clock = -float("inf")
+
+    @classmethod
+    def open(cls, settings: Settings, url: str | None = None) -> RegistryService:
+        """Open (creating and migrating to head) the registry at ``url`` or the home default."""
+        engine = open_engine(
+            settings.home / "registry" / "registry.sqlite", url or settings.registry_url
+        )
+        migrate(engine)
+        return cls(settings, RegistryStore(engine))
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+    # claims ------------------------------------------------------------------------------
+
+    def add_claim(
+        self,
+        owner: Owner,
+        selector: Selector,
+        terms: str = "do_not_train",
+        *,
+        contact: str | None = None,
+        expires_at: datetime | None = None,
+        verified: bool = False,
+    ) -> Claim:
+        """File a claim (idempotent: the same owner + selector + terms returns the same claim).
+
+        ``verified=True`` is for the local operator CLI only (the API never passes it).
+        """
+        request = ClaimRequest(selector, terms, contact, expires_at)
+        return self.add_claims(owner, [request], verified=verified)[0]
+
+    def add_claims(
+        self, owner: Owner, requests: Sequence[ClaimRequest], *, verified: bool = False
+    ) -> list[Claim]:
+        """File many claims in one transaction (bulk import); all or nothing.
+
+        Idempotent like ``add_claim``, so an interrupted import is resumed by sending the
+        same claims again. One invalid claim rejects the batch, naming its position.
+        """
+        with self.store.read() as conn:
+            proved = self.store.verified_domains(conn, owner.id)
+        rows: list[dict[str, Any]] = []
+        for position, request in enumerate(requests):
+            try:
+                rows.append(self._claim_values(owner, request, proved, verified))
+            except ClaimRejected as exc:
+                where = f"claim {position}: " if len(requests) > 1 else ""
+                reason = f"{where}{exc}"
+                self.store.audit_denied(owner.id, "add_claim", request.selector.kind[:20], reason)
+                raise ClaimRejected(reason) from None
+        actor = _OPERATOR if verified else owner.id
+        stored = []
+        with self.store.write() as conn:
+            for values in rows:
+                row, created = self.store.insert_claim(conn, values)
+                stored.append(row)
+                if created:
+                    detail = {"kind": row.kind, "value": row.value[:300], "terms": row.terms}
+                    self.store.audit(
+                        conn,
+                        actor=actor,
+                        action="add_claim",
+                        target=row.id,
+                        outcome="ok",
+                        detail=detail,
+                    )
+        for row in stored:
+            self._apply(row)
+        return [_claim(row) for row in stored]
+
+    def _claim_values(
+        self, owner: Owner, request: ClaimRequest, proved: set[str], verified: bool
+    ) -> dict[str, Any]:
+        """The row to insert for a valid request, or ``ClaimRejected``."""
+        clean = normalise_selector(request.selector)
+        terms = request.terms
+        identity = claim_identity(owner.id, clean, terms)  # also validates terms
+        if request.contact is not None and len(request.contact) > _MAX_CONTACT:
+            raise ClaimRejected(f"contact text is longer than {_MAX_CONTACT} characters")
+        now = now_utc()
+        expires = None if request.expires_at is None else as_utc(request.expires_at)
+        if expires is not None and expires <= now:
+            raise ClaimRejected(f"expiry {expires.isoformat()} is in the past")
+        host = proof_domain(clean)
+        is_proved = verified or (host is not None and _covered(host, proved))
+        if terms != "do_not_train" and not is_proved:
+            where = f"domain {host!r}" if host else f"{clean.kind} selectors (no web proof)"
+            raise ClaimRejected(
+                f"terms {terms!r} need verified ownership of {where}; file a do_not_train "
+                "claim, verify it, then set other terms"
+            )
+        return {
+            "id": uuid.uuid4().hex,
+            "owner_id": owner.id,
+            "identity": identity,
+            "kind": clean.kind,
+            "value": clean.value,
+            "include_subdomains": clean.include_subdomains,
+            "sha256": clean.sha256,
+            "md5": clean.md5,
+            "pdq": clean.pdq,
+            "terms": terms,
+            "contact": request.contact,
+            "expires_at": expires,
+            "status": "verified" if is_proved else "unverified",
+            "created_at": now,
+            "changed_at": now,
+        }
+
+    def list_claims(
+        self, owner: Owner | None = None, *, include_revoked: bool = False
+    ) -> list[Claim]:
+        with self.store.read() as conn:
+            rows = self.store.claim_rows(conn, None if owner is None else owner.id, include_revoked)
+        return [_claim(row) for row in rows]
+
+    def get_claim(self, claim_id: str) -> Claim:
+        return _claim(self._claim_row(claim_id))
+
+    def _claim_row(self, claim_id: str) -> Row[Any]:
+        with self.store.read() as conn:
+            row = self.store.claim_by_id(conn, str(claim_id)[:64])
+        if row is None:
+            raise ClaimNotFoundError(f"no claim with id {str(claim_id)[:40]!r}")
+        return row
+
+    def _own_claim(self, owner: Owner, claim_id: str, action: str) -> Row[Any]:
+        row = self._claim_row(claim_id)
+        if row.owner_id != owner.id:
+            self.store.audit_denied(owner.id, action, row.id, "claim belongs to another owner")
+            raise PermissionDenied(f"claim {row.id} belongs to another owner")
+        return row
+
+    def revoke_claim(self, owner: Owner, claim_id: str) -> Claim:
+        """Revoke one of the owner's claims (kept, marked revoked, audited)."""
+        row = self._own_claim(owner, claim_id, "revoke_claim")
+        if row.status != "revoked":
+            with self.store.write() as conn:
+                self.store.set_claim_status(conn, row.id, "revoked")
+                self.store.audit(
+                    conn, actor=owner.id, action="revoke_claim", target=row.id, outcome="ok"
+                )
+                fresh = self.store.claim_by_id(conn, row.id)
+            assert fresh is not None  # claims are never deleted
+            row = fresh
+        self._apply(row)
+        return _claim(row)
+
+    # verification ------------------------------------------------------------------------
+
+    def verification_instructions(self, owner: Owner, claim_id: str) -> VerificationInstructions:
+        """The token to publish for the claim's domain (a pending one is reused until expiry)."""
+        row = self._own_claim(owner, claim_id, "verification_instructions")
+        domain = proof_domain(_claim(row).selector)
+        if domain is None:
+            raise ClaimRejected(f"{row.kind} claims cannot be verified by a web or DNS proof")
+        now = now_utc()
+        with self.store.write() as conn:
+            pending = self.store.pending_verification(conn, row.id, now)
+            if pending is None:
+                token = secrets.token_urlsafe(24)
+                expires = now + timedelta(hours=self.settings.registry_verification_ttl_hours)
+                self.store.insert_verification(
+                    conn,
+                    {
+                        "owner_id": owner.id,
+                        "claim_id": row.id,
+                        "domain": domain,
+                        "token": token,
+                        "status": "pending",
+                        "created_at": now,
+                        "expires_at": expires,
+                    },
+                )
+            else:
+                token, expires = pending.token, as_utc(pending.expires_at)
+        return VerificationInstructions(
+            row.id,
+            domain,
+            token,
+            self.verifier.http_url(domain),
+            DNS_PREFIX + domain,
+            f"traindex-verification={token}",
+            expires,
+        )
+
+    def verify(self, owner: Owner, claim_id: str) -> Claim:
+        """Check the HTTP file, then DNS; on proof mark the claim (and the owner's other
+        claims on that domain) verified. ``VerificationFailedError`` says what each proof saw."""
+        row = self._own_claim(owner, claim_id, "verify")
+        if row.status == "verified":
+            return _claim(row)
+        if row.status == "revoked":
+            raise ClaimRejected(f"claim {row.id} is revoked")
+        with self.store.read() as conn:
+            pending = self.store.pending_verification(conn, row.id, now_utc())
+        if pending is None:
+            self.store.audit_denied(owner.id, "verify", row.id, "no pending token")
+            raise VerificationFailedError(
+                "no unexpired verification token: ask for instructions first"
+            )
+        result = self.verifier.prove(pending.domain, pending.token)
+        with self.store.write() as conn:
+            status = "verified" if result.method else "failed"
+            self.store.finish_verification(conn, pending.id, status, result.method, result.detail)
+            changed = [] if result.method is None else self._verify_domain(conn, owner, pending)
+            detail = {
+                "method": result.method,
+                "domain": pending.domain,
+                "detail": result.detail,
+                "claims": [r.id for r in changed],
+            }
+            outcome = "denied" if result.method is None else "ok"
+            self.store.audit(
+                conn, actor=owner.id, action="verify", target=row.id, outcome=outcome, detail=detail
+            )
+        if result.method is None:
+            raise VerificationFailedError(f"could not verify {pending.domain}: {result.detail}")
+        for fresh in changed:
+            self._apply(fresh)
+        return self.get_claim(row.id)
+
+    def _verify_domain(self, conn: Connection, owner: Owner, pending: Row[Any]) -> list[Row[Any]]:
+        """Mark the owner's unverified claims on the proved domain verified; the new rows."""
+        changed = []
+        for candidate in self.store.unverified_claims(conn, owner.id):
+            host = proof_domain(_claim(candidate).selector)
+            if host is not None and _covered(host, {pending.domain}):
+                self.store.set_claim_status(conn, candidate.id, "verified")
+                fresh = self.store.claim_by_id(conn, candidate.id)
+                if fresh is not None:
+                    changed.append(fresh)
+        return changed
+
+    # decisions ---------------------------------------------------------------------------
+
+    def check(self, items: Sequence[str], *, count_unverified: bool = False) -> list[Decision]:
+        """Decide up to ``registry_check_max_items`` items (URLs, ``sha256:``/``md5:``/``pdq:``)."""
+        limit = self.settings.registry_check_max_items
+        if len(items) > limit:
+            raise ClaimRejected(f"{len(items):,} items in one check; at most {limit:,}")
+        self.sync()
+        with self._lock:
+            return self._index.check(items, count_unverified=count_unverified, now=now_utc())
+
+    def decision_index(self) -> DecisionIndex:
+        """The synced index, for bulk users in this process (the filter). Read-only use."""
+        self.sync()
+        return self._index
+
+    def sync(self, *, force: bool = False) -> None:
+        """Pick up claims written by other processes (at most every ``registry_sync_seconds``)."""
+        clock = time.monotonic()
+        if not force and clock - self._synced_clock < self.settings.registry_sync_seconds:
+            return
+        started = now_utc()
+        since = None if self._synced_at is None else self._synced_at - _SYNC_OVERLAP
+        with self._lock:
+            for row in self.store.iter_claims(since):
+                self._index.apply(_record(row))
+            self._synced_at, self._synced_clock = started, clock
+
+    def snapshot(self, out: Path) -> SnapshotInfo:
+        """Write a signed snapshot of every active claim to ``out`` and record it."""
+        now = now_utc()
+        rows = (
+            {name: getattr(row, name) for name in SNAPSHOT_SCHEMA.names}
+            for row in self.store.iter_claims(None)
+            if row.status != "revoked" and (row.expires_at is None or as_utc(row.expires_at) > now)
+        )
+        info = write_snapshot(rows, out, load_or_create_signer(self.settings.home / "keys"), now)
+        self.store.record_snapshot(
+            {
+                "created_at": now,
+                "path": str(out),
+                "claim_count": info.claim_count,
+                "manifest_sha256": info.manifest_sha256,
+                "key_fingerprint": info.key_fingerprint,
+            }
+        )
+        return info
+
+    def _apply(self, row: Row[Any]) -> None:
+        with self._lock:
+            self._index.apply(_record(row))

@@ -1,0 +1,267 @@
+"""The registry database: engine setup, migrations, and the few SQL statements services need.
+
+``RegistryStore`` is the only place with SQL. It knows nothing about permissions or
+verification rules (that is ``service``); it guarantees atomicity and the schema's
+invariants. SQLite runs in WAL mode (readers never wait for the writer) and write
+transactions start with ``BEGIN IMMEDIATE``, so two writers queue on the lock instead of
+failing half-way with "database is locked"; PostgreSQL uses its default READ COMMITTED.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Row, create_engine, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from traindex.registry.tables import audit_log, claims, owners, snapshots, verifications
+
+__all__ = ["RegistryStore", "as_utc", "migrate", "open_engine"]
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_PG_MIGRATION_LOCK = 0x7472_6964  # arbitrary advisory-lock key: "trid"
+_DETAIL_CHARS = 2_000
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything the registry stores is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": 60},
+        pool_size=20,
+        max_overflow=40,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, emit BEGIN, so writes can ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("traindex_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_engine(default_path: Path, url: str | None = None) -> Engine:
+    """An engine for ``url`` (any SQLAlchemy URL), or SQLite (WAL) at ``default_path``."""
+    if url is None or url.startswith("sqlite"):
+        path = default_path if url is None else Path(url.split("///", 1)[1])
+        return _sqlite_engine(path)
+    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema revision (idempotent, safe to race)."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.connect() as conn:
+        conn.execution_options(traindex_write=True)
+        if conn.dialect.name == "postgresql":
+            # Two servers starting at once must not both create the tables.
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_PG_MIGRATION_LOCK})")
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_PG_MIGRATION_LOCK})")
+        conn.commit()
+
+
+class RegistryStore:
+    """SQL for owners, claims, verifications, the audit log and snapshots."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            conn.execution_options(traindex_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def audit(
+        self,
+        conn: Connection,
+        *,
+        actor: str | None,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append one audit entry; long details are cut (a denied 1 MB selector stays small)."""
+        text = json.dumps(dict(detail or {}), ensure_ascii=False, default=str)[:_DETAIL_CHARS]
+        conn.execute(
+            insert(audit_log).values(
+                at=datetime.now(UTC),
+                actor=actor,
+                action=action,
+                target=None if target is None else target[:200],
+                outcome=outcome,
+                detail=text,
+            )
+        )
+
+    def audit_denied(self, actor: str | None, action: str, target: str | None, reason: str) -> None:
+        """Record a refused attempt in its own transaction (the refused write never ran)."""
+        with self.write() as conn:
+            self.audit(
+                conn,
+                actor=actor,
+                action=action,
+                target=target,
+                outcome="denied",
+                detail={"reason": reason},
+            )
+
+    def audit_entries(self, limit: int = 1_000) -> list[Row[Any]]:
+        with self.read() as conn:
+            query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+            return list(conn.execute(query))
+
+    # owners ------------------------------------------------------------------------------
+
+    def insert_owner(self, conn: Connection, values: Mapping[str, Any]) -> bool:
+        """Insert an owner; False if the name is taken (checked by the unique index)."""
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(owners).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def owner_by(self, conn: Connection, column: str, value: str) -> Row[Any] | None:
+        return conn.execute(select(owners).where(owners.c[column] == value)).first()
+
+    def set_token(
+        self, conn: Connection, owner_id: str, token_id: str, token_hash: str, expires: datetime
+    ) -> None:
+        conn.execute(
+            update(owners)
+            .where(owners.c.id == owner_id)
+            .values(token_id=token_id, token_hash=token_hash, token_expires_at=expires)
+        )
+
+    # claims ------------------------------------------------------------------------------
+
+    def insert_claim(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Row[Any], bool]:
+        """Insert a claim unless a live one with the same identity exists; (row, created)."""
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(claims).values(**values))
+        except IntegrityError:
+            existing = self.live_claim(conn, str(values["identity"]))
+            if existing is None:
+                raise
+            return existing, False
+        row = self.claim_by_id(conn, str(values["id"]))
+        assert row is not None  # just inserted in this transaction
+        return row, True
+
+    def live_claim(self, conn: Connection, identity: str) -> Row[Any] | None:
+        query = select(claims).where(claims.c.identity == identity, claims.c.status != "revoked")
+        return conn.execute(query).first()
+
+    def claim_by_id(self, conn: Connection, claim_id: str) -> Row[Any] | None:
+        return conn.execute(select(claims).where(claims.c.id == claim_id)).first()
+
+    def claim_rows(
+        self, conn: Connection, owner_id: str | None, include_revoked: bool
+    ) -> list[Row[Any]]:
+        query = select(claims).order_by(claims.c.created_at, claims.c.id)
+        if owner_id is not None:
+            query = query.where(claims.c.owner_id == owner_id)
+        if not include_revoked:
+            query = query.where(claims.c.status != "revoked")
+        return list(conn.execute(query))
+
+    def iter_claims(self, changed_since: datetime | None) -> Iterator[Row[Any]]:
+        """Every claim (revoked too) changed at or after ``changed_since``, streamed."""
+        query = select(claims)
+        if changed_since is not None:
+            query = query.where(claims.c.changed_at >= changed_since)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=50_000).execute(query)
+            yield from result
+
+    def set_claim_status(self, conn: Connection, claim_id: str, status: str) -> None:
+        conn.execute(
+            update(claims)
+            .where(claims.c.id == claim_id)
+            .values(status=status, changed_at=datetime.now(UTC))
+        )
+
+    def claim_counts(self) -> dict[str, int]:
+        with self.read() as conn:
+            query = select(claims.c.status, func.count()).group_by(claims.c.status)
+            return {str(status): int(count) for status, count in conn.execute(query)}
+
+    # verifications -----------------------------------------------------------------------
+
+    def insert_verification(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        conn.execute(insert(verifications).values(**values))
+
+    def pending_verification(
+        self, conn: Connection, claim_id: str, now: datetime
+    ) -> Row[Any] | None:
+        query = (
+            select(verifications)
+            .where(
+                verifications.c.claim_id == claim_id,
+                verifications.c.status == "pending",
+                verifications.c.expires_at > now,
+            )
+            .order_by(verifications.c.id.desc())
+        )
+        return conn.execute(query).first()
+
+    def finish_verification(
+        self, conn: Connection, verification_id: int, status: str, method: str | None, detail: str
+    ) -> None:
+        conn.execute(
+            update(verifications)
+            .where(verifications.c.id == verification_id)
+            .values(status=status, method=method, detail=detail, checked_at=datetime.now(UTC))
+        )
+
+    def verified_domains(self, conn: Connection, owner_id: str) -> set[str]:
+        query = select(verifications.c.domain).where(
+            verifications.c.owner_id == owner_id, verifications.c.status == "verified"
+        )
+        return {str(domain) for (domain,) in conn.execute(query)}
+
+    def unverified_claims(self, conn: Connection, owner_id: str) -> list[Row[Any]]:
+        query = select(claims).where(claims.c.owner_id == owner_id, claims.c.status == "unverified")
+        return list(conn.execute(query))
+
+    # snapshots ---------------------------------------------------------------------------
+
+    def record_snapshot(self, values: Mapping[str, Any]) -> None:
+        with self.write() as conn:
+            conn.execute(insert(snapshots).values(**values))

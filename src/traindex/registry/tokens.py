@@ -1,0 +1,80 @@
+"""Owner API tokens: ``tdx_<token id>_<secret>``, shown once, stored as an argon2 hash.
+
+The token id is a public lookup key (so authentication hashes once, not once per owner);
+the secret never touches the database. Argon2 is deliberately slow, so tokens that have
+verified once are remembered in process memory by their SHA-256 for a short while (see
+``owners``); rotating a token forgets it at once in the rotating process, and everywhere
+within that while (a rotated token's id no longer exists, so a replayed old token fails).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from traindex.registry.errors import AuthError
+
+__all__ = ["TokenCache", "hash_secret", "new_token", "parse_token", "secret_matches"]
+
+_TOKEN = re.compile(r"tdx_([0-9a-f]{16})_([A-Za-z0-9_\-]{20,100})")
+_HASHER = PasswordHasher()
+
+
+def new_token() -> tuple[str, str, str]:
+    """A fresh ``(token, token_id, secret)``."""
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return f"tdx_{token_id}_{secret}", token_id, secret
+
+
+def parse_token(token: str) -> tuple[str, str]:
+    """``(token_id, secret)`` of a well-formed token; ``AuthError`` otherwise."""
+    match = _TOKEN.fullmatch(token.strip()) if isinstance(token, str) else None
+    if match is None:
+        raise AuthError("malformed API token (expected tdx_<id>_<secret>)")
+    return match.group(1), match.group(2)
+
+
+def hash_secret(secret: str) -> str:
+    return _HASHER.hash(secret)
+
+
+def secret_matches(stored_hash: str, secret: str) -> bool:
+    try:
+        return _HASHER.verify(stored_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class TokenCache:
+    """SHA-256 of verified tokens -> (owner id, expiry); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[str, datetime]] = {}
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str, now: datetime) -> str | None:
+        with self._lock:
+            found = self._known.get(self._key(token))
+        if found is None or found[1] <= now:
+            return None
+        return found[0]
+
+    def put(self, token: str, owner_id: str, expires: datetime) -> None:
+        with self._lock:
+            self._known[self._key(token)] = (owner_id, expires)
+
+    def forget_owner(self, owner_id: str) -> None:
+        with self._lock:
+            for key in [k for k, (o, _) in self._known.items() if o == owner_id]:
+                del self._known[key]
