@@ -136,7 +136,7 @@ def throughput(
         ("SHA-256 of bytes", lambda d: hashlib.sha256(d).digest()),
         ("naive PDQ (full decode + pdqhash)", naive_pdq),
         (
-            "traindex query: decode + ~45 variants",
+            "traindex query: decode + ~56 variants",
             lambda d: query_variants(decode_image(d, min_side=128).image, HASHER),
         ),
     ):

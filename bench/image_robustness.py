@@ -2,8 +2,8 @@
 
 Real photos (the 18 CC-BY-2.0 Flickr photos, the clip-retrieval and CC12M samples and two
 C2PA sample photos under ``../shared/data``, plus scikit-image / scikit-learn photos) are
-edited with AugLy (``augly.image``, installed without its ``[image]`` extra): 18 transform
-families, ~50 edits per photo. ``meme_format`` is broken with Pillow >= 10
+edited with AugLy (``augly.image``, installed without its ``[image]`` extra): 19 transform
+families, 54 edits per photo. ``meme_format`` is broken with Pillow >= 10
 (``FreeTypeFont.getsize_multiline`` is gone), so it is reproduced with Pillow below, with
 AugLy's own layout, colours and font. Distractors are ~3,000 non-overlapping 80-px tiles of
 *other* large real photos (face_recognition's photos and large scikit-image images), so

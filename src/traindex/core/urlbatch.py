@@ -3,9 +3,9 @@
 Most dataset URLs are already canonical (lower-case ASCII host, no port, no escapes, no dot
 segments). ``FAST_URL`` recognises them in one pass of Arrow's C++ regex engine (dot
 segments are excluded by the regex itself), their host is cut out in Arrow too, and callers
-pay Python work only for the rest, which go through ``canonical_url`` one by one. The fast path is only an optimisation:
-``tests/unit/core/test_urlbatch.py`` generates URLs from ``FAST_URL`` and checks that
-``canonical_url`` leaves every one unchanged.
+pay Python work only for the rest, which go through ``canonical_url`` one by one. The fast
+path is only an optimisation: ``tests/unit/core/test_urlbatch.py`` generates URLs from
+``FAST_URL`` and checks that ``canonical_url`` leaves every one unchanged.
 
 ``canonicalise_url_hosts`` stops at the host; ``canonicalise_urls`` adds the registrable
 domain (Public Suffix List, once per distinct host). The split exists because the domain
@@ -35,7 +35,6 @@ FAST_URL = (
     rf"^https?://{_LABEL}(?:\.{_LABEL})*\.[a-z][a-z0-9-]{{0,61}}(?:/{_SEGMENT})+"
     rf"(?:\?[{_PCHAR}?]+)?$"
 )
-_HOST = r"^https?://(?P<host>[^/]+)/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +73,9 @@ def canonicalise_url_hosts(raw: pa.Array, *, max_chars: int = 8192) -> UrlHosts:
     ``errors``. Rows on the fast path never become Python objects."""
     raw = raw.cast(pa.string())
     slow = pc.invert(_fast_mask(raw, max_chars))
-    # Computed for every row; the slow rows' values are replaced below.
-    hosts = pc.struct_field(pc.extract_regex(raw, _HOST), "host")
     slow_rows: list[int] = pc.indices_nonzero(slow).to_pylist()
     if not slow_rows:
-        return UrlHosts(raw, hosts, [])
+        return UrlHosts(raw, _netlocs(raw), [])
     slow_urls: list[str | None] = []
     slow_hosts: list[str | None] = []
     errors: list[tuple[int, UrlError]] = []
@@ -95,8 +92,14 @@ def canonicalise_url_hosts(raw: pa.Array, *, max_chars: int = 8192) -> UrlHosts:
         slow_urls.append(url)
         slow_hosts.append(host_of(url))
     urls = pc.replace_with_mask(raw, slow, pa.array(slow_urls, pa.string()))
-    hosts = pc.replace_with_mask(hosts, slow, pa.array(slow_hosts, pa.string()))
+    # Slow rows may keep a port in the netloc: their hosts come from ``host_of``.
+    hosts = pc.replace_with_mask(_netlocs(urls), slow, pa.array(slow_hosts, pa.string()))
     return UrlHosts(urls, hosts, errors)
+
+
+def _netlocs(urls: pa.Array) -> pa.Array:
+    """``host[:port]`` of canonical URLs (``scheme://netloc/...``; null stays null)."""
+    return pc.list_element(pc.split_pattern(urls, "/", max_splits=3), 2)
 
 
 def canonicalise_urls(raw: pa.Array, *, max_chars: int = 8192) -> UrlBatch:

@@ -81,6 +81,7 @@ class IndexDecider(Decider):
     def __init__(self, index: DecisionIndex, *, count_unverified: bool = False) -> None:
         self.index = index
         self.count_unverified = count_unverified
+        index.prepare()  # now, so forked workers share the tables instead of each building
 
     def decide(self, columns: Columns) -> list[Removal | None]:
         # Sparse: only rows with a claim are touched in Python.

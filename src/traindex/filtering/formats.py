@@ -22,6 +22,7 @@ import gzip
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -101,9 +102,9 @@ def _decide(
 ) -> NDArray[np.bool_]:
     """Decide a batch, log the removed rows, count; returns the keep mask."""
     removals = decider.decide(columns)
-    gone = [i for i, r in enumerate(removals) if r is not None]
+    gone = list(compress(range(len(removals)), removals))  # a Removal is truthy, None not
     numbers = [(rows[i] if rows is not None else first + i) for i in gone]
-    dropped = [r for r in removals if r is not None]
+    dropped = [r for i in gone if (r := removals[i]) is not None]
     log.write(numbers, pc.take(columns.url, pa.array(gone, pa.int64())).to_pylist(), dropped)
     for removal in dropped:
         result.removed[f"{removal.reason}:{removal.decision}"] += 1
@@ -145,7 +146,7 @@ def filter_parquet(
             assert url is not None
             extra = {k: _column(batch, names.get(k)) for k in _LOOKUPS}
             keep = _decide(decider, Columns(url, **extra), first, None, log, result)
-            kept = batch.filter(pa.array(keep, pa.bool_()))
+            kept = batch.filter(pa.array(keep))  # from numpy: no per-row conversion
             if kept.num_rows:
                 writer.write_batch(kept)
             progress(batch.num_rows)

@@ -4,14 +4,14 @@ The decision index keeps exact URL claims in a dict. Probing it with a batch cos
 Python string per row (65,536 rows against 1M claims: ~35 ms), although only a few rows are
 ever claimed. ``KeyFilter`` answers "possibly in the set" for a whole column without
 creating Python objects: a 64-bit hash per string, computed in numpy from Arrow's data
-buffer 8 bytes at a time, looked up by binary search in the sorted hashes of the set.
+buffer 8 bytes at a time, looked up in the set's sorted hashes through a directory.
 Equal strings have equal hashes, so no member is ever missed; the rare false candidates
 are dropped by the caller's dict lookup, which stays the source of truth.
 
 The set changes (claims are added and revoked while a server runs): removals need nothing
-(a stale hash only makes a false candidate); additions after the last build go to a small
-``recent`` set probed with Arrow's ``is_in``, and the sorted array is rebuilt from the live
-keys once ``recent`` grows past ``rebuild_after``.
+(a stale hash only makes a false candidate); the hashes of additions after the last build
+go to a small sorted ``recent`` array, and the table is rebuilt from the live keys once
+``recent`` grows past ``rebuild_after``.
 """
 
 from __future__ import annotations
@@ -48,20 +48,24 @@ def _words(values: pa.Array) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     return words, offsets.astype(np.int64) - first
 
 
-def fingerprints(values: pa.Array) -> NDArray[np.uint64]:
-    """A 64-bit hash per string of ``values``, folded from Arrow's data buffer 8 bytes at a
-    time; strings are sorted longest first so each step touches only the strings that still
-    have a word. It depends only on the string's bytes; null rows get arbitrary values."""
+def fingerprints(values: pa.Array, skip: NDArray[np.int64] | None = None) -> NDArray[np.uint64]:
+    """A 64-bit hash per string of ``values`` (without its first ``skip[i]`` bytes), folded
+    from Arrow's data buffer 8 bytes at a time; strings are sorted longest first so each
+    step touches only the strings that still have a word. It depends only on the hashed
+    bytes; null rows get arbitrary values."""
     values = values.cast(pa.string())
     n = len(values)
     if n == 0:
         return np.empty(0, np.uint64)
     words, offsets = _words(values)
-    length = np.diff(offsets)
+    start, length = offsets[:-1], np.diff(offsets)
+    if skip is not None:
+        skip = np.minimum(skip, length)
+        start, length = start + skip, length - skip
     full = length // 8
     # A stable sort of 16-bit keys is a radix sort: cheap enough to run per batch.
     order = np.argsort(-full.astype(np.int16) if full.max() < 1 << 15 else -full, kind="stable")
-    start, full = offsets[:-1][order], full[order]
+    start, full = start[order], full[order]
     out = length[order].astype(np.uint64) * np.uint64(_MIX[0])
     rising = full[::-1]  # ascending, for counting the strings with more full words
     step = 0
@@ -81,6 +85,31 @@ def _fold(into: NDArray[np.uint64], word: NDArray[np.uint64]) -> None:
     into ^= into >> np.uint64(29)
 
 
+class _Table:
+    """Sorted hashes with a directory by their top bits: a lookup reads the directory and
+    then, on average, about one hash (a binary search would touch ~20 cache lines)."""
+
+    def __init__(self, hashes: NDArray[np.uint64]) -> None:
+        self.sorted = np.sort(hashes)
+        bits = max(1, len(hashes).bit_length())
+        self.shift = np.uint64(64 - bits)
+        counts = np.bincount((self.sorted >> self.shift).astype(np.int64), minlength=1 << bits)
+        self.directory = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def contains(self, probe: NDArray[np.uint64]) -> NDArray[np.bool_]:
+        bucket = (probe >> self.shift).astype(np.int64)
+        low = self.directory[bucket]
+        count = self.directory[bucket + 1] - low
+        found = np.zeros(len(probe), np.bool_)
+        rows = np.flatnonzero(count)
+        step = 0
+        while len(rows):  # step k compares the k-th hash of each bucket still longer than k
+            found[rows] |= self.sorted[low[rows] + step] == probe[rows]
+            step += 1
+            rows = rows[count[rows] > step]
+        return found
+
+
 class KeyFilter:
     """Candidate rows for membership in the key set that ``source()`` returns when called."""
 
@@ -89,30 +118,39 @@ class KeyFilter:
     ) -> None:
         self._source = source
         self._rebuild_after = rebuild_after
-        self._sorted: NDArray[np.uint64] | None = None
-        self._recent: set[str] = set()
+        self._table: _Table | None = None
+        self._recent: list[int] = []
+        self._recent_sorted: NDArray[np.uint64] | None = None
+
+    def prepare(self) -> _Table:
+        """Build the hash table now if it is not built (else the next lookup does)."""
+        if self._table is None:
+            self._table = _Table(fingerprints(pa.array(list(self._source()), pa.string())))
+            self._recent.clear()
+            self._recent_sorted = None
+        return self._table
 
     def add(self, key: str) -> None:
         """Note a key added to the set (removals need no call)."""
-        if self._sorted is None:
+        if self._table is None:
             return  # the next build reads it from ``source``
-        self._recent.add(key)
+        self._recent.append(int(fingerprints(pa.array([key], pa.string()))[0]))
+        self._recent_sorted = None
         if len(self._recent) > self._rebuild_after:
-            self._sorted = None
-            self._recent.clear()
+            self._table = None
 
-    def candidates(self, keys: pa.Array) -> pa.Array:
-        """Boolean mask over ``keys``: True for every row whose key may be in the set (all
-        members included), False for nulls and rows certainly not in it."""
-        if self._sorted is None:
-            self._sorted = np.sort(fingerprints(pa.array(list(self._source()), pa.string())))
-        found = np.zeros(len(keys), np.bool_)
-        if len(self._sorted):
-            probe = fingerprints(keys)
-            at = np.searchsorted(self._sorted, probe).clip(max=len(self._sorted) - 1)
-            found = self._sorted[at] == probe
-        mask = pa.array(found)
+    def candidates(
+        self, values: pa.Array, skip: NDArray[np.int64] | None = None
+    ) -> NDArray[np.bool_]:
+        """Per row of ``values`` (each without its first ``skip[i]`` bytes): True if it may
+        be in the set (every member is), False for nulls and rows certainly not in it."""
+        table = self.prepare()
+        probe = fingerprints(values, skip)
+        found = table.contains(probe)
         if self._recent:
-            recent = pa.array(list(self._recent), pa.string())
-            mask = pc.or_(mask, pc.is_in(keys, value_set=recent))
-        return pc.and_(mask, pc.is_valid(keys))
+            if self._recent_sorted is None:
+                self._recent_sorted = np.sort(np.array(self._recent, np.uint64))
+            recent = self._recent_sorted
+            found |= recent[np.searchsorted(recent, probe).clip(max=len(recent) - 1)] == probe
+        valid: NDArray[np.bool_] = pc.is_valid(values).to_numpy(zero_copy_only=False)
+        return found & valid

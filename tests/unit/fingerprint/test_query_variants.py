@@ -168,9 +168,7 @@ def test_geometry_helpers() -> None:
     assert set(rotated) == {"rotate:+4", "rotate:-1/crop", "rotate:+4/crop"}
     assert np.asarray(rotated["rotate:+4"]).shape == (100, 200, 3)
     assert rotated["rotate:+4/crop"].size == inscribed_size(200, 100, 4.0)
-    assert rotation_grid((-8.0, -4.0, 4.0, 8.0), 1.0) == tuple(
-        float(d) for d in range(-8, 9) if d
-    )
+    assert rotation_grid((-8.0, -4.0, 4.0, 8.0), 1.0) == tuple(float(d) for d in range(-8, 9) if d)
     assert rotation_grid((-3.0, 2.0), 1.5) == (-3.0, -1.5, 1.5, 3.0)
     assert rotation_grid((), 1.0) == ()
     with pytest.raises(ValueError, match="step"):

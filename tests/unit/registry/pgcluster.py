@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL 15 cluster in a temp dir, for tests and benchmarks.
+"""A throwaway PostgreSQL cluster in a temp dir, for tests and benchmarks.
 
 ``initdb`` refuses to run as root, so when we are root the cluster belongs to the
 ``postgres`` OS user (commands run through ``runuser``) in a temp dir it owns. The server
@@ -19,7 +19,16 @@ from pathlib import Path
 
 __all__ = ["PG_BIN", "available", "create_database", "postgres_cluster"]
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _newest_bin() -> Path:
+    """Debian's newest installed server (``/usr/lib/postgresql/<major>/bin``)."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _newest_bin()
 
 
 def available() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,6 +25,8 @@ HOSTS = [
     "shop.co.uk",
     "x.shop.co.uk",
     "127.0.0.1",
+    "localhost",  # one label: a domain claim on it must still reach its subdomains
+    "img.localhost",
 ]
 PATHS = ["/", "/a", "/a/b.jpg", "/ab", "/photos/12345678@N00/99", "/photos/alice/1", "/a/b/c"]
 
@@ -133,6 +136,20 @@ def test_index_equals_oracle_on_random_claims() -> None:
         assert len(index) == len(kept)
 
 
+def test_index_follows_claims_added_after_checks() -> None:
+    # Checks build per-host caches and the URL key filter; claims added afterwards (one by
+    # one, as a server applies writes) must be seen by the next check.
+    for seed in range(8):
+        rng = random.Random(100 + seed)
+        claims = _claims(rng, 40)
+        urls = _urls(rng, 120)
+        index = DecisionIndex()
+        for done, claim in enumerate(claims, start=1):
+            index.apply(claim)
+            if done % 8 == 0:
+                _check_against_oracle(index, claims[:done], urls)
+
+
 def _revoked(claim: ClaimRecord) -> ClaimRecord:
     return ClaimRecord(
         claim.id,
@@ -166,3 +183,18 @@ def test_bad_urls_are_reported_not_raised() -> None:
     with pytest.raises(UrlError) as caught:
         url_parts("not a url")
     assert decisions[0].error == str(caught.value)
+
+
+def test_match_url_rows_is_sparse_and_agrees_with_check() -> None:
+    rng = random.Random(7)
+    index = DecisionIndex()
+    for claim in _claims(rng, 30):
+        index.apply(claim)
+    plain = _urls(rng, 100)
+    hits, errors = index.match_url_rows(pa.array([*plain, None, "not a url"], pa.string()))
+    assert all(hits.values())
+    assert set(errors) == {100, 101}
+    decisions = index.check(plain, count_unverified=True, now=NOW)
+    for row, decision in enumerate(decisions):
+        assert set(decision.claim_ids) <= set(hits.get(row, ()))
+        assert (decision.decision == "unknown") or row in hits

@@ -67,6 +67,18 @@ def test_padding_and_frames_are_undone(photo: Image.Image) -> None:
         assert trimmed.size == photo.size
 
 
+def test_a_caption_wider_than_half_the_picture_is_crossed(photo: Image.Image) -> None:
+    """On a narrow picture the caption's text covers most of its rows; lines still 35 %
+    border-coloured count as the band (AugLy memes of portrait photos)."""
+    narrow = photo.crop((0, 0, 220, 512))
+    captioned = meme(narrow)
+    trimmed = trim_uniform_border(captioned)
+    assert trimmed is not None
+    assert abs(trimmed.height - narrow.height) <= 2
+    stopped = trim_uniform_border(captioned, majority=0.5)
+    assert stopped is None or stopped.height > narrow.height + 16
+
+
 def test_no_border_no_trim(photo: Image.Image) -> None:
     assert trim_uniform_border(photo) is None
     assert trim_uniform_border(Image.new("RGB", (80, 60), (255, 255, 255))) is None
