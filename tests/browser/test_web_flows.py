@@ -48,7 +48,12 @@ def test_upload_photos_and_see_their_matches(
     expect(same_image).to_contain_text("flower-small.jpg")
     thumb = same_file.locator("img")
     expect(thumb).to_have_attribute("src", re.compile(r"^/thumbs/demo-photos/demo/0/0\.jpg$"))
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") > 0
+    # The thumbnail loads after the results are swapped in: wait for it (up to the default
+    # timeout) instead of reading it once, then check it decoded to real pixels.
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
+    )
+    assert thumb.evaluate("img => img.naturalWidth") > 0
     page.close()
 
 
