@@ -60,6 +60,10 @@ def demo_command(
         f"Try: traindex --home {cfg.home} search --text 'your name' "
         "(or --domain, --url, --flickr-user, --flickr-photo)"
     )
+    console.print(
+        f"Web app on this catalog: traindex --home {cfg.home} serve (or make serve), "
+        "then open http://127.0.0.1:8000/"
+    )
 
 
 def register(app: typer.Typer) -> None:
