@@ -23,6 +23,8 @@ from traindex.config import Settings
 from traindex.core.matches import SearchResult
 from traindex.errors import TraindexError
 from traindex.search.images import ImageSearchResult
+from traindex.signals.service import resolve_agents, run_checks
+from traindex.signals.verdict import TargetVerdict
 from traindex.web.context import PerThread, WebContext
 from traindex.web.overview import summarise
 from traindex.web.present import build_groups, pages
@@ -139,7 +141,15 @@ class WebPages:
             return self.render.error(request, exc, template="search.html", **context)
         return self.render.page(request, "results.html", context)
 
-    def row(self, request: Request, dataset: str, release: str, shard: str, row: int) -> Response:
+    def row(
+        self,
+        request: Request,
+        dataset: str,
+        release: str,
+        shard: str,
+        row: int,
+        signals: bool = False,
+    ) -> Response:
         ctx = self.services.get()
         try:
             detail = ctx.rows.detail(RowRef(dataset, release, shard, row))
@@ -149,7 +159,11 @@ class WebPages:
         if detail.image is not None:
             thumb = f"/thumbs/{dataset}/{release}/{detail.shard_id}/{row}.jpg"
         groups = build_groups(detail.elsewhere, ctx.view_of, ctx.thumbnails, uploads=False)
-        context = {"detail": detail, "thumb_url": thumb, "groups": groups}
+        url = detail.record.get("url")
+        # Checked only on request: it fetches the row's URL and its site files (robots.txt,
+        # ai.txt, tdmrep.json) under the signal fetcher's address policy.
+        verdict = row_signals(self.settings, url) if signals and isinstance(url, str) else None
+        context = {"detail": detail, "thumb_url": thumb, "groups": groups, "verdict": verdict}
         return self.render.page(request, "row.html", context)
 
     def datasets(self, request: Request) -> HTMLResponse:
@@ -179,6 +193,11 @@ class WebPages:
         api.add_api_route("/thumbs/{dataset}/{release}/{shard_id}/{name}", self.thumb)
         api.add_api_route("/static/{name}", static_file, methods=["GET"])
         return api
+
+
+def row_signals(settings: Settings, url: str) -> TargetVerdict:
+    """The combined opt-out signal verdict for one row's URL (``traindex check URL``)."""
+    return run_checks([url], settings, resolve_agents(()))[0]
 
 
 def static_file(name: str) -> Response:
