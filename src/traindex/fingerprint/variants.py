@@ -55,6 +55,7 @@ __all__ = [
     "rotation_grid",
     "rotation_variants",
     "trim_uniform_border",
+    "working_copy",
 ]
 
 POSITIONS: dict[str, tuple[float, float]] = {
@@ -229,7 +230,7 @@ def trim_uniform_border(
     return image.crop((left, top, width - right, height - bottom))
 
 
-def _working_copy(image: Image.Image, side: int) -> Image.Image:
+def working_copy(image: Image.Image, side: int) -> Image.Image:
     """Luma copy whose shorter side is at most ``side``: PDQ uses luma only, so every crop
     and rotation below moves one channel instead of three."""
     luma = image.convert("L") if image.mode in ("RGB", "L") else to_rgb(image).convert("L")
@@ -249,7 +250,7 @@ def query_variants(
     Low-quality variants are kept (and flagged) so callers can see them, but search must
     not report them as matches on their own.
     """
-    work = _working_copy(image, plan.working_side)
+    work = working_copy(image, plan.working_side)
     results = hasher.hash_dihedral(work) if plan.dihedral else [hasher.hash_image(work)]
     edits: list[tuple[str, Image.Image]] = []
     edits.extend(aspect_variants(work, plan.aspects))

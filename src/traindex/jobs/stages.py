@@ -31,7 +31,7 @@ from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import query_variants
 from traindex.search.hashing import DATASET_PLAN, decode_for_hashing
 
-__all__ = ["FINGERPRINT_SCHEMA", "ShardResult", "ShardTask", "fingerprint_shard"]
+__all__ = ["FINGERPRINT_SCHEMA", "ShardResult", "ShardTask", "fingerprint_shard", "row_keys"]
 
 FINGERPRINT_SCHEMA = pa.schema(
     [
@@ -73,7 +73,9 @@ def output_path(release_dir: Path, shard_id: int) -> Path:
     return release_dir / "fingerprints" / f"{shard_id:05d}.parquet"
 
 
-def _row_keys(release: Release, shard_id: int) -> dict[str, tuple[int, str | None]]:
+def row_keys(release: Release, shard_id: int) -> dict[str, tuple[int, str | None]]:
+    """Catalog shard's image key -> (row, file name the dataset recorded): how an image found
+    in a tar, parquet or folder is joined back to its row (shared with the near-copy index)."""
     table = pq.read_table(release.shard_path(shard_id), columns=["key", "extra"])
     keys = table.column("key").to_pylist()
     extras = table.column("extra").to_pylist()
@@ -109,7 +111,7 @@ def _fingerprint(
 
 
 def _records(task: ShardTask, release: Release) -> Iterator[dict[str, object]]:
-    keys = _row_keys(release, task.shard_id)
+    keys = row_keys(release, task.shard_id)
     hasher = PdqFingerprinter(max_pixels=task.max_pixels)
     wanted = {key: file for key, (_, file) in keys.items()}
     for ref in shard_images(task.format, task.source, wanted, task.folder):

@@ -28,7 +28,7 @@ from traindex.fingerprint.locate import FolderImages, shard_images
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.fingerprint import FingerprintReport
-from traindex.jobs.stages import _row_keys
+from traindex.jobs.stages import row_keys
 from traindex.nearcopy.tiles import dataset_regions, decode_for_tiles, pack_region_id
 
 __all__ = ["index_tiles", "open_tiles", "tiles_stamp"]
@@ -59,7 +59,7 @@ def _shard_hashes(
     release: Release, source: Path, fmt: str, shard_id: int, folder: FolderImages | None
 ) -> tuple[list[bytes], list[int], int, int]:
     """Region hashes and ids of one shard's images, plus (images seen, unreadable)."""
-    keys = _row_keys(release, shard_id)
+    keys = row_keys(release, shard_id)
     hasher = PdqFingerprinter()
     hashes: list[bytes] = []
     ids: list[int] = []

@@ -25,7 +25,7 @@ from PIL import Image
 from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.images import decode_image
 from traindex.fingerprint.pdq import PdqFingerprinter
-from traindex.fingerprint.variants import _working_copy, crop_variants, trim_uniform_border
+from traindex.fingerprint.variants import crop_variants, trim_uniform_border, working_copy
 
 __all__ = [
     "DATASET_CROPS",
@@ -78,7 +78,7 @@ def unpack_region_id(region_id: int) -> tuple[int, int]:
 
 def _working(image: Image.Image) -> Image.Image:
     # the query variants' working copy (luma, BOX-resized), at the tile side
-    return _working_copy(image, TILE_SIDE)
+    return working_copy(image, TILE_SIDE)
 
 
 def grid_tiles(image: Image.Image, hasher: PdqFingerprinter, prefix: str = "") -> list[Fingerprint]:
