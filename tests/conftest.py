@@ -8,6 +8,9 @@ silently stop running.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,25 @@ def shared_data() -> Path:
 def settings(tmp_path: Path) -> Settings:
     """A fresh, empty home per test."""
     return Settings(home=tmp_path / "home")
+
+
+StartServer = Callable[[type[BaseHTTPRequestHandler]], ThreadingHTTPServer]
+
+
+@pytest.fixture
+def http_server() -> Iterator[StartServer]:
+    """Start real HTTP servers on 127.0.0.1 (ephemeral ports); all stop after the test."""
+    running: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return server
+
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -6,9 +6,8 @@ crawler), the rest is allowed: only the reserved rows may go, logged with the si
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -42,13 +41,8 @@ class _Site(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join()
+def site(http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer]) -> str:
+    return f"http://127.0.0.1:{http_server(_Site).server_address[1]}"
 
 
 def test_signals_remove_reserved_rows(settings: Settings, site: str, tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dns.message
 import dns.rcode
@@ -32,7 +32,7 @@ class Published:
     txt: dict[str, str] = field(default_factory=dict)
 
 
-def _http_server(published: Published) -> ThreadingHTTPServer:
+def _handler(published: Published) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             host = (self.headers.get("Host") or "").split(":")[0]
@@ -45,9 +45,7 @@ def _http_server(published: Published) -> ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             del args
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return Handler
 
 
 def _dns_server(
@@ -82,13 +80,14 @@ def _dns_server(
 
 
 @pytest.fixture
-def internet() -> Iterator[tuple[Published, int, int]]:
+def internet(
+    http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer],
+) -> Iterator[tuple[Published, int, int]]:
     published = Published()
-    http = _http_server(published)
+    http = http_server(_handler(published))
     stop = threading.Event()
     dns_sock, dns_thread = _dns_server(published, stop)
     yield published, http.server_address[1], dns_sock.getsockname()[1]
-    http.shutdown()
     stop.set()
     dns_thread.join()
     dns_sock.close()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,14 +37,11 @@ class _Proofs:
 
 
 @pytest.fixture
-def proofs() -> Iterator[tuple[_Proofs, int]]:
+def proofs(
+    http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer],
+) -> tuple[_Proofs, int]:
     state = _Proofs()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, server.server_address[1]
-    server.shutdown()
-    thread.join()
+    return state, http_server(state.handler()).server_address[1]
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@ against a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,8 @@ class _Site(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def site(http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer]) -> str:
+    return f"http://127.0.0.1:{http_server(_Site).server_address[1]}"
 
 
 def test_row_page_shows_the_reservation_and_which_signal_decided(tmp_path: Path, site: str) -> None:
