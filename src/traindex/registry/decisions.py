@@ -31,6 +31,7 @@ from traindex.core.flickr import flickr_owner
 from traindex.core.urlbatch import canonicalise_url_hosts
 from traindex.core.urls import host_of
 from traindex.index.brute import scan
+from traindex.registry.items import HASH_KINDS, parse_item
 from traindex.registry.keyfilter import KeyFilter
 from traindex.registry.models import DECISION_OF_TERMS, RESTRICTIVENESS, Decision, DecisionValue
 from traindex.registry.selectors import flickr_key, url_key
@@ -40,7 +41,6 @@ __all__ = ["ClaimRecord", "DecisionIndex", "Matches"]
 
 Matches = tuple[str, ...]
 _NONE: Matches = ()
-_HASH_KINDS = ("sha256", "md5", "pdq")
 # Distinct hosts remembered with their domain claims (cleared when full or claims change).
 _HOST_CACHE = 1 << 18
 _UNSEEN: Matches = ("<not cached>",)  # compared by identity
@@ -90,7 +90,7 @@ class DecisionIndex:
         self._keys: dict[str, tuple[str, ...]] = {}
         self._prefix_lengths: dict[str, tuple[int, ...]] = {}
         self._tables: dict[str, dict[str, Matches]] = {
-            name: {} for name in ("url", "domain", "subdomains", "flickr", *_HASH_KINDS)
+            name: {} for name in ("url", "domain", "subdomains", "flickr", *HASH_KINDS)
         }
         self._prefixes: dict[str, dict[str, Matches]] = {}
         self._pdq_cache: tuple[NDArray[np.uint8], list[str]] | None = None
@@ -148,7 +148,7 @@ class DecisionIndex:
             return [("subdomains" if record.include_subdomains else "domain", record.value)]
         if record.kind == "flickr_owner":
             return [("flickr", record.value)]
-        return [(kind, value) for kind in _HASH_KINDS if (value := getattr(record, kind))]
+        return [(kind, value) for kind in HASH_KINDS if (value := getattr(record, kind))]
 
     def _drop(self, claim_id: str) -> None:
         if self._entries.pop(claim_id, None) is None:
@@ -350,19 +350,18 @@ class DecisionIndex:
         self, items: Sequence[str], *, count_unverified: bool, now: datetime
     ) -> list[Decision]:
         """Decide each item: a URL, or ``sha256:``/``md5:``/``pdq:`` followed by hex."""
-        kinds = [_hash_kind(item) for item in items]
-        url_rows = [i for i, kind in enumerate(kinds) if kind is None]
+        parsed = [parse_item(item) for item in items]
+        url_rows = [i for i, digest in enumerate(parsed) if digest is None]
         urls = pa.array([items[i] for i in url_rows], pa.string())
         url_hits, url_errors = self.match_url_rows(urls)
         found = {url_rows[local]: hit for local, hit in url_hits.items()}
         errors = {url_rows[local]: error for local, error in url_errors.items()}
-        for row, kind in enumerate(kinds):
-            if kind is not None:
-                value = items[row].split(":", 1)[1].strip().lower()
-                if _is_hex(value, kind):
-                    found[row] = self.match_hashes(kind, [value])[0]
+        for row, digest in enumerate(parsed):
+            if digest is not None:
+                if digest.error is None:
+                    found[row] = self.match_hashes(digest.kind, [digest.value])[0]
                 else:
-                    errors[row] = f"{kind} must be {_HEX_CHARS[kind]} hex characters"
+                    errors[row] = digest.error
         decisions = []
         for row, item in enumerate(items):
             if row in errors:
@@ -379,26 +378,3 @@ class DecisionIndex:
 def _tail(name: str) -> str:
     """The last two labels of a host or domain (all of it if it has fewer)."""
     return name[name.rfind(".", 0, max(name.rfind("."), 0)) + 1 :]
-
-
-_HEX_CHARS = {"sha256": 64, "md5": 32, "pdq": 64}
-
-
-def _hash_kind(item: str) -> str | None:
-    if ":" not in item[:7]:
-        return None
-    head = item[:7].lower()
-    for kind in _HASH_KINDS:
-        if head.startswith(kind + ":"):
-            return kind
-    return None
-
-
-def _is_hex(value: str, kind: str) -> bool:
-    if len(value) != _HEX_CHARS[kind]:
-        return False
-    try:
-        bytes.fromhex(value)
-    except ValueError:
-        return False
-    return True
