@@ -104,15 +104,8 @@ def render_html(sealed: SealedReport, thumbnails: Mapping[RowRef, str] | None = 
 
 def html_to_pdf(html: str) -> bytes:
     """PDF bytes of a self-contained HTML page (WeasyPrint; no network access)."""
-    from PIL import ImageFile
-
-    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import, which would make
-    # the safe decoder (fingerprint.images) accept cut-off downloads in the same process.
-    strict = ImageFile.LOAD_TRUNCATED_IMAGES
     import weasyprint  # type: ignore[import-untyped]  # heavy import: only when asked
     from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
-
-    ImageFile.LOAD_TRUNCATED_IMAGES = strict
 
     # Only inline data: URIs; a report never makes a network or file request.
     fetcher = URLFetcher(allowed_protocols={"data"})

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from traindex.errors import InputError
 
@@ -178,6 +178,9 @@ def _load(
             colour = "L" if gray else "RGB"
             mode = colour if image.mode in ("RGB", "YCbCr", "L") else image.mode
             image.draft(mode, (min_side, min_side))
+        # Pillow's truncation switch is process-wide and libraries flip it (WeasyPrint does
+        # on import): a cut-off download must stay an error here whatever was imported.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         image.load()
         oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
     except Image.DecompressionBombError as exc:

@@ -140,6 +140,17 @@ def test_truncated_jpeg_raises_naming_the_source(astronaut: Image.Image, encode:
     assert "photos/cut.jpg" in str(info.value)
 
 
+def test_truncated_jpeg_raises_even_when_pillow_was_told_to_allow_it(
+    astronaut: Image.Image, encode: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as WeasyPrint's import does
+    data = encode(astronaut, quality=90)
+    with pytest.raises(ImageDecodeError, match="truncated"):
+        decode_image(data[: len(data) // 2], name="photos/cut.jpg")
+
+
 def test_zero_byte_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
