@@ -11,7 +11,6 @@ thumbnail (DESIGN.md safety rules).
 from __future__ import annotations
 
 import base64
-import io
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ import pyarrow.parquet as pq
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.store import Catalog
 from traindex.core.matches import Match
-from traindex.errors import InputError
-from traindex.fingerprint.images import decode_image
+from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.fingerprint.locate import shard_images
 
-__all__ = ["RowImage", "RowImages", "RowRef", "row_ref"]
+__all__ = ["RowImage", "RowImages", "RowRef", "jpeg_data_uri", "row_ref"]
 
 RowRef = tuple[str, str, str, str]  # dataset, release, source file, row key
 
@@ -110,14 +108,13 @@ class RowImages:
         return punsafe is None or float(punsafe) <= self.unsafe
 
     def _thumbnail(self, data: bytes) -> str | None:
-        try:
-            image = decode_image(data, name="thumbnail", min_side=self.max_px).image
-        except InputError:
-            return None  # the row's image is evidence by digest; a missing picture is not fatal
-        image.thumbnail((self.max_px, self.max_px))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=70)
-        return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        jpeg = thumbnail_jpeg(data, self.max_px, name="thumbnail", quality=70)
+        return None if jpeg is None else jpeg_data_uri(jpeg)
+
+
+def jpeg_data_uri(jpeg: bytes) -> str:
+    """Inline a JPEG into a self-contained page (reports never fetch anything)."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def _image_bytes(

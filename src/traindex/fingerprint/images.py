@@ -37,6 +37,7 @@ __all__ = [
     "ImageTooLargeError",
     "decode_image",
     "heif_supported",
+    "thumbnail_jpeg",
     "to_rgb",
 ]
 
@@ -227,3 +228,18 @@ def decode_image(
     else:
         pixels = to_rgb(loaded)
     return DecodedImage(image=pixels, source_size=source_size, format=fmt)
+
+
+def thumbnail_jpeg(
+    source: bytes | str | Path, side: int, *, name: str | None = None, quality: int = 75
+) -> bytes | None:
+    """A JPEG no larger than ``side`` px either way, or ``None`` when the source does not
+    decode: pictures in pages and reports are a courtesy, the digests are the evidence."""
+    try:
+        image = decode_image(source, name=name, min_side=side).image
+    except InputError:
+        return None
+    image.thumbnail((side, side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()

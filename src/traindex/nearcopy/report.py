@@ -11,8 +11,6 @@ thumbnail.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -23,9 +21,8 @@ from traindex import __version__
 from traindex.catalog.manifest import utc_now
 from traindex.catalog.store import Catalog
 from traindex.core.matches import Match
-from traindex.errors import InputError
-from traindex.evidence.rowimages import RowImages, row_ref
-from traindex.fingerprint.images import decode_image
+from traindex.evidence.rowimages import RowImages, jpeg_data_uri, row_ref
+from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.nearcopy.check import NearCopyReport, OutputResult
 
 __all__ = ["render_report"]
@@ -55,14 +52,8 @@ def _env() -> Environment:
 
 
 def _thumbnail(path: Path, side: int) -> str | None:
-    try:
-        image = decode_image(path, min_side=side).image
-    except InputError:
-        return None  # an unreadable output is reported as such; it just has no picture
-    image.thumbnail((side, side))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=75)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    jpeg = thumbnail_jpeg(path, side)  # an unreadable output is reported; it has no picture
+    return None if jpeg is None else jpeg_data_uri(jpeg)
 
 
 def render_report(

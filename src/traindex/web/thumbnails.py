@@ -17,7 +17,6 @@ rendered once.
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ import pyarrow.parquet as pq
 from traindex.catalog.manifest import write_atomic
 from traindex.config import Settings
 from traindex.errors import InputError
-from traindex.fingerprint.images import decode_image
+from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.search.views import ReleaseView
 
 __all__ = ["BlockList", "LocalImage", "Thumbnails"]
@@ -184,14 +183,9 @@ class Thumbnails:
         data = read_local(image.name)
         if data is None or hashlib.sha256(data).hexdigest() != image.sha256:
             return None
-        try:
-            decoded = decode_image(data, name=image.name, min_side=side)
-        except InputError:
+        jpeg = thumbnail_jpeg(data, side, name=image.name, quality=82)
+        if jpeg is None:
             return None
-        picture = decoded.image
-        picture.thumbnail((side, side))
-        out = io.BytesIO()
-        picture.save(out, format="JPEG", quality=82, optimize=True)
         cached.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(cached, out.getvalue())
-        return out.getvalue()
+        write_atomic(cached, jpeg)
+        return jpeg
