@@ -7,16 +7,16 @@ table or the JSON document. No signal logic lives here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
-from traindex.signals.service import resolve_agents, run_checks
-from traindex.signals.targets import read_targets_file
-from traindex.signals.verdict import TargetVerdict
+
+if TYPE_CHECKING:
+    from traindex.signals.verdict import TargetVerdict
 
 __all__ = ["register"]
 
@@ -70,6 +70,10 @@ def check(
 ) -> None:
     """Check robots.txt, ai.txt, TDMRep, X-Robots-Tag/meta, IPTC and C2PA for each target."""
     with user_errors():
+        # Imported here: httpx and the fetcher are only needed when checking.
+        from traindex.signals.service import resolve_agents, run_checks
+        from traindex.signals.targets import read_targets_file
+
         agents = resolve_agents(agent or [])
         wanted = list(targets or []) + (read_targets_file(urls) if urls is not None else [])
         if not wanted:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, print_json, settings, user_errors
-from traindex.filtering.deciders import open_decider
-from traindex.filtering.run import FileSummary, FilterOptions, filter_inputs
 from traindex.ingest.columns import parse_column_spec
+
+if TYPE_CHECKING:
+    from traindex.filtering.run import FileSummary
 
 __all__ = ["register"]
 
@@ -100,6 +101,11 @@ def filter_command(
     """Remove rows claimed do_not_train (and, with --signals, reserved ones); log them."""
     config = settings(ctx)
     with user_errors():
+        # Imported here: the registry client pulls in SQLAlchemy, which every other
+        # command would otherwise pay for at start-up.
+        from traindex.filtering.deciders import open_decider
+        from traindex.filtering.run import FilterOptions, filter_inputs
+
         decider, registry_id = open_decider(
             config, registry, pubkey=pubkey, signals=signals, count_unverified=include_unverified
         )

@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
 from traindex.registry.models import TERMS, Claim, Selector, to_json
-from traindex.registry.service import RegistryService
-from traindex.registry.snapshot import verify_snapshot
+
+if TYPE_CHECKING:
+    from traindex.registry.service import RegistryService
 
 __all__ = ["register"]
 
@@ -37,6 +38,9 @@ _STYLE = {
 
 @contextmanager
 def _service(ctx: typer.Context) -> Iterator[RegistryService]:
+    # Imported here: SQLAlchemy and Alembic load only for registry commands, not at start-up.
+    from traindex.registry.service import RegistryService
+
     with user_errors():
         service = RegistryService.open(settings(ctx))
         try:
@@ -209,6 +213,8 @@ def verify_snapshot_command(
 ) -> None:
     """Check a snapshot's signature, file hashes and counts against a trusted key."""
     del ctx
+    from traindex.registry.snapshot import verify_snapshot
+
     with user_errors():
         info = verify_snapshot(path, pubkey)
     console.print(

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from traindex.api.app import create_app
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, settings, user_errors
 from traindex.config import Settings
@@ -40,6 +39,9 @@ def serve_command(
     """Serve the web app (search, results, datasets, opt-out) and the JSON API (/docs)."""
     with user_errors():
         cfg = _demo_settings(ctx) if demo else settings(ctx)
+        # Imported here: FastAPI and every route's services load only to serve.
+        from traindex.api.app import create_app
+
         app = create_app(cfg)
     console.print(f"traindex: catalog {cfg.home} — open http://{host}:{port}/ (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
