@@ -14,11 +14,9 @@ those are embedded instead of running the detector.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from traindex.catalog.store import Release
@@ -26,7 +24,7 @@ from traindex.errors import InputError
 from traindex.fingerprint.face_index import FACE_SCHEMA, face_table_path
 from traindex.fingerprint.faces import FaceFingerprinter, FaceOptions, parse_dataset_boxes
 from traindex.fingerprint.locate import ImageRef, recorded_file, shard_images
-from traindex.jobs.stages import ShardResult, ShardTask
+from traindex.jobs.stages import ShardResult, ShardTask, write_table
 
 __all__ = ["FaceShardTask", "face_shard", "face_tasks"]
 
@@ -106,10 +104,7 @@ def face_shard(task: FaceShardTask) -> ShardResult:
     if out.exists():
         return ShardResult(task.shard.shard_id, 0, 0, skipped=True)
     records = list(_records(task))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.Table.from_pylist(records, schema=FACE_SCHEMA), tmp)
-    tmp.replace(out)
+    write_table(out, records, FACE_SCHEMA)
     images = len({r["row"] for r in records})
     errors = sum(1 for r in records if r.get("error"))
     return ShardResult(task.shard.shard_id, images, errors, skipped=False)

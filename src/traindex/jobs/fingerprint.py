@@ -5,7 +5,8 @@ or Ray; both run ``stages.fingerprint_shard``), and adds the finished shards to 
 release's PDQ and SHA-256 indexes. Shards already fingerprinted are skipped, so a re-run
 resumes; bad images are recorded per image and never stop the job. With ``faces`` a second
 pass (``faces.face_shard``, same distributors) finds and embeds faces and adds them to the
-release's face index.
+release's face index; with ``keypoints`` another (``keypoints.keypoint_shard``) stores ORB
+points for crop- and overlay-tolerant image search.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from traindex.config import Settings
 from traindex.fingerprint.catalog_index import index_fingerprints
 from traindex.fingerprint.face_index import index_faces
 from traindex.fingerprint.faces import FaceOptions
+from traindex.fingerprint.keypoint_index import index_keypoints
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import FolderImages
 from traindex.jobs.faces import face_shard, face_tasks
+from traindex.jobs.keypoints import keypoint_shard, keypoint_tasks
 from traindex.jobs.local import run_local
 from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard
 
@@ -47,6 +51,8 @@ class FingerprintReport:
     seconds: float
     face_images: int = 0
     faces_indexed: int = 0
+    keypoint_images: int = 0
+    keypoints_indexed: int = 0
 
 
 def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) -> list[ShardTask]:
@@ -86,9 +92,11 @@ def fingerprint(
     workers: int = 2,
     on_done: Callable[[ShardResult], None] = lambda result: None,
     faces: FaceOptions | None = None,
+    keypoints: KeypointOptions | None = None,
 ) -> list[FingerprintReport]:
     """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``); with
-    ``faces``, also find, embed and index the faces in its images."""
+    ``faces``, also find, embed and index the faces in its images; with ``keypoints``,
+    their ORB points."""
     folder = FolderImages(images) if images is not None else None
     reports = []
     for release, manifest in Catalog(settings).select(dataset):
@@ -100,6 +108,10 @@ def fingerprint(
         if faces is not None:
             face_jobs = face_tasks(tasks, faces)
             face_results = _distribute(face_jobs, face_shard, distributor, workers, on_done)
+        point_results = []
+        if keypoints is not None:
+            point_jobs = keypoint_tasks(tasks, keypoints)
+            point_results = _distribute(point_jobs, keypoint_shard, distributor, workers, on_done)
         reports.append(
             FingerprintReport(
                 dataset=manifest.name,
@@ -112,6 +124,8 @@ def fingerprint(
                 seconds=time.perf_counter() - started,
                 face_images=sum(r.images for r in face_results),
                 faces_indexed=index_faces(release) if faces is not None else 0,
+                keypoint_images=sum(r.images for r in point_results),
+                keypoints_indexed=index_keypoints(release) if keypoints is not None else 0,
             )
         )
     return reports

@@ -31,7 +31,14 @@ from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import query_variants
 from traindex.search.hashing import DATASET_PLAN, decode_for_hashing
 
-__all__ = ["FINGERPRINT_SCHEMA", "ShardResult", "ShardTask", "fingerprint_shard", "row_keys"]
+__all__ = [
+    "FINGERPRINT_SCHEMA",
+    "ShardResult",
+    "ShardTask",
+    "fingerprint_shard",
+    "row_keys",
+    "write_table",
+]
 
 FINGERPRINT_SCHEMA = pa.schema(
     [
@@ -120,15 +127,21 @@ def _records(task: ShardTask, release: Release) -> Iterator[dict[str, object]]:
             yield _fingerprint(ref, found[0], hasher, task.max_pixels)
 
 
+def write_table(out: Path, records: list[dict[str, object]], schema: pa.Schema) -> None:
+    """Write a stage's output table atomically (temporary file, then rename): a crashed
+    worker leaves no half-written shard for the next run to mistake for a finished one."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.Table.from_pylist(records, schema=schema), tmp)
+    tmp.replace(out)
+
+
 def fingerprint_shard(task: ShardTask) -> ShardResult:
     """Fingerprint one shard's images, or skip it if its output already exists."""
     out = output_path(task.release_dir, task.shard_id)
     if out.exists():
         return ShardResult(task.shard_id, 0, 0, skipped=True)
     records = list(_records(task, Release(task.release_dir)))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.Table.from_pylist(records, schema=FINGERPRINT_SCHEMA), tmp)
-    tmp.replace(out)
+    write_table(out, records, FINGERPRINT_SCHEMA)
     errors = sum(1 for r in records if r.get("error"))
     return ShardResult(task.shard_id, len(records), errors, skipped=False)

@@ -7,6 +7,10 @@ variants of all files go to each release's PDQ index in one batch per lookup rad
 1-degree grid of cropped rotations is looked up at ``Thresholds.rotation_grid_radius``,
 everything else at the match radius); hits are merged per (query file, dataset row)
 keeping the nearest variant. Low-quality hashes (flat images) never match on their own.
+Releases fingerprinted with ``--keypoints`` are also searched by ORB points, verified
+geometrically (``search/keypoints.py``): that finds heavy crops, large overlays and
+pictures inside screenshots, which no PDQ variant reaches; such a match carries
+``variant: "keypoints"`` and ``inliers`` (agreeing points) instead of a distance.
 A portfolio is just many files in one call.
 """
 
@@ -29,10 +33,12 @@ from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.catalog_index import IMAGE_SHA256
-from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
+from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
+from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, extract_keypoints
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
 from traindex.search.hashing import decode_for_hashing
+from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, row_match
 
@@ -138,6 +144,8 @@ class ImageSearch:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         max_file_bytes: int = 64 * 1024 * 1024,
         workers: int | None = None,
+        keypoint_rules: KeypointRules | None = None,
+        keypoint_options: KeypointOptions | None = None,
     ) -> None:
         self.max_file_bytes = max_file_bytes
         # index look-ups of a large batch run on this many threads (numpy releases the GIL)
@@ -147,6 +155,8 @@ class ImageSearch:
         self.plan = plan
         self.max_pixels = max_pixels
         self.hasher = PdqFingerprinter(max_pixels=max_pixels)
+        self.keypoint_rules = keypoint_rules or KeypointRules()
+        self.keypoint_options = keypoint_options or KeypointOptions()
 
     def _prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
         sha = hashlib.sha256(data).hexdigest()
@@ -159,6 +169,16 @@ class ImageSearch:
         first = variants[0]
         return QueryImage(name, sha, first.hex, first.quality, len(usable)), usable
 
+    def _points(self, name: str, data: bytes) -> Keypoints:
+        """The query's ORB points, decoded at the keypoint working size (a second decode:
+        PDQ needs only 128 px and must decode exactly as the dataset side did)."""
+        options = self.keypoint_options
+        decoded = decode_image(
+            data, name=name, max_pixels=self.max_pixels, min_side=options.working_side,
+            grayscale=True,
+        )  # fmt: skip
+        return extract_keypoints(decoded.image, options.query_features, options)
+
     def search(
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None, limit: int = 100
     ) -> ImageSearchResult:
@@ -166,9 +186,16 @@ class ImageSearch:
         prepared = [self._prepare(name, data) for name, data in files]
         queries = [q for q, _ in prepared]
         hashes = [h for _, h in prepared]
+        views = self.views.select(dataset)
+        points: list[Keypoints | None] = [None] * len(files)
+        if any(view.keypoints is not None for view in views):
+            points = [
+                None if q.error else self._points(name, data)
+                for q, (name, data) in zip(queries, files, strict=True)
+            ]
         matches: list[Match] = []
-        for view in self.views.select(dataset):
-            matches.extend(self._search_view(view, queries, hashes))
+        for view in views:
+            matches.extend(self._search_view(view, queries, hashes, points))
         order = {q.name: i for i, q in enumerate(queries)}
         matches.sort(key=lambda m: (order[m.extra["query"]], m.method != "same_file", -m.score))
         per_query: dict[str, int] = defaultdict(int)
@@ -261,12 +288,18 @@ class ImageSearch:
         return best
 
     def _search_view(
-        self, view: ReleaseView, queries: list[QueryImage], hashes: list[list[Fingerprint]]
+        self,
+        view: ReleaseView,
+        queries: list[QueryImage],
+        hashes: list[list[Fingerprint]],
+        points: list[Keypoints | None],
     ) -> list[Match]:
         same_file = self._same_file(view, queries)
         same_image = self._same_image(view, hashes)
+        index = view.keypoints
+        located = {} if index is None else search_keypoints(index, points, self.keypoint_rules)
         by_shard: dict[int, list[_Key]] = defaultdict(list)
-        for key in same_file | set(same_image):
+        for key in same_file | set(same_image) | set(located):
             by_shard[split_loc(key[1])[0]].append(key)
         matches = []
         for sid, keys in by_shard.items():
@@ -280,6 +313,7 @@ class ImageSearch:
                         queries[qi],
                         loc in {k[1] for k in same_file if k[0] == qi},
                         same_image.get((qi, loc)),
+                        located.get((qi, loc)),
                     )
                 )
         return matches
@@ -292,6 +326,7 @@ class ImageSearch:
         query: QueryImage,
         exact: bool,
         near: tuple[int, str] | None,
+        located: KeypointMatch | None,
     ) -> Match:
         extra: dict[str, Any] = {
             "query": query.name,
@@ -299,17 +334,29 @@ class ImageSearch:
             "query_pdq": query.pdq,
             "threshold": self.thresholds.radius,
         }
-        if near is not None:
+        if located is not None:
+            extra.update(
+                inliers=located.inliers, keypoint_scale=located.scale,
+                keypoint_rotation=located.rotation,
+            )  # fmt: skip
+        confidence: str | None
+        if exact:
+            confidence, explanation, score = (
+                "certain",
+                "the file's bytes are identical (SHA-256)",
+                1.0,
+            )
+        elif near is not None:
             distance, variant = near
             extra.update(distance=distance, variant=variant)
+            confidence = self.thresholds.confidence(distance)
+            explanation, score = self.thresholds.explain(distance), 1.0 - distance / 256
         else:
-            distance = 0
-        extra["confidence"] = "certain" if exact else self.thresholds.confidence(distance)
-        extra["explanation"] = (
-            "the file's bytes are identical (SHA-256)"
-            if exact
-            else self.thresholds.explain(distance)
-        )
-        score = 1.0 if exact else 1.0 - distance / 256
+            assert located is not None  # a row is only reported when some method found it
+            extra["variant"] = "keypoints"
+            rules = self.keypoint_rules
+            confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
+            score = rules.score(located.inliers)
+        extra.update(confidence=confidence, explanation=explanation)
         method: MatchMethod = "same_file" if exact else "same_image"
         return row_match(view, sid, record, method=method, score=score, extra=extra)

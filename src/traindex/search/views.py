@@ -1,9 +1,9 @@
 """Per-release readers shared by every kind of search, and ``Match`` construction.
 
-A ``ReleaseView`` opens a release's key indexes, Parquet shards, caption index and PDQ
-index lazily and keeps them; ``ViewCache`` hands out one view per release and replaces it
-when the release changes (new shards ingested, new fingerprints indexed), so a
-long-running server sees new data without a restart.
+A ``ReleaseView`` opens a release's key indexes, Parquet shards, caption index, PDQ index
+and keypoint index lazily and keeps them; ``ViewCache`` hands out one view per release and
+replaces it when the release changes (new shards ingested, new fingerprints or keypoints
+indexed), so a long-running server sees new data without a restart.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.catalog_index import open_pdq
+from traindex.fingerprint.keypoint_index import open_keypoints
 from traindex.index.binary import MultiIndexHashIndex
+from traindex.index.keypoints import KeypointIndex
 
 __all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "row_match"]
 
@@ -29,9 +31,10 @@ ROW_COLUMNS: tuple[str, ...] = (
 _EXTRA = ("domain", "flickr_photo_id", "flickr_owner", "punsafe", "pwatermark")
 
 
-def _stamp(release: Release, manifest: Manifest) -> tuple[object, float]:
-    indexed = release.dir / "fingerprints" / "indexed.json"
-    return manifest.updated_at, indexed.stat().st_mtime if indexed.exists() else 0.0
+def _stamp(release: Release, manifest: Manifest) -> tuple[object, float, float]:
+    marks = [release.dir / f / "indexed.json" for f in ("fingerprints", "keypoints")]
+    hashes, points = (m.stat().st_mtime if m.exists() else 0.0 for m in marks)
+    return manifest.updated_at, hashes, points
 
 
 class ReleaseView:
@@ -47,6 +50,7 @@ class ReleaseView:
         self.rows = ShardReader(release)
         self._text: TextIndex | None = None
         self._pdq: MultiIndexHashIndex | bool | None = False
+        self._keypoints: KeypointIndex | bool | None = False
 
     @property
     def text(self) -> TextIndex:
@@ -60,6 +64,13 @@ class ReleaseView:
         if self._pdq is False:
             self._pdq = open_pdq(self.release)
         return self._pdq if isinstance(self._pdq, MultiIndexHashIndex) else None
+
+    @property
+    def keypoints(self) -> KeypointIndex | None:
+        """The keypoint index, or ``None`` if the release has no keypoints."""
+        if self._keypoints is False:
+            self._keypoints = open_keypoints(self.release)
+        return self._keypoints if isinstance(self._keypoints, KeypointIndex) else None
 
     def records(self, shard_id: int, rows: Sequence[int]) -> list[dict[str, Any]]:
         return self.rows.fetch(shard_id, list(rows), ROW_COLUMNS).to_pylist()  # type: ignore[no-any-return]

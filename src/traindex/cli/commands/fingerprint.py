@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from traindex.cli.common import console, settings, user_errors
 from traindex.fingerprint.faces import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE, FaceOptions
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.jobs.fingerprint import Distributor, fingerprint
 from traindex.jobs.stages import ShardResult
 
@@ -43,6 +44,14 @@ def fingerprint_command(
     min_face: Annotated[
         int, typer.Option("--min-face", min=1, help="Skip faces smaller than this (pixels).")
     ] = DEFAULT_MIN_FACE,
+    keypoints: Annotated[
+        bool,
+        typer.Option(
+            "--keypoints",
+            help="Also store ORB keypoints (~6 kB per image): finds heavy crops, large "
+            "overlays and screenshots of an image, which PDQ alone misses.",
+        ),
+    ] = False,
 ) -> None:
     """Fingerprint a dataset's images (SHA-256 + PDQ) and index them for image search."""
     if distributor not in ("local", "ray"):
@@ -85,6 +94,7 @@ def fingerprint_command(
             workers=workers,
             on_done=on_done,
             faces=face_options,
+            keypoints=KeypointOptions() if keypoints else None,
         )
     for r in reports:
         rate = r.images / r.seconds if r.seconds else 0.0
@@ -97,6 +107,10 @@ def fingerprint_command(
         if face_options is not None:
             console.print(
                 f"  faces: {r.face_images:,} images scanned, {r.faces_indexed:,} faces indexed"
+            )
+        if keypoints:
+            console.print(
+                f"  keypoints: {r.keypoint_images:,} images, {r.keypoints_indexed:,} points indexed"
             )
 
 

@@ -1,0 +1,102 @@
+"""Per-release keypoint storage: one table per catalog shard, one descriptor index.
+
+``<release>/keypoints/<shard>.parquet`` (written by ``jobs.keypoints``) holds, per image,
+its strongest ORB points (``points``: float16 x, y pairs; ``descriptors``: 32 bytes each,
+same order) or the decode ``error``. ``<release>/keypoint_index/`` is a
+:class:`~traindex.index.keypoints.KeypointIndex` whose owners are catalog locations
+(``loc_of(shard, row)``), so a verified hit leads straight to the row.
+``keypoints/indexed.json`` lists the tables already added, so indexing resumes; a crash
+between the two writes re-adds a table, which verification tolerates (a stored point is
+used once per query point, a duplicate only repeats the same pair).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from traindex.catalog.manifest import write_atomic
+from traindex.catalog.store import Release
+from traindex.catalog.text import loc_of
+from traindex.fingerprint.keypoints import DESCRIPTOR_BYTES
+from traindex.index.keypoints import KeypointIndex
+
+__all__ = [
+    "KEYPOINT_SCHEMA",
+    "index_keypoints",
+    "keypoint_table_path",
+    "keypoint_tables",
+    "open_keypoints",
+]
+
+KEYPOINT_SCHEMA = pa.schema(
+    [
+        pa.field("row", pa.int64()),
+        pa.field("key", pa.string()),
+        pa.field("image", pa.string()),
+        pa.field("count", pa.int32()),
+        pa.field("points", pa.binary()),
+        pa.field("descriptors", pa.binary()),
+        pa.field("error", pa.string()),
+    ]
+)
+_INDEX_DIR = "keypoint_index"
+
+
+def keypoint_table_path(release_dir: Path, shard_id: int) -> Path:
+    return release_dir / "keypoints" / f"{shard_id:05d}.parquet"
+
+
+def keypoint_tables(release: Release) -> list[int]:
+    """Catalog shards whose keypoints have been computed."""
+    folder = release.dir / "keypoints"
+    return sorted(int(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def _indexed_path(release: Release) -> Path:
+    return release.dir / "keypoints" / "indexed.json"
+
+
+def open_keypoints(release: Release) -> KeypointIndex | None:
+    """The release's keypoint index, or ``None`` if keypoints were never computed."""
+    folder = release.dir / _INDEX_DIR
+    return KeypointIndex(folder) if KeypointIndex.exists(folder) else None
+
+
+def _table_arrays(
+    release: Release, shard_id: int
+) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.float16]]:
+    """One table's descriptors ``(n, 32)``, owners ``(n,)`` and points ``(n, 2)``."""
+    path = keypoint_table_path(release.dir, shard_id)
+    table = pq.read_table(path, columns=["row", "count", "points", "descriptors"])
+    table = table.filter(pc.fill_null(pc.greater(table.column("count"), 0), False))
+    counts = table.column("count").to_numpy().astype(np.int64)
+    rows = table.column("row").to_numpy().astype(np.int64)
+    owners = np.repeat(np.array([loc_of(shard_id, int(r)) for r in rows], np.int64), counts)
+    points = np.frombuffer(b"".join(table.column("points").to_pylist()), np.float16)
+    descriptors = np.frombuffer(b"".join(table.column("descriptors").to_pylist()), np.uint8)
+    return descriptors.reshape(-1, DESCRIPTOR_BYTES), owners, points.reshape(-1, 2)
+
+
+def index_keypoints(release: Release) -> int:
+    """Add every keypoint table not yet indexed; return the number of points added."""
+    path = _indexed_path(release)
+    done = [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
+    todo = [s for s in keypoint_tables(release) if s not in done]
+    index = KeypointIndex(release.dir / _INDEX_DIR) if todo else None
+    added = 0
+    for shard_id in todo:
+        descriptors, owners, points = _table_arrays(release, shard_id)
+        if len(owners):
+            assert index is not None
+            index.add(descriptors, owners, points)
+        added += len(owners)
+        done.append(shard_id)
+        write_atomic(path, json.dumps({"shards": done}).encode())
+    return added
