@@ -3,6 +3,7 @@
 1. Throughput, one core, on 512-px JPEGs cut from real photos: plain Pillow full decode
    (the naive baseline) vs traindex's PDQ fingerprint (draft decode + 64 px + PDQ), vs
    SHA-256, vs naive PDQ (full decode + pdqhash on all pixels). Target: PDQ >= 1.0x decode.
+   Also what ``--keypoints`` costs per image (dataset side) and per query file.
 2. Variant recall: dataset copies of real photos edited per family (aligned and random crops,
    square centre crop, padding, small rotations, quarter turns, flips), queried with the
    variant families switched on one after another; plus false matches between photos.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from _common import emit
 from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.images import decode_image
+from traindex.fingerprint.keypoints import KeypointOptions, extract_keypoints
 from traindex.fingerprint.pdq import PdqFingerprinter, hamming
 from traindex.fingerprint.variants import VariantPlan, query_variants, trim_uniform_border
 from traindex.search.images import searchable
@@ -51,6 +53,7 @@ SKIMAGE = (
     "camera",
 )
 HASHER = PdqFingerprinter()
+POINTS = KeypointOptions()
 RADIUS = 31
 
 
@@ -122,6 +125,17 @@ def naive_pdq(data: bytes) -> object:
     return pdqhash.compute(np.asarray(full_decode(data)))
 
 
+def keypoints(count: int) -> Callable[[bytes], object]:
+    """What ``fingerprint --keypoints`` (or a query) adds per image: its own decode at the
+    keypoint working size, trim, equalise, ORB."""
+
+    def work(data: bytes) -> object:
+        image = decode_image(data, min_side=POINTS.working_side, grayscale=True).image
+        return extract_keypoints(image, count, POINTS)
+
+    return work
+
+
 def throughput(
     photos: list[Image.Image], count: int, rng: np.random.Generator
 ) -> list[dict[str, Any]]:
@@ -139,6 +153,8 @@ def throughput(
             "traindex query: decode + ~56 variants",
             lambda d: query_variants(decode_image(d, min_side=128).image, HASHER),
         ),
+        ("--keypoints, dataset side (decode + 128 ORB points)", keypoints(POINTS.dataset_features)),
+        ("keypoints, query side (decode + 512 ORB points)", keypoints(POINTS.query_features)),
     ):
         rate = images_per_second(work, files)
         rows.append({"method": name, "images_per_s": rate, "vs_decode": rate / base})
