@@ -48,6 +48,15 @@ def _image(match: Match) -> Wording:
             "the file's bytes are identical (SHA-256)",
         )
     wording = _distance_based(match, "same image", "PDQ distance")
+    inliers = match.extra.get("inliers")
+    if "distance" not in match.extra and inliers is not None:
+        return Wording(
+            "same image (keypoints)",
+            f"{inliers} distinctive points agree under one scaling and rotation",
+            f"at least {match.extra.get('min_inliers')} points",
+            wording.confidence,
+            wording.explanation,
+        )
     distance = match.extra.get("distance")
     if distance is not None:
         wording = Wording(

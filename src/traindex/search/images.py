@@ -353,8 +353,8 @@ class ImageSearch:
             explanation, score = self.thresholds.explain(distance), 1.0 - distance / 256
         else:
             assert located is not None  # a row is only reported when some method found it
-            extra["variant"] = "keypoints"
             rules = self.keypoint_rules
+            extra.update(variant="keypoints", min_inliers=rules.min_inliers)
             confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
             score = rules.score(located.inliers)
         extra.update(confidence=confidence, explanation=explanation)

@@ -109,6 +109,8 @@ _KEY_WORDS = {
 def match_number(match: Match) -> str:
     """The number behind the match and what it means."""
     extra = match.extra
+    if match.method == "same_image" and "distance" not in extra:
+        return f"{extra.get('inliers')} matching keypoints: {extra.get('explanation', '')}"
     if match.method == "same_image":
         return (
             f"PDQ distance {extra.get('distance', 0)} of 256 bits "

@@ -20,9 +20,12 @@ from typer.testing import CliRunner
 from traindex.catalog.store import Catalog
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.evidence.wording import describe
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.search.images import ImageSearch
+from traindex.web.present import match_number
 
 from .conftest import jpeg
 
@@ -73,9 +76,8 @@ EDITS: dict[str, Callable[[Image.Image], Image.Image]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path) -> Settings:
-    root = tmp_path_factory.mktemp("keypoints")
+def _home(root: Path, photo_dir: Path) -> Settings:
+    """Dataset ``credits`` with the edited images, fingerprinted (PDQ only)."""
     settings = Settings(home=root / "home")
     ingest(settings, photo_dir / "credits.csv", dataset="credits", release="main")
     folder = root / "images"
@@ -86,30 +88,46 @@ def home(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path) -> Settings:
             picture = edit(image.convert("RGB")) if edit else image.convert("RGB")
         (folder / path.name).write_bytes(jpeg(picture, 80))
     (folder / "00416784a9cb1756.jpg").write_bytes(b"not an image")  # one bad row
+    [plain] = fingerprint(settings, "credits", images=folder, workers=1)
+    assert plain.errors == 1
     return settings
 
 
-def test_keypoints_find_what_pdq_misses(home: Settings, photo_dir: Path) -> None:
-    files = [(f"{k}.jpg", (photo_dir / f"{k}.jpg").read_bytes()) for k in EDITS]
-    folder = home.home.parent / "images"
-    [plain] = fingerprint(home, "credits", images=folder, workers=1)
-    assert plain.errors == 1
-    before = ImageSearch(Catalog(home)).search(files)
-    assert not {(m.extra["query"], m.key) for m in before.matches} & {
-        (f"{k}.jpg", k) for k in EDITS
-    }  # PDQ and its variants miss every one of these edits
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path) -> Settings:
+    return _home(tmp_path_factory.mktemp("plain"), photo_dir)
 
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path) -> tuple[Settings, str]:
+    """The same dataset, then ``traindex fingerprint --keypoints``; and what it printed."""
+    settings = _home(tmp_path_factory.mktemp("points"), photo_dir)
+    folder = settings.home.parent / "images"
     result = runner.invoke(
-        app, ["--home", str(home.home), "fingerprint", "-d", "credits", "--images", str(folder),
-              "--keypoints", "--workers", "1"],
+        app, ["--home", str(settings.home), "fingerprint", "-d", "credits", "--images",
+              str(folder), "--keypoints", "--workers", "1"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "keypoints:" in result.output
-    after = ImageSearch(Catalog(home)).search(files)
+    return settings, result.output
+
+
+def _files(photo_dir: Path, keys: object) -> list[tuple[str, bytes]]:
+    return [(f"{k}.jpg", (photo_dir / f"{k}.jpg").read_bytes()) for k in keys]  # type: ignore[attr-defined]
+
+
+def test_keypoints_find_what_pdq_misses(
+    plain: Settings, home: tuple[Settings, str], photo_dir: Path
+) -> None:
+    files = _files(photo_dir, EDITS)
+    wanted = {(f"{k}.jpg", k) for k in EDITS}
+    before = ImageSearch(Catalog(plain)).search(files)
+    assert not {(m.extra["query"], m.key) for m in before.matches} & wanted  # PDQ misses all
+
+    settings, output = home
+    assert "keypoints:" in output
+    after = ImageSearch(Catalog(settings)).search(files)
     found = {(m.extra["query"], m.key) for m in after.matches}
-    assert {(f"{k}.jpg", k) for k in EDITS} <= found
-    edited_rows = {m for m in found if m[1] in EDITS}
-    assert edited_rows == {(f"{k}.jpg", k) for k in EDITS}  # no photo finds another's edit
+    assert {m for m in found if m[1] in EDITS} == wanted  # no photo finds another's edit
     for match in after.matches:
         if match.key in EDITS:
             assert match.extra["variant"] == "keypoints"
@@ -119,12 +137,24 @@ def test_keypoints_find_what_pdq_misses(home: Settings, photo_dir: Path) -> None
             assert "points of your image line up" in match.extra["explanation"]
 
 
-def test_a_rerun_resumes_and_json_carries_the_points(home: Settings, photo_dir: Path) -> None:
-    folder = home.home.parent / "images"
-    [again] = fingerprint(home, "credits", images=folder, workers=1, keypoints=None)
-    assert again.shards_skipped == again.shards
+def test_a_rerun_resumes_and_json_carries_the_points(
+    home: tuple[Settings, str], photo_dir: Path
+) -> None:
+    settings = home[0]
+    folder = settings.home.parent / "images"
+    [again] = fingerprint(
+        settings, "credits", images=folder, workers=1, keypoints=KeypointOptions()
+    )
+    assert (again.shards_skipped, again.keypoint_images, again.keypoints_indexed) == (1, 0, 0)
     key = "006adbf1ca23aa4d"
-    args = ["--home", str(home.home), "search", "--image", str(photo_dir / f"{key}.jpg"), "--json"]
+    args = [
+        "--home",
+        str(settings.home),
+        "search",
+        "--image",
+        str(photo_dir / f"{key}.jpg"),
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     matches = [m for m in json.loads(result.stdout)["matches"] if m["key"] == key]
@@ -132,3 +162,21 @@ def test_a_rerun_resumes_and_json_carries_the_points(home: Settings, photo_dir: 
     assert match["variant"] == "keypoints"
     assert 0.4 < match["keypoint_scale"] < 2.5
     assert match["inliers"] >= 10
+
+
+def test_reports_word_a_keypoint_match_without_a_pdq_distance(
+    home: tuple[Settings, str], photo_dir: Path
+) -> None:
+    key = "000adef7197e3118"
+    result = ImageSearch(Catalog(home[0])).search(_files(photo_dir, [key]))
+    [match] = [m for m in result.matches if m.key == key]
+    wording = describe(match)
+    assert wording.method == "same image (keypoints)"
+    assert f"{match.extra['inliers']} distinctive points" in wording.measure
+    assert wording.threshold == "at least 10 points"
+    assert "PDQ" not in match_number(match)
+    assert match_number(match).startswith(f"{match.extra['inliers']} matching keypoints")
+    table = runner.invoke(
+        app, ["--home", str(home[0].home), "search", "--image", str(photo_dir / f"{key}.jpg")]
+    )
+    assert f"{match.extra['inliers']} points" in table.output

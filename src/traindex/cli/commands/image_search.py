@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -39,6 +40,13 @@ def _summary(result: ImageSearchResult) -> None:
         console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
 
 
+def _measure(extra: dict[str, Any]) -> str:
+    """PDQ distance, or the agreeing points of a keypoint match."""
+    if "distance" in extra:
+        return str(extra["distance"])
+    return f"{extra['inliers']} points" if "inliers" in extra else ""
+
+
 def _table(result: ImageSearchResult) -> None:
     table = Table(title="image matches")
     for column in (
@@ -58,7 +66,7 @@ def _table(result: ImageSearchResult) -> None:
             f"{m.shard}:{m.row}",
             m.url or "",
             m.method,
-            str(m.extra.get("distance", "")),
+            _measure(m.extra),
             m.extra.get("confidence") or "",
         )
     console.print(table)
