@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from traindex.config import Settings
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.base import ReaderOptions
 from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
 from traindex.jobs.fingerprint import fingerprint
@@ -108,7 +109,8 @@ def build_demo(
         )
         for src in demo_sources(shared)
     ]
-    fingerprint(settings, "demo-photos", images=demo_images(settings), workers=1)
+    points = KeypointOptions()  # small sets: the demo also finds heavy crops and stickers
+    fingerprint(settings, "demo-photos", images=demo_images(settings), workers=1, keypoints=points)
     if shared is not None:
-        fingerprint(settings, "cc3m-img2dataset", workers=1)
+        fingerprint(settings, "cc3m-img2dataset", workers=1, keypoints=points)
     return reports
