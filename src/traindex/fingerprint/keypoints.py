@@ -39,6 +39,7 @@ __all__ = [
     "KeypointOptions",
     "Keypoints",
     "extract_keypoints",
+    "query_keypoints",
 ]
 
 DESCRIPTOR_BYTES = 32
@@ -53,11 +54,15 @@ class KeypointOptions:
     photos too; ``edge`` 15 lets points sit closer to the border than ORB's 31-px patch
     default, which matters for small crops. ORB is asked for ``oversample`` times the
     points kept, which are then chosen spread over a ``grid`` x ``grid`` partition.
+    A query is described at each of ``query_sides`` (``query_features`` points each): a
+    dataset copy that kept half of each side shows the picture at twice the scale, where
+    ORB's pyramid (factor 1.2, 8 levels) of one 512-px query has few points left.
     """
 
     working_side: int = 512
     dataset_features: int = 128
     query_features: int = 512
+    query_sides: tuple[int, ...] = (512, 1024)
     fast_threshold: int = 10
     edge: int = 15
     grid: int = 4
@@ -68,6 +73,8 @@ class KeypointOptions:
             raise ValueError(f"working_side must be at least 64, got {self.working_side}")
         if min(self.dataset_features, self.query_features) < 1:
             raise ValueError("dataset_features and query_features must be positive")
+        if not self.query_sides or min(self.query_sides) < 64:
+            raise ValueError(f"query_sides must be sides of at least 64, got {self.query_sides}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +141,14 @@ def _spread(
     return order[:count].astype(np.int64)
 
 
-def extract_keypoints(image: Image.Image, features: int, options: KeypointOptions) -> Keypoints:
-    """At most ``features`` ORB points of ``image`` (any mode), spread over a
-    ``grid`` x ``grid`` partition of the picture (see :func:`_spread`)."""
-    work = _working_image(image, options.working_side)
+def extract_keypoints(
+    image: Image.Image, features: int, options: KeypointOptions, side: int | None = None
+) -> Keypoints:
+    """At most ``features`` ORB points of ``image`` (any mode) resized to ``side``
+    (default: the working side), spread over a ``grid`` x ``grid`` partition of the
+    picture (see :func:`_spread`); positions in units of that side."""
+    side = side or options.working_side
+    work = _working_image(image, side)
     detector = _detector(features * options.oversample, options)
     found, descriptors = detector.detectAndCompute(np.asarray(work), None)
     if descriptors is None or not found:
@@ -148,5 +159,15 @@ def extract_keypoints(image: Image.Image, features: int, options: KeypointOption
     row = np.minimum((xy[:, 1] * grid / work.height).astype(np.int64), grid - 1)
     responses = np.array([k.response for k in found], np.float32)
     keep = _spread(responses, row * grid + column, features)
-    points = xy[keep] / np.float32(options.working_side)
+    points = xy[keep] / np.float32(side)
     return Keypoints(points.astype(np.float32), np.ascontiguousarray(descriptors[keep], np.uint8))
+
+
+def query_keypoints(image: Image.Image, options: KeypointOptions) -> Keypoints:
+    """A query's points: ``query_features`` at each of ``query_sides``, in one set."""
+    parts = [
+        extract_keypoints(image, options.query_features, options, s) for s in options.query_sides
+    ]
+    return Keypoints(
+        np.concatenate([p.points for p in parts]), np.concatenate([p.descriptors for p in parts])
+    )

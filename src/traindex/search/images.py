@@ -34,7 +34,7 @@ from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.catalog_index import IMAGE_SHA256
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
-from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, extract_keypoints
+from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_keypoints
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
 from traindex.search.hashing import decode_for_hashing
@@ -174,10 +174,10 @@ class ImageSearch:
         PDQ needs only 128 px and must decode exactly as the dataset side did)."""
         options = self.keypoint_options
         decoded = decode_image(
-            data, name=name, max_pixels=self.max_pixels, min_side=options.working_side,
+            data, name=name, max_pixels=self.max_pixels, min_side=max(options.query_sides),
             grayscale=True,
         )  # fmt: skip
-        return extract_keypoints(decoded.image, options.query_features, options)
+        return query_keypoints(decoded.image, options)
 
     def search(
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None, limit: int = 100
@@ -334,29 +334,25 @@ class ImageSearch:
             "query_pdq": query.pdq,
             "threshold": self.thresholds.radius,
         }
+        rules = self.keypoint_rules
         if located is not None:
             extra.update(
-                inliers=located.inliers, keypoint_scale=located.scale,
-                keypoint_rotation=located.rotation,
+                inliers=located.inliers, min_inliers=rules.min_inliers,
+                keypoint_scale=located.scale, keypoint_rotation=located.rotation,
             )  # fmt: skip
-        confidence: str | None
-        if exact:
-            confidence, explanation, score = (
-                "certain",
-                "the file's bytes are identical (SHA-256)",
-                1.0,
-            )
-        elif near is not None:
+        confidence: str | None = "certain"
+        explanation, score = "the file's bytes are identical (SHA-256)", 1.0
+        if near is not None:
             distance, variant = near
             extra.update(distance=distance, variant=variant)
-            confidence = self.thresholds.confidence(distance)
-            explanation, score = self.thresholds.explain(distance), 1.0 - distance / 256
-        else:
-            assert located is not None  # a row is only reported when some method found it
-            rules = self.keypoint_rules
-            extra.update(variant="keypoints", min_inliers=rules.min_inliers)
-            confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
-            score = rules.score(located.inliers)
+            if not exact:
+                confidence = self.thresholds.confidence(distance)
+                explanation, score = self.thresholds.explain(distance), 1.0 - distance / 256
+        elif located is not None:
+            extra["variant"] = "keypoints"
+            if not exact:
+                confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
+                score = rules.score(located.inliers)
         extra.update(confidence=confidence, explanation=explanation)
         method: MatchMethod = "same_file" if exact else "same_image"
         return row_match(view, sid, record, method=method, score=score, extra=extra)

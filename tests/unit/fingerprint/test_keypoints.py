@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from traindex.fingerprint.keypoints import KeypointOptions, extract_keypoints
+from traindex.fingerprint.keypoints import KeypointOptions, extract_keypoints, query_keypoints
 
 from .conftest import load_photos
 
@@ -76,3 +76,16 @@ def test_options_are_validated() -> None:
         KeypointOptions(working_side=32)
     with pytest.raises(ValueError, match="positive"):
         KeypointOptions(dataset_features=0)
+
+
+def test_a_query_is_described_at_each_of_its_sides(photos: dict[str, Image.Image]) -> None:
+    photo = photos["coffee"]
+    options = KeypointOptions(query_features=200, query_sides=(512, 1024))
+    query = query_keypoints(photo, options)
+    alone = [extract_keypoints(photo, 200, options, side) for side in (512, 1024)]
+    assert len(query) == sum(len(a) for a in alone)
+    assert np.array_equal(query.descriptors[: len(alone[0])], alone[0].descriptors)
+    # positions are in units of each side, so both halves describe the same picture
+    assert np.allclose(query.points.max(axis=0), alone[1].points.max(axis=0), atol=0.02)
+    with pytest.raises(ValueError, match="query_sides"):
+        KeypointOptions(query_sides=())
