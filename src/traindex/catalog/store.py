@@ -72,6 +72,16 @@ class Release:
     def shard_path(self, source_id: int) -> Path:
         return self.samples_dir / f"{source_id:05d}.parquet"
 
+    def stage_table(self, stage: str, shard_id: int) -> Path:
+        """One catalog shard's output table of a fingerprint stage (``fingerprints``,
+        ``faces``, ``keypoints``): one file per shard, so every stage resumes per shard."""
+        return self.dir / stage / f"{shard_id:05d}.parquet"
+
+    def stage_tables(self, stage: str) -> list[int]:
+        """Catalog shards whose ``stage`` table is written."""
+        folder = self.dir / stage
+        return sorted(int(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
     def manifest(self) -> Manifest:
         return Manifest.load(self.manifest_path)
 

@@ -36,8 +36,7 @@ IMAGE_SHA256 = "image_sha256"
 
 
 def fingerprinted_shards(release: Release) -> list[int]:
-    folder = release.dir / "fingerprints"
-    return sorted(int(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+    return release.stage_tables("fingerprints")
 
 
 def indexed_shards(release: Release) -> list[int]:

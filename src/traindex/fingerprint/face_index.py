@@ -65,13 +65,12 @@ _INDEX_DIR = "face_index"
 
 
 def face_table_path(release_dir: Path, shard_id: int) -> Path:
-    return release_dir / "faces" / f"{shard_id:05d}.parquet"
+    return Release(release_dir).stage_table("faces", shard_id)
 
 
 def face_tables(release: Release) -> list[int]:
     """Catalog shards whose faces have been computed."""
-    folder = release.dir / "faces"
-    return sorted(int(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+    return release.stage_tables("faces")
 
 
 def _indexed_path(release: Release) -> Path:

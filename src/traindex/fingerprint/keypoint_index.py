@@ -29,9 +29,8 @@ from traindex.index.keypoints import KeypointIndex
 
 __all__ = [
     "KEYPOINT_SCHEMA",
+    "STAGE",
     "index_keypoints",
-    "keypoint_table_path",
-    "keypoint_tables",
     "open_keypoints",
 ]
 
@@ -47,16 +46,7 @@ KEYPOINT_SCHEMA = pa.schema(
     ]
 )
 _INDEX_DIR = "keypoint_index"
-
-
-def keypoint_table_path(release_dir: Path, shard_id: int) -> Path:
-    return release_dir / "keypoints" / f"{shard_id:05d}.parquet"
-
-
-def keypoint_tables(release: Release) -> list[int]:
-    """Catalog shards whose keypoints have been computed."""
-    folder = release.dir / "keypoints"
-    return sorted(int(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+STAGE = "keypoints"
 
 
 def _indexed_path(release: Release) -> Path:
@@ -73,7 +63,7 @@ def _table_arrays(
     release: Release, shard_id: int
 ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.float16]]:
     """One table's descriptors ``(n, 32)``, owners ``(n,)`` and points ``(n, 2)``."""
-    path = keypoint_table_path(release.dir, shard_id)
+    path = release.stage_table(STAGE, shard_id)
     table = pq.read_table(path, columns=["row", "count", "points", "descriptors"])
     table = table.filter(pc.fill_null(pc.greater(table.column("count"), 0), False))
     counts = table.column("count").to_numpy().astype(np.int64)
@@ -88,7 +78,7 @@ def index_keypoints(release: Release) -> int:
     """Add every keypoint table not yet indexed; return the number of points added."""
     path = _indexed_path(release)
     done = [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
-    todo = [s for s in keypoint_tables(release) if s not in done]
+    todo = [s for s in release.stage_tables(STAGE) if s not in done]
     index = KeypointIndex(release.dir / _INDEX_DIR) if todo else None
     added = 0
     for shard_id in todo:

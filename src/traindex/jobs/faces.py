@@ -14,7 +14,7 @@ those are embedded instead of running the detector.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow.parquet as pq
@@ -24,21 +24,12 @@ from traindex.errors import InputError
 from traindex.fingerprint.face_index import FACE_SCHEMA, face_table_path
 from traindex.fingerprint.faces import FaceFingerprinter, FaceOptions, parse_dataset_boxes
 from traindex.fingerprint.locate import ImageRef, recorded_file, shard_images
-from traindex.jobs.stages import ShardResult, ShardTask, write_table
+from traindex.jobs.stages import ShardResult, StageTask, write_table
 
-__all__ = ["FaceShardTask", "face_shard", "face_tasks"]
-
-
-@dataclass(frozen=True, slots=True)
-class FaceShardTask:
-    """One catalog shard plus the face settings (workers build their own detector)."""
-
-    shard: ShardTask
-    options: FaceOptions
+__all__ = ["FaceShardTask", "face_shard"]
 
 
-def face_tasks(tasks: Sequence[ShardTask], options: FaceOptions) -> list[FaceShardTask]:
-    return [FaceShardTask(task, options) for task in tasks]
+FaceShardTask = StageTask[FaceOptions]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,10 @@ from traindex.fingerprint.faces import FaceOptions
 from traindex.fingerprint.keypoint_index import index_keypoints
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import FolderImages
-from traindex.jobs.faces import face_shard, face_tasks
-from traindex.jobs.keypoints import keypoint_shard, keypoint_tasks
+from traindex.jobs.faces import face_shard
+from traindex.jobs.keypoints import keypoint_shard
 from traindex.jobs.local import run_local
-from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard
+from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard, stage_tasks
 
 __all__ = ["Distributor", "FingerprintReport", "fingerprint"]
 
@@ -106,11 +106,11 @@ def fingerprint(
         added = index_fingerprints(release)
         face_results = []
         if faces is not None:
-            face_jobs = face_tasks(tasks, faces)
+            face_jobs = stage_tasks(tasks, faces)
             face_results = _distribute(face_jobs, face_shard, distributor, workers, on_done)
         point_results = []
         if keypoints is not None:
-            point_jobs = keypoint_tasks(tasks, keypoints)
+            point_jobs = stage_tasks(tasks, keypoints)
             point_results = _distribute(point_jobs, keypoint_shard, distributor, workers, on_done)
         reports.append(
             FingerprintReport(

@@ -12,30 +12,20 @@ wanted, and it can be added to a release fingerprinted earlier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from traindex.catalog.store import Release
 from traindex.errors import InputError
 from traindex.fingerprint.images import decode_image
-from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, keypoint_table_path
+from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
 from traindex.fingerprint.keypoints import KeypointOptions, extract_keypoints
 from traindex.fingerprint.locate import shard_images
-from traindex.jobs.stages import ShardResult, ShardTask, row_keys, write_table
+from traindex.jobs.stages import ShardResult, StageTask, row_keys, write_table
 
-__all__ = ["KeypointShardTask", "keypoint_shard", "keypoint_tasks"]
-
-
-@dataclass(frozen=True, slots=True)
-class KeypointShardTask:
-    """One catalog shard plus the keypoint settings."""
-
-    shard: ShardTask
-    options: KeypointOptions
+__all__ = ["KeypointShardTask", "keypoint_shard"]
 
 
-def keypoint_tasks(tasks: Sequence[ShardTask], options: KeypointOptions) -> list[KeypointShardTask]:
-    return [KeypointShardTask(task, options) for task in tasks]
+KeypointShardTask = StageTask[KeypointOptions]
 
 
 def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
@@ -69,7 +59,7 @@ def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
 
 def keypoint_shard(task: KeypointShardTask) -> ShardResult:
     """Find the keypoints of one shard's images, or skip it if already done."""
-    out = keypoint_table_path(task.shard.release_dir, task.shard.shard_id)
+    out = Release(task.shard.release_dir).stage_table(STAGE, task.shard.shard_id)
     if out.exists():
         return ShardResult(task.shard.shard_id, 0, 0, skipped=True)
     records = list(_records(task))

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,8 +36,10 @@ __all__ = [
     "FINGERPRINT_SCHEMA",
     "ShardResult",
     "ShardTask",
+    "StageTask",
     "fingerprint_shard",
     "row_keys",
+    "stage_tasks",
     "write_table",
 ]
 
@@ -66,6 +69,22 @@ class ShardTask:
     source: Path
     folder: FolderImages | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+Options = TypeVar("Options")
+
+
+@dataclass(frozen=True, slots=True)
+class StageTask(Generic[Options]):
+    """One catalog shard plus an optional stage's settings (faces, keypoints); workers
+    build their own detectors from the settings, so the task stays small and picklable."""
+
+    shard: ShardTask
+    options: Options
+
+
+def stage_tasks(tasks: Sequence[ShardTask], options: Options) -> list[StageTask[Options]]:
+    return [StageTask(task, options) for task in tasks]
 
 
 @dataclass(frozen=True, slots=True)
