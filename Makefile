@@ -43,7 +43,7 @@ test: system-deps $(STAMP) lint typecheck
 
 # Each script prints a table and writes bench/out/*.json; sizes are options (see --help).
 BENCHES := ingest_lookup signals_bulk fingerprint_throughput pdq_index_speed portfolio_search \
-	image_robustness registry_check filter_throughput registry_load registry_crash web_load \
+	image_robustness keypoint_search registry_check filter_throughput registry_load registry_crash web_load \
 	evidence_report faces_throughput faces_search faces_accuracy nearcopy_quality nearcopy_throughput
 
 bench: $(STAMP)
