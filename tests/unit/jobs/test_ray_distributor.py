@@ -1,4 +1,4 @@
-"""The Ray distributor runs the same stage as local processes, in Ray local mode."""
+"""The Ray distributor runs the same stages as local processes, in Ray local mode."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from traindex.config import Settings
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 
@@ -21,8 +22,19 @@ def test_ray_and_local_write_identical_fingerprints(tmp_path: Path, shared_data:
     for mode in ("local", "ray"):
         settings = Settings(home=tmp_path / mode)
         ingest(settings, shared_data / OUT, dataset="cc3m", release="main")
-        [report] = fingerprint(settings, "cc3m", distributor=mode, workers=2)  # type: ignore[arg-type]
-        assert (report.images, report.shards) == (18, 2)
-        folder = settings.datasets_dir / "cc3m/main/fingerprints"
-        tables[mode] = [pq.read_table(p).to_pylist() for p in sorted(folder.glob("*.parquet"))]
+        [report] = fingerprint(
+            settings,
+            "cc3m",
+            distributor=mode,
+            workers=2,
+            keypoints=KeypointOptions(),  # type: ignore[arg-type]
+        )
+        assert (report.images, report.shards, report.keypoint_images) == (18, 2, 18)
+        assert report.keypoints_indexed > 18 * 64
+        release = settings.datasets_dir / "cc3m/main"
+        tables[mode] = [
+            pq.read_table(p).to_pylist()
+            for stage in ("fingerprints", "keypoints")
+            for p in sorted((release / stage).glob("*.parquet"))
+        ]
     assert tables["ray"] == tables["local"]

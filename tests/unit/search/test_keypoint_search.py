@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
@@ -125,6 +126,13 @@ def test_keypoints_find_what_pdq_misses(
 
     settings, output = home
     assert "keypoints:" in output
+    [table] = [
+        pq.read_table(p)
+        for p in (settings.datasets_dir / "credits/main/keypoints").glob("*.parquet")
+    ]
+    bad = [r for r in table.to_pylist() if r["error"]]
+    assert [(r["key"], r["count"]) for r in bad] == [("00416784a9cb1756", 0)]  # logged, not fatal
+    assert "00416784a9cb1756.jpg" in bad[0]["error"]
     after = ImageSearch(Catalog(settings)).search(files)
     found = {(m.extra["query"], m.key) for m in after.matches}
     assert {m for m in found if m[1] in EDITS} == wanted  # no photo finds another's edit
