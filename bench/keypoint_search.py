@@ -102,7 +102,8 @@ def build(folder: Path, stored: list[Keypoints], ivf_min: int) -> KeypointIndex:
 
 
 def run(index: KeypointIndex, queries: list[Keypoints]) -> tuple[list[float], set[tuple[int, int]]]:
-    times, found = [], set()
+    times: list[float] = []
+    found: set[tuple[int, int]] = set()
     for number, query in enumerate(queries):
         started = time.perf_counter()
         matches = search_keypoints(index, [query], RULES)
