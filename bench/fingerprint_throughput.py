@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from _common import emit
 from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.images import decode_image
-from traindex.fingerprint.keypoints import KeypointOptions, extract_keypoints, query_keypoints
+from traindex.fingerprint.keypoints import KeypointOptions, dataset_points, query_points
 from traindex.fingerprint.pdq import PdqFingerprinter, hamming
 from traindex.fingerprint.variants import VariantPlan, query_variants, trim_uniform_border
 from traindex.search.images import searchable
@@ -125,18 +126,6 @@ def naive_pdq(data: bytes) -> object:
     return pdqhash.compute(np.asarray(full_decode(data)))
 
 
-def dataset_keypoints(data: bytes) -> object:
-    """What ``fingerprint --keypoints`` adds per image: its own decode at the keypoint
-    working size, trim, equalise, ORB."""
-    image = decode_image(data, min_side=POINTS.working_side, grayscale=True).image
-    return extract_keypoints(image, POINTS.dataset_features, POINTS)
-
-
-def query_points(data: bytes) -> object:
-    """What a query file costs when the release has keypoints (both query sides)."""
-    return query_keypoints(decode_image(data, min_side=1024, grayscale=True).image, POINTS)
-
-
 def throughput(
     photos: list[Image.Image], count: int, rng: np.random.Generator
 ) -> list[dict[str, Any]]:
@@ -154,8 +143,14 @@ def throughput(
             "traindex query: decode + ~56 variants",
             lambda d: query_variants(decode_image(d, min_side=128).image, HASHER),
         ),
-        ("--keypoints, dataset side (decode + 128 ORB points)", dataset_keypoints),
-        ("keypoints, query side (decode + 2 x 512 ORB points)", query_points),
+        (
+            "--keypoints, dataset side (decode + 128 ORB points)",
+            partial(dataset_points, options=POINTS),
+        ),
+        (
+            "keypoints, query side (decode + 2 x 512 ORB points)",
+            partial(query_points, options=POINTS),
+        ),
     ):
         rate = images_per_second(work, files)
         rows.append({"method": name, "images_per_s": rate, "vs_decode": rate / base})

@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -37,30 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from _common import emit, percentiles
 from fingerprint_throughput import jpeg, random_view, real_photos
-from traindex.fingerprint.images import decode_image
-from traindex.fingerprint.keypoints import (
-    KeypointOptions,
-    Keypoints,
-    extract_keypoints,
-    query_keypoints,
-)
+from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, dataset_points, query_points
 from traindex.index.keypoints import KeypointIndex
 from traindex.search.keypoints import KeypointRules, search_keypoints
 
 OPTIONS = KeypointOptions()
 RULES = KeypointRules()
-
-
-def points(data: bytes) -> Keypoints:
-    """The dataset side, as ``fingerprint --keypoints`` stores it."""
-    image = decode_image(data, min_side=OPTIONS.working_side, grayscale=True).image
-    return extract_keypoints(image, OPTIONS.dataset_features, OPTIONS)
-
-
-def query_points(data: bytes) -> Keypoints:
-    """The query side, as ``ImageSearch`` computes it (both query sides)."""
-    image = decode_image(data, min_side=max(OPTIONS.query_sides), grayscale=True).image
-    return query_keypoints(image, OPTIONS)
 
 
 def corpus(images: int, queries: int) -> tuple[list[bytes], list[bytes]]:
@@ -120,8 +103,8 @@ def main() -> None:
     args = parser.parse_args()
     rows_bytes, query_bytes = corpus(args.images, args.queries)
     with Pool(args.workers) as pool:
-        stored = pool.map(points, rows_bytes, 64)
-        queries = pool.map(query_points, query_bytes, 8)
+        stored = pool.map(partial(dataset_points, options=OPTIONS), rows_bytes, 64)
+        queries = pool.map(partial(query_points, options=OPTIONS), query_bytes, 8)
     stored = shuffled(stored[: args.images - args.queries]) + stored[args.images - args.queries :]
     planted = {(q, args.images - args.queries + q) for q in range(args.queries)}
     descriptors = sum(len(k) for k in stored)

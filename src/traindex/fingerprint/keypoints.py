@@ -22,24 +22,24 @@ without it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
+from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 from traindex.fingerprint.variants import trim_uniform_border
-
-if TYPE_CHECKING:
-    import cv2
 
 __all__ = [
     "DESCRIPTOR_BYTES",
     "KeypointOptions",
     "Keypoints",
+    "dataset_points",
     "extract_keypoints",
     "query_keypoints",
+    "query_points",
 ]
 
 DESCRIPTOR_BYTES = 32
@@ -92,22 +92,14 @@ class Keypoints:
     def empty(cls) -> Keypoints:
         return cls(np.empty((0, 2), np.float32), np.empty((0, DESCRIPTOR_BYTES), np.uint8))
 
-
-_DETECTORS: dict[tuple[int, int, int], cv2.ORB] = {}
-
-
-def _detector(features: int, options: KeypointOptions) -> cv2.ORB:
-    key = (features, options.fast_threshold, options.edge)
-    if key not in _DETECTORS:
-        import cv2
-
-        _DETECTORS[key] = cv2.ORB.create(
-            nfeatures=features,
-            fastThreshold=options.fast_threshold,
-            edgeThreshold=options.edge,
-            patchSize=31,
+    @classmethod
+    def concat(cls, parts: Sequence[Keypoints]) -> Keypoints:
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.points for p in parts]),
+            np.concatenate([p.descriptors for p in parts]),
         )
-    return _DETECTORS[key]
 
 
 def _working_image(image: Image.Image, side: int) -> Image.Image:
@@ -147,9 +139,18 @@ def extract_keypoints(
     """At most ``features`` ORB points of ``image`` (any mode) resized to ``side``
     (default: the working side), spread over a ``grid`` x ``grid`` partition of the
     picture (see :func:`_spread`); positions in units of that side."""
+    import cv2
+
     side = side or options.working_side
     work = _working_image(image, side)
-    detector = _detector(features * options.oversample, options)
+    # one detector per call (creating it costs microseconds): the web server searches on
+    # several threads, and a shared OpenCV object is not documented as thread-safe
+    detector = cv2.ORB.create(
+        nfeatures=features * options.oversample,
+        fastThreshold=options.fast_threshold,
+        edgeThreshold=options.edge,
+        patchSize=31,
+    )
     found, descriptors = detector.detectAndCompute(np.asarray(work), None)
     if descriptors is None or not found:
         return Keypoints.empty()
@@ -165,9 +166,35 @@ def extract_keypoints(
 
 def query_keypoints(image: Image.Image, options: KeypointOptions) -> Keypoints:
     """A query's points: ``query_features`` at each of ``query_sides``, in one set."""
-    parts = [
-        extract_keypoints(image, options.query_features, options, s) for s in options.query_sides
-    ]
-    return Keypoints(
-        np.concatenate([p.points for p in parts]), np.concatenate([p.descriptors for p in parts])
+    return Keypoints.concat(
+        [extract_keypoints(image, options.query_features, options, s) for s in options.query_sides]
     )
+
+
+def _luma(data: bytes, side: int, name: str | None, max_pixels: int) -> Image.Image:
+    return decode_image(data, name=name, max_pixels=max_pixels, min_side=side, grayscale=True).image
+
+
+def dataset_points(
+    data: bytes,
+    options: KeypointOptions,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Keypoints:
+    """An image file's stored points (``fingerprint --keypoints``): its own decode at the
+    working side (PDQ's decode stops at 128 px). Raises the decoder's ``InputError``."""
+    image = _luma(data, options.working_side, name, max_pixels)
+    return extract_keypoints(image, options.dataset_features, options)
+
+
+def query_points(
+    data: bytes,
+    options: KeypointOptions,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Keypoints:
+    """A query file's points at every query side, from one decode at the largest (a
+    decode of its own: PDQ's stops at 128 px and must match the dataset side's)."""
+    return query_keypoints(_luma(data, max(options.query_sides), name, max_pixels), options)

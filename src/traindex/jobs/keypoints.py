@@ -16,9 +16,8 @@ from collections.abc import Iterator
 
 from traindex.catalog.store import Release
 from traindex.errors import InputError
-from traindex.fingerprint.images import decode_image
 from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
-from traindex.fingerprint.keypoints import KeypointOptions, extract_keypoints
+from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
 from traindex.fingerprint.locate import shard_images
 from traindex.jobs.stages import ShardResult, StageTask, row_keys, write_table
 
@@ -38,17 +37,10 @@ def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
             continue
         record: dict[str, object] = {"row": found[0], "key": ref.key, "image": ref.name}
         try:
-            decoded = decode_image(
-                ref.data,
-                name=ref.name,
-                max_pixels=shard.max_pixels,
-                min_side=options.working_side,
-                grayscale=True,
-            )
+            points = dataset_points(ref.data, options, name=ref.name, max_pixels=shard.max_pixels)
         except InputError as exc:
             yield {**record, "count": 0, "error": str(exc)}
             continue
-        points = extract_keypoints(decoded.image, options.dataset_features, options)
         yield {
             **record,
             "count": len(points),

@@ -33,8 +33,8 @@ from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
 from traindex.fingerprint.catalog_index import IMAGE_SHA256
-from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
-from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_keypoints
+from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
+from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_points
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
 from traindex.search.hashing import decode_for_hashing
@@ -169,16 +169,6 @@ class ImageSearch:
         first = variants[0]
         return QueryImage(name, sha, first.hex, first.quality, len(usable)), usable
 
-    def _points(self, name: str, data: bytes) -> Keypoints:
-        """The query's ORB points, decoded at the keypoint working size (a second decode:
-        PDQ needs only 128 px and must decode exactly as the dataset side did)."""
-        options = self.keypoint_options
-        decoded = decode_image(
-            data, name=name, max_pixels=self.max_pixels, min_side=max(options.query_sides),
-            grayscale=True,
-        )  # fmt: skip
-        return query_keypoints(decoded.image, options)
-
     def search(
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None, limit: int = 100
     ) -> ImageSearchResult:
@@ -190,7 +180,11 @@ class ImageSearch:
         points: list[Keypoints | None] = [None] * len(files)
         if any(view.keypoints is not None for view in views):
             points = [
-                None if q.error else self._points(name, data)
+                None
+                if q.error
+                else query_points(
+                    data, self.keypoint_options, name=name, max_pixels=self.max_pixels
+                )
                 for q, (name, data) in zip(queries, files, strict=True)
             ]
         matches: list[Match] = []
