@@ -66,6 +66,29 @@ class KeypointHits:
     def __len__(self) -> int:
         return int(self.query.size)
 
+    def select(self, take: NDArray[np.int64], first_query: int = 0) -> KeypointHits:
+        """The hits at positions ``take``, query numbers counted from ``first_query``."""
+        return KeypointHits(
+            self.query[take] - first_query,
+            self.owners[take],
+            self.points[take],
+            self.distances[take],
+            self.descriptor[take],
+        )
+
+    @classmethod
+    def concat(cls, parts: list[KeypointHits]) -> KeypointHits:
+        if not parts:
+            empty = np.empty(0, np.int64)
+            return cls(empty, empty, np.empty((0, 2), np.float32), empty, empty)
+        return cls(
+            np.concatenate([p.query for p in parts]),
+            np.concatenate([p.owners for p in parts]),
+            np.concatenate([p.points for p in parts]),
+            np.concatenate([p.distances for p in parts]),
+            np.concatenate([p.descriptor for p in parts]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Shard:
@@ -167,24 +190,18 @@ class KeypointIndex:
     def search(self, queries: NDArray[np.uint8], radius: int) -> KeypointHits:
         """Every stored descriptor within ``radius`` bits (inclusive) of each query row."""
         batch = np.ascontiguousarray(queries, np.uint8).reshape(-1, _BITS // 8)
-        parts: list[tuple[NDArray[np.int64], ...]] = []
-        for shard in self._shards:
-            if isinstance(shard.index, faiss.IndexBinaryIVF):
-                shard.index.nprobe = self.nprobe
-            lims, dist, pos = shard.index.range_search(batch, radius + 1)  # faiss keeps d < r
-            query = np.repeat(np.arange(len(batch), dtype=np.int64), np.diff(lims).astype(np.int64))
-            pos = pos.astype(np.int64)
-            parts.append((query, pos, dist.astype(np.int64), np.full_like(pos, shard.seq)))
-        if not parts:
-            empty = np.empty(0, np.int64)
-            return KeypointHits(empty, empty, np.empty((0, 2), np.float32), empty, empty)
-        query, pos, dist, seq = (np.concatenate(column) for column in zip(*parts, strict=True))
-        owners = np.empty(pos.size, np.int64)
-        points = np.empty((pos.size, 2), np.float32)
-        offset = 0
-        for (_, shard_pos, _, _), shard in zip(parts, self._shards, strict=True):
-            end = offset + shard_pos.size
-            owners[offset:end] = shard.owners[shard_pos]
-            points[offset:end] = shard.points[shard_pos]
-            offset = end
-        return KeypointHits(query, owners, points, dist, (seq << 32) | pos)
+        return KeypointHits.concat([self._search_shard(s, batch, radius) for s in self._shards])
+
+    def _search_shard(self, shard: _Shard, batch: NDArray[np.uint8], radius: int) -> KeypointHits:
+        if isinstance(shard.index, faiss.IndexBinaryIVF):
+            shard.index.nprobe = self.nprobe
+        lims, dist, pos = shard.index.range_search(batch, radius + 1)  # faiss keeps d < r
+        query = np.repeat(np.arange(len(batch), dtype=np.int64), np.diff(lims).astype(np.int64))
+        pos = pos.astype(np.int64)
+        return KeypointHits(
+            query,
+            np.asarray(shard.owners[pos], np.int64),
+            np.asarray(shard.points[pos], np.float32),
+            dist.astype(np.int64),
+            (shard.seq << 32) | pos,
+        )

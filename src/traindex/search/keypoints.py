@@ -173,14 +173,7 @@ def search_keypoints(
     bounds = np.searchsorted(hits.query[order], starts)
     found: dict[tuple[int, int], KeypointMatch] = {}
     for number, (qi, query) in enumerate(used):
-        take = order[bounds[number] : bounds[number + 1]]
-        mine = KeypointHits(
-            hits.query[take] - starts[number],
-            hits.owners[take],
-            hits.points[take],
-            hits.distances[take],
-            hits.descriptor[take],
-        )
+        mine = hits.select(order[bounds[number] : bounds[number + 1]], int(starts[number]))
         for owner, match in verify(query, mine, rules).items():
             found[(qi, owner)] = match
     return found
