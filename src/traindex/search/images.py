@@ -305,7 +305,7 @@ class ImageSearch:
                         sid,
                         record,
                         queries[qi],
-                        loc in {k[1] for k in same_file if k[0] == qi},
+                        (qi, loc) in same_file,
                         same_image.get((qi, loc)),
                         located.get((qi, loc)),
                     )
@@ -333,20 +333,21 @@ class ImageSearch:
             extra.update(
                 inliers=located.inliers, min_inliers=rules.min_inliers,
                 keypoint_scale=located.scale, keypoint_rotation=located.rotation,
+                variant="keypoints",
             )  # fmt: skip
-        confidence: str | None = "certain"
-        explanation, score = "the file's bytes are identical (SHA-256)", 1.0
-        if near is not None:
-            distance, variant = near
-            extra.update(distance=distance, variant=variant)
-            if not exact:
-                confidence = self.thresholds.confidence(distance)
-                explanation, score = self.thresholds.explain(distance), 1.0 - distance / 256
-        elif located is not None:
-            extra["variant"] = "keypoints"
-            if not exact:
-                confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
-                score = rules.score(located.inliers)
+        if near is not None:  # PDQ's fields win over keypoints' where both matched
+            extra.update(distance=near[0], variant=near[1])
+        confidence: str | None
+        if exact:
+            confidence, score = "certain", 1.0
+            explanation = "the file's bytes are identical (SHA-256)"
+        elif near is not None:
+            confidence, score = self.thresholds.confidence(near[0]), 1.0 - near[0] / 256
+            explanation = self.thresholds.explain(near[0])
+        else:
+            assert located is not None  # a row is reported only when some method found it
+            confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
+            score = rules.score(located.inliers)
         extra.update(confidence=confidence, explanation=explanation)
         method: MatchMethod = "same_file" if exact else "same_image"
         return row_match(view, sid, record, method=method, score=score, extra=extra)
