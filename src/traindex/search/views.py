@@ -9,6 +9,7 @@ indexed), so a long-running server sees new data without a restart.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from traindex.catalog.keys import KeyIndex
@@ -48,29 +49,20 @@ class ReleaseView:
         self.relpaths = {s.id: s.relpath for s in manifest.sources}
         self.keys = KeyIndex(release.keys_dir)
         self.rows = ShardReader(release)
-        self._text: TextIndex | None = None
-        self._pdq: MultiIndexHashIndex | bool | None = False
-        self._keypoints: KeypointIndex | bool | None = False
 
-    @property
+    @cached_property
     def text(self) -> TextIndex:
-        if self._text is None:
-            self._text = TextIndex(self.release.text_dir)
-        return self._text
+        return TextIndex(self.release.text_dir)
 
-    @property
+    @cached_property
     def pdq(self) -> MultiIndexHashIndex | None:
         """The PDQ index, or ``None`` if the release was never fingerprinted."""
-        if self._pdq is False:
-            self._pdq = open_pdq(self.release)
-        return self._pdq if isinstance(self._pdq, MultiIndexHashIndex) else None
+        return open_pdq(self.release)
 
-    @property
+    @cached_property
     def keypoints(self) -> KeypointIndex | None:
         """The keypoint index, or ``None`` if the release has no keypoints."""
-        if self._keypoints is False:
-            self._keypoints = open_keypoints(self.release)
-        return self._keypoints if isinstance(self._keypoints, KeypointIndex) else None
+        return open_keypoints(self.release)
 
     def records(self, shard_id: int, rows: Sequence[int]) -> list[dict[str, Any]]:
         return self.rows.fetch(shard_id, list(rows), ROW_COLUMNS).to_pylist()  # type: ignore[no-any-return]
