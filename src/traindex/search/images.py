@@ -146,6 +146,7 @@ class ImageSearch:
         workers: int | None = None,
         keypoint_rules: KeypointRules | None = None,
         keypoint_options: KeypointOptions | None = None,
+        keypoints: bool = True,
     ) -> None:
         self.max_file_bytes = max_file_bytes
         # index look-ups of a large batch run on this many threads (numpy releases the GIL)
@@ -157,6 +158,7 @@ class ImageSearch:
         self.hasher = PdqFingerprinter(max_pixels=max_pixels)
         self.keypoint_rules = keypoint_rules or KeypointRules()
         self.keypoint_options = keypoint_options or KeypointOptions()
+        self.keypoints = keypoints
 
     def _prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
         sha = hashlib.sha256(data).hexdigest()
@@ -178,7 +180,7 @@ class ImageSearch:
         hashes = [h for _, h in prepared]
         views = self.views.select(dataset)
         points: list[Keypoints | None] = [None] * len(files)
-        if any(view.keypoints is not None for view in views):
+        if self.keypoints and any(view.keypoints is not None for view in views):
             points = [
                 None
                 if q.error
@@ -290,7 +292,7 @@ class ImageSearch:
     ) -> list[Match]:
         same_file = self._same_file(view, queries)
         same_image = self._same_image(view, hashes)
-        index = view.keypoints
+        index = view.keypoints if self.keypoints else None
         located = {} if index is None else search_keypoints(index, points, self.keypoint_rules)
         by_shard: dict[int, list[_Key]] = defaultdict(list)
         for key in same_file | set(same_image) | set(located):

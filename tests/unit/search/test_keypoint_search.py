@@ -126,6 +126,8 @@ def test_keypoints_find_what_pdq_misses(
 
     settings, output = home
     assert "keypoints:" in output
+    unpointed = ImageSearch(Catalog(settings), keypoints=False).search(files)
+    assert not {(m.extra["query"], m.key) for m in unpointed.matches} & wanted  # opted out
     [table] = [
         pq.read_table(p)
         for p in (settings.datasets_dir / "credits/main/keypoints").glob("*.parquet")
