@@ -15,13 +15,14 @@ provenance (source file, row) maps to exactly one shard.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from traindex.catalog.manifest import Manifest, utc_now
+from traindex.catalog.manifest import Manifest, utc_now, write_atomic
 from traindex.config import Settings
 from traindex.errors import DatasetNotFoundError, InputError
 
@@ -76,6 +77,23 @@ class Release:
         """One catalog shard's output table of a fingerprint stage (``fingerprints``,
         ``faces``, ``keypoints``): one file per shard, so every stage resumes per shard."""
         return self.dir / stage / f"{shard_id:05d}.parquet"
+
+    def _indexed_path(self, stage: str) -> Path:
+        return self.dir / stage / "indexed.json"
+
+    def indexed(self, stage: str) -> list[int]:
+        """Shards already added to ``stage``'s index: every indexer records its progress in
+        ``<stage>/indexed.json`` after each shard, so indexing resumes."""
+        path = self._indexed_path(stage)
+        return [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
+
+    def mark_indexed(self, stage: str, shards: list[int]) -> None:
+        write_atomic(self._indexed_path(stage), json.dumps({"shards": shards}).encode())
+
+    def indexed_stamp(self, stage: str) -> float:
+        """Changes whenever ``stage`` adds to its index (a cache key for readers)."""
+        path = self._indexed_path(stage)
+        return path.stat().st_mtime if path.exists() else 0.0
 
     def stage_tables(self, stage: str) -> list[int]:
         """Catalog shards whose ``stage`` table is written."""

@@ -11,14 +11,11 @@ crash between the two writes re-adds a shard, which search de-duplicates by id.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from traindex.catalog.keys import KeySpiller
-from traindex.catalog.manifest import write_atomic
 from traindex.catalog.store import Release
 from traindex.catalog.text import loc_of
 from traindex.fingerprint.base import MIN_PDQ_QUALITY
@@ -40,8 +37,7 @@ def fingerprinted_shards(release: Release) -> list[int]:
 
 
 def indexed_shards(release: Release) -> list[int]:
-    path = release.dir / "fingerprints" / "indexed.json"
-    return [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
+    return release.indexed("fingerprints")
 
 
 def open_pdq(release: Release) -> MultiIndexHashIndex | None:
@@ -80,7 +76,5 @@ def index_fingerprints(release: Release) -> int:
     for shard_id in todo:
         added += _add_shard(release, index, shard_id)
         done.append(shard_id)
-        write_atomic(
-            release.dir / "fingerprints" / "indexed.json", json.dumps({"shards": done}).encode()
-        )
+        release.mark_indexed("fingerprints", done)
     return added

@@ -16,7 +16,6 @@ Nothing here names anyone: the tables hold geometry and vectors, never identitie
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
 from traindex.catalog.store import Release
 from traindex.catalog.text import loc_of
 from traindex.fingerprint.faces import EMBEDDING_DIM
@@ -73,19 +71,9 @@ def face_tables(release: Release) -> list[int]:
     return release.stage_tables("faces")
 
 
-def _indexed_path(release: Release) -> Path:
-    return release.dir / "faces" / "indexed.json"
-
-
-def _indexed(release: Release) -> list[int]:
-    path = _indexed_path(release)
-    return [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
-
-
 def index_stamp(release: Release) -> float:
     """Changes whenever faces are added to the index (a search cache key)."""
-    path = _indexed_path(release)
-    return path.stat().st_mtime if path.exists() else 0.0
+    return release.indexed_stamp("faces")
 
 
 def open_face_index(release: Release) -> VectorIndex | None:
@@ -110,7 +98,7 @@ def index_faces(release: Release) -> int:
     few large shards beat one per catalog shard); ``indexed.json`` is updated after each
     committed batch.
     """
-    done = _indexed(release)
+    done = release.indexed("faces")
     todo = [s for s in face_tables(release) if s not in done]
     if not todo:
         return 0
@@ -129,7 +117,7 @@ def index_faces(release: Release) -> int:
                 )
             added += count
             done.extend(pending)
-            write_atomic(_indexed_path(release), json.dumps({"shards": done}).encode())
+            release.mark_indexed("faces", done)
             batch, pending = [], []
     return added
 

@@ -12,16 +12,12 @@ used once per query point, a duplicate only repeats the same pair).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
 from traindex.catalog.store import Release
 from traindex.catalog.text import loc_of
 from traindex.fingerprint.keypoints import DESCRIPTOR_BYTES
@@ -49,10 +45,6 @@ _INDEX_DIR = "keypoint_index"
 STAGE = "keypoints"
 
 
-def _indexed_path(release: Release) -> Path:
-    return release.dir / "keypoints" / "indexed.json"
-
-
 def open_keypoints(release: Release) -> KeypointIndex | None:
     """The release's keypoint index, or ``None`` if keypoints were never computed."""
     folder = release.dir / _INDEX_DIR
@@ -76,8 +68,7 @@ def _table_arrays(
 
 def index_keypoints(release: Release) -> int:
     """Add every keypoint table not yet indexed; return the number of points added."""
-    path = _indexed_path(release)
-    done = [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
+    done = release.indexed(STAGE)
     todo = [s for s in release.stage_tables(STAGE) if s not in done]
     index = KeypointIndex(release.dir / _INDEX_DIR) if todo else None
     added = 0
@@ -88,5 +79,5 @@ def index_keypoints(release: Release) -> int:
             index.add(descriptors, owners, points)
         added += len(owners)
         done.append(shard_id)
-        write_atomic(path, json.dumps({"shards": done}).encode())
+        release.mark_indexed(STAGE, done)
     return added

@@ -11,14 +11,12 @@ runs on whole-image hashes and says that regions were not searched.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from traindex.catalog.manifest import write_atomic
 from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import loc_of
 from traindex.config import Settings
@@ -34,8 +32,11 @@ from traindex.nearcopy.tiles import dataset_regions, decode_for_tiles, pack_regi
 __all__ = ["index_tiles", "open_tiles", "tiles_stamp"]
 
 
+_STAGE = "nearcopy"
+
+
 def _folder(release: Release) -> Path:
-    return release.dir / "nearcopy"
+    return release.dir / _STAGE
 
 
 def open_tiles(release: Release) -> MultiIndexHashIndex | None:
@@ -46,13 +47,7 @@ def open_tiles(release: Release) -> MultiIndexHashIndex | None:
 
 def tiles_stamp(release: Release) -> float:
     """Changes whenever shards are added to the region index (a cache key for readers)."""
-    path = _folder(release) / "indexed.json"
-    return path.stat().st_mtime if path.exists() else 0.0
-
-
-def _done(release: Release) -> list[int]:
-    path = _folder(release) / "indexed.json"
-    return [int(i) for i in json.loads(path.read_text())["shards"]] if path.exists() else []
+    return release.indexed_stamp(_STAGE)
 
 
 def _shard_hashes(
@@ -88,7 +83,7 @@ def _index_release(
     started = time.perf_counter()
     manifest = release.manifest()
     root = Path(manifest.root)
-    done = _done(release)
+    done = release.indexed(_STAGE)
     index = MultiIndexHashIndex(_folder(release) / "tiles")
     images = errors = added = 0
     todo = [s for s in manifest.sources if s.id not in done]
@@ -98,7 +93,7 @@ def _index_release(
         if hashes:
             index.add(hashes, np.asarray(ids, dtype=np.int64))
         done.append(source.id)
-        write_atomic(_folder(release) / "indexed.json", json.dumps({"shards": done}).encode())
+        release.mark_indexed(_STAGE, done)
         images, errors, added = images + seen, errors + bad, added + len(hashes)
         on_shard(seen)
     return FingerprintReport(

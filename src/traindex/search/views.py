@@ -33,9 +33,11 @@ _EXTRA = ("domain", "flickr_photo_id", "flickr_owner", "punsafe", "pwatermark")
 
 
 def _stamp(release: Release, manifest: Manifest) -> tuple[object, float, float]:
-    marks = [release.dir / f / "indexed.json" for f in ("fingerprints", "keypoints")]
-    hashes, points = (m.stat().st_mtime if m.exists() else 0.0 for m in marks)
-    return manifest.updated_at, hashes, points
+    return (
+        manifest.updated_at,
+        release.indexed_stamp("fingerprints"),
+        release.indexed_stamp("keypoints"),
+    )
 
 
 class ReleaseView:
