@@ -28,6 +28,7 @@ from traindex.filtering.deciders import Decider
 from traindex.filtering.formats import LOG_SCHEMA, FileResult, LogSink, filter_parquet, filter_text
 from traindex.ingest._parquet import natural_key
 from traindex.ingest.columns import ColumnMap
+from traindex.jobs.ray import RayOptions, iter_ray
 
 __all__ = ["FileSummary", "FilterOptions", "filter_inputs", "list_inputs"]
 
@@ -188,11 +189,13 @@ def filter_inputs(
     workers: int = 1,
     on_file: Callable[[str, int | None], None] = lambda name, total: None,
     progress: Callable[[int], None] = lambda rows: None,
+    ray: RayOptions | None = None,
 ) -> list[FileSummary]:
     """Filter every input file (resuming finished ones); one summary per file, input order.
 
     ``workers`` > 1 filters several files at once in forked processes (progress then
-    advances per finished file).
+    advances per finished file); ``ray`` runs one Ray task per file instead (every node
+    must see the input and output paths).
     """
     state_dir = _state_dir(src, out)
     summaries: dict[str, FileSummary] = {}
@@ -215,7 +218,7 @@ def filter_inputs(
             pending.append(job)
         else:
             summaries[name] = FileSummary(name, dst, done, resumed=True)
-    for job, result in _results(pending, decider, options, workers, on_file, progress):
+    for job, result in _results(pending, decider, options, workers, on_file, progress, ray):
         counts = {
             "rows": result.rows,
             "kept": result.kept,
@@ -229,6 +232,11 @@ def filter_inputs(
     return [summaries[name] for name in names]
 
 
+def _on_ray(job: _Job, decider: Decider, options: FilterOptions) -> tuple[_Job, FileResult]:
+    """One input file as a Ray task (the decider comes once through the object store)."""
+    return job, _one(job.name, job.path, job.dst, job.part, decider, options, lambda rows: None)
+
+
 def _results(
     jobs: list[_Job],
     decider: Decider,
@@ -236,7 +244,14 @@ def _results(
     workers: int,
     on_file: Callable[[str, int | None], None],
     progress: Callable[[int], None],
+    ray: RayOptions | None = None,
 ) -> Iterator[tuple[_Job, FileResult]]:
+    if ray is not None and jobs:
+        on_file(f"{len(jobs)} files on Ray", None)
+        for job, result in iter_ray(jobs, stage=_on_ray, options=ray, context=(decider, options)):
+            progress(result.rows)
+            yield job, result
+        return
     if workers > 1 and len(jobs) > 1:
         hints = [_rows_hint(job.path) for job in jobs]
         total = None if None in hints else sum(h for h in hints if h is not None)

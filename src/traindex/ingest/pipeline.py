@@ -27,8 +27,9 @@ from traindex.errors import BadRowError, InputError
 from traindex.ingest.base import DatasetReader, ReaderOptions, SourceFile, urls_required
 from traindex.ingest.detect import detect_reader
 from traindex.ingest.normalise import DICTIONARY_COLUMNS, SAMPLE_SCHEMA, normalise_batch
+from traindex.jobs.ray import RayOptions
 
-__all__ = ["IngestListener", "IngestReport", "ingest"]
+__all__ = ["IngestListener", "IngestReport", "SourcePlan", "account", "ingest"]
 
 _REJECT_FIELDS: list[tuple[str, pa.DataType]] = [
     ("file", pa.string()),
@@ -82,8 +83,12 @@ def ingest(
     options: ReaderOptions | None = None,
     skip_bad_rows: bool = False,
     listener: IngestListener | None = None,
+    ray: RayOptions | None = None,
 ) -> IngestReport:
-    """Ingest ``root`` (a file or folder) as ``dataset/release``; resumable, shard-atomic."""
+    """Ingest ``root`` (a file or folder) as ``dataset/release``; resumable, shard-atomic.
+
+    With ``ray``, every source file is one Ray task and the run commits all its shards at
+    once (``ingest.cluster``); the catalog it leaves is the one a local run leaves."""
     started = time.perf_counter()
     listener = listener or IngestListener()
     if not root.exists():
@@ -102,12 +107,19 @@ def ingest(
         if source not in todo:
             report.sources_skipped += 1
             listener.on_source(source, "skipped")
-    if todo:
+    if todo and ray is not None:
+        from traindex.ingest.cluster import ingest_on_ray
+
+        plan = SourcePlan(settings, rel.dir, root, reader.format, options, skip_bad_rows)
+        for entry in ingest_on_ray(plan, manifest, todo, ray, listener):
+            account(report, entry)
+    elif todo:
         with TextIndexer(rel.text_dir, settings.index_heap_bytes) as text:
-            job = _ShardJob(settings, rel, reader, listener, text)
+            job = _ShardJob(settings, rel, reader, listener)
             for source in todo:
                 rejects.rows.clear()
-                _commit(rel, manifest, job.run(source, manifest.next_id(), rejects), report)
+                entry = job.run(source, manifest.next_id(), rejects, text)
+                _commit(rel, manifest, entry, report)
                 listener.on_source(source, "ingested")
     report.seconds = time.perf_counter() - started
     return report
@@ -129,10 +141,62 @@ def _commit(rel: Release, manifest: Manifest, entry: SourceEntry, report: Ingest
     manifest.sources.append(entry)
     manifest.updated_at = utc_now()
     manifest.save(rel.manifest_path)
+    account(report, entry)
+
+
+def account(report: IngestReport, entry: SourceEntry) -> None:
     report.sources_ingested += 1
     report.rows += entry.rows
     report.failed += sum(entry.failed.values())
     report.rejected += entry.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    """What a worker needs to write any source file of a release as a shard (picklable:
+    the reader is rebuilt from the format and options, without the bad-row callback)."""
+
+    settings: Settings
+    release_dir: Path
+    root: Path
+    format: str
+    options: ReaderOptions
+    skip_bad_rows: bool
+
+    def stage(self, source: SourceFile, shard_id: int, work: Path) -> SourceEntry:
+        """Write ``source`` as shard ``shard_id`` into ``work`` (``shard.parquet``,
+        ``keys/<field>/<id>.{h,r}.npy``, ``rejected.parquet``) without touching the
+        release: the caller moves the files in and commits. Captions are indexed by the
+        caller too, from the shard (one writer per release index)."""
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        rejects = _Rejects()
+        options = replace(self.options, on_bad_row=rejects if self.skip_bad_rows else None)
+        reader = detect_reader(self.root, self.format, options)
+        job = _ShardJob(self.settings, Release(self.release_dir), reader, IngestListener())
+        spiller = KeySpiller(work / "pairs")
+        try:
+            rows, failed = job.write(source, work / "shard.parquet", shard_id, spiller, None)
+            spiller.finish(work / "keys", shard_id)
+        finally:
+            spiller.close()
+        write_rejects(work / "rejected.parquet", rejects)
+        return _entry(source, shard_id, rows, failed, len(rejects.rows))
+
+
+def _entry(
+    source: SourceFile, shard_id: int, rows: int, failed: dict[str, int], rejected: int
+) -> SourceEntry:
+    return SourceEntry(
+        id=shard_id,
+        relpath=source.relpath,
+        size=source.size,
+        sha256=source.sha256(),
+        rows=rows,
+        failed=failed,
+        rejected=rejected,
+        ingested_at=utc_now(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,43 +207,38 @@ class _ShardJob:
     rel: Release
     reader: DatasetReader
     listener: IngestListener
-    text: TextIndexer
 
-    def run(self, source: SourceFile, shard_id: int, rejects: _Rejects) -> SourceEntry:
+    def run(
+        self, source: SourceFile, shard_id: int, rejects: _Rejects, text: TextIndexer
+    ) -> SourceEntry:
         work = self.rel.tmp_dir / f"{shard_id:05d}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         spiller = KeySpiller(work / "keys")
         try:
-            self.text.begin(shard_id)
-            rows, failed = self._write(source, work / "shard.parquet", shard_id, spiller)
-            self.text.commit()
+            text.begin(shard_id)
+            rows, failed = self.write(source, work / "shard.parquet", shard_id, spiller, text)
+            text.commit()
             spiller.finish(self.rel.keys_dir, shard_id)
-            _write_rejects(self.rel, shard_id, rejects)
+            if rejects.rows:
+                self.rel.rejected_dir.mkdir(exist_ok=True)
+                write_rejects(self.rel.rejected_dir / f"{shard_id:05d}.parquet", rejects)
             (work / "shard.parquet").replace(self.rel.shard_path(shard_id))
         except BaseException:
-            self.text.rollback()
+            text.rollback()
             spiller.close()
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return SourceEntry(
-            id=shard_id,
-            relpath=source.relpath,
-            size=source.size,
-            sha256=source.sha256(),
-            rows=rows,
-            failed=failed,
-            rejected=len(rejects.rows),
-            ingested_at=utc_now(),
-        )
+        return _entry(source, shard_id, rows, failed, len(rejects.rows))
 
-    def _write(
+    def write(
         self,
         source: SourceFile,
         out_path: Path,
         shard_id: int,
         spiller: KeySpiller,
+        text: TextIndexer | None,
     ) -> tuple[int, dict[str, int]]:
         rows = 0
         failed: dict[str, int] = {}
@@ -206,16 +265,16 @@ class _ShardJob:
                 if batch.num_rows:
                     out.write_batch(batch, row_group_size=cfg.row_group_rows)
                     spiller.add(batch, rows)
-                    self.text.add(shard_id, rows, batch.column("caption"))
+                    if text is not None:
+                        text.add(shard_id, rows, batch.column("caption"))
                     rows += batch.num_rows
                 self.listener.on_rows(raw.num_rows)
         return rows, failed
 
 
-def _write_rejects(rel: Release, shard_id: int, rejects: _Rejects) -> None:
+def write_rejects(path: Path, rejects: _Rejects) -> None:
     if not rejects.rows:
         return
-    rel.rejected_dir.mkdir(exist_ok=True)
     table = pa.Table.from_pylist(
         [
             {"file": e.path, "row": e.row, "column": e.column, "reason": str(e)}
@@ -223,4 +282,4 @@ def _write_rejects(rel: Release, shard_id: int, rejects: _Rejects) -> None:
         ],
         schema=_REJECT_SCHEMA,
     )
-    pq.write_table(table, rel.rejected_dir / f"{shard_id:05d}.parquet")
+    pq.write_table(table, path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -29,6 +30,7 @@ from traindex.fingerprint.locate import FolderImages
 from traindex.jobs.faces import face_shard
 from traindex.jobs.keypoints import keypoint_shard
 from traindex.jobs.local import run_local
+from traindex.jobs.ray import RayOptions, run_ray
 from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard, stage_tasks
 
 __all__ = ["Distributor", "FingerprintReport", "fingerprint"]
@@ -72,14 +74,15 @@ def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) ->
 def _distribute(
     tasks: list[Task],
     stage: Callable[[Task], ShardResult],
+    *,
     distributor: Distributor,
     workers: int,
     on_done: Callable[[ShardResult], None],
+    ray: RayOptions | None,
 ) -> list[ShardResult]:
     if distributor == "ray":
-        from traindex.jobs.ray import run_ray
-
-        return run_ray(tasks, on_done, stage=stage, num_cpus=workers)
+        options = ray or RayOptions(num_cpus=workers)
+        return run_ray(tasks, on_done, stage=stage, options=options)
     return run_local(tasks, workers, on_done, stage=stage)
 
 
@@ -93,25 +96,30 @@ def fingerprint(
     on_done: Callable[[ShardResult], None] = lambda result: None,
     faces: FaceOptions | None = None,
     keypoints: KeypointOptions | None = None,
+    ray: RayOptions | None = None,
 ) -> list[FingerprintReport]:
     """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``); with
     ``faces``, also find, embed and index the faces in its images; with ``keypoints``,
-    their ORB points."""
+    their ORB points. ``ray`` says where Ray runs the shards (default: a local runtime
+    with ``workers`` CPUs)."""
     folder = FolderImages(images) if images is not None else None
     reports = []
     for release, manifest in Catalog(settings).select(dataset):
         started = time.perf_counter()
         tasks = _tasks(release, manifest, folder)
-        results = _distribute(tasks, fingerprint_shard, distributor, workers, on_done)
+        run = partial(
+            _distribute, distributor=distributor, workers=workers, on_done=on_done, ray=ray
+        )
+        results = run(tasks, fingerprint_shard)
         added = index_fingerprints(release)
         face_results = []
         if faces is not None:
             face_jobs = stage_tasks(tasks, faces)
-            face_results = _distribute(face_jobs, face_shard, distributor, workers, on_done)
+            face_results = run(face_jobs, face_shard)
         point_results = []
         if keypoints is not None:
             point_jobs = stage_tasks(tasks, keypoints)
-            point_results = _distribute(point_jobs, keypoint_shard, distributor, workers, on_done)
+            point_results = run(point_jobs, keypoint_shard)
         reports.append(
             FingerprintReport(
                 dataset=manifest.name,

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, print_json, settings, user_errors
+from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.ingest.columns import parse_column_spec
 
 if TYPE_CHECKING:
@@ -96,10 +97,13 @@ def filter_command(
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Filter this many files at once (processes).")
     ] = 1,
+    distributor: DistributorOption = "local",
+    ray_address: RayAddressOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Remove rows claimed do_not_train (and, with --signals, reserved ones); log them."""
     config = settings(ctx)
+    ray = ray_options(distributor, ray_address, workers)
     with user_errors():
         # Imported here: the registry client pulls in SQLAlchemy, which every other
         # command would otherwise pay for at start-up.
@@ -124,6 +128,7 @@ def filter_command(
                 decider,
                 options,
                 workers=workers,
+                ray=ray,
                 on_file=on_file,
                 progress=lambda rows: bar.advance(task, rows),
             )

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from traindex.cli.common import console, settings, user_errors
+from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.fingerprint.faces import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE, FaceOptions
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.jobs.fingerprint import Distributor, fingerprint
@@ -28,9 +29,8 @@ def fingerprint_command(
             "(not needed for img2dataset outputs, which carry their images).",
         ),
     ] = None,
-    distributor: Annotated[
-        str, typer.Option("--distributor", help="local (processes) or ray.")
-    ] = "local",
+    distributor: DistributorOption = "local",
+    ray_address: RayAddressOption = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
     faces: Annotated[
         bool, typer.Option("--faces", help="Also find, embed and index faces (face search).")
@@ -54,8 +54,7 @@ def fingerprint_command(
     ] = False,
 ) -> None:
     """Fingerprint a dataset's images (SHA-256 + PDQ) and index them for image search."""
-    if distributor not in ("local", "ray"):
-        raise typer.BadParameter("--distributor must be local or ray")
+    ray = ray_options(distributor, ray_address, workers)
     if face_detector not in ("hog", "cnn"):
         raise typer.BadParameter("--face-detector must be hog or cnn")
     face_options = (
@@ -67,7 +66,7 @@ def fingerprint_command(
         if faces
         else None
     )
-    mode: Distributor = "ray" if distributor == "ray" else "local"
+    mode: Distributor = "local" if ray is None else "ray"
     with (
         user_errors(),
         Progress(
@@ -95,6 +94,7 @@ def fingerprint_command(
             on_done=on_done,
             faces=face_options,
             keypoints=KeypointOptions() if keypoints else None,
+            ray=ray,
         )
     for r in reports:
         rate = r.images / r.seconds if r.seconds else 0.0

@@ -15,6 +15,7 @@ from rich.progress import (
 )
 
 from traindex.cli.common import console, settings, user_errors
+from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.ingest.base import ReaderOptions, SourceFile
 from traindex.ingest.columns import parse_column_spec
 from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
@@ -79,9 +80,15 @@ def ingest_command(
             "--skip-bad-rows", help="Log bad rows (rejected/*.parquet) instead of failing."
         ),
     ] = False,
+    distributor: DistributorOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="CPUs of a local Ray runtime.")
+    ] = 2,
 ) -> None:
     """Ingest a dataset release into the catalog (resumable; re-run to continue)."""
     cfg = settings(ctx)
+    ray = ray_options(distributor, ray_address, workers)
     with user_errors():
         options = ReaderOptions(
             columns=parse_column_spec(columns),
@@ -106,6 +113,7 @@ def ingest_command(
                 options=options,
                 skip_bad_rows=skip_bad_rows,
                 listener=_listener(progress),
+                ray=ray,
             )
     _summary(report)
 
