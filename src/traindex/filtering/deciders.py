@@ -124,6 +124,12 @@ class RemoteDecider(Decider):
         self.endpoint = base_url.rstrip("/") + "/api/registry/check"
         self.count_unverified = count_unverified
         self.client = httpx.Client(timeout=timeout)
+        self._args = (base_url, count_unverified, timeout)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # a Ray filter task gets its own HTTP client (a client's sockets do not pickle)
+        base_url, count_unverified, timeout = self._args
+        return (_remote_decider, (base_url, count_unverified, timeout))
 
     def _check(self, items: list[str]) -> list[dict[str, Any]]:
         decisions: list[dict[str, Any]] = []
@@ -173,6 +179,10 @@ class RemoteDecider(Decider):
                     bool(decision.get("verified")),
                 )
         return out
+
+
+def _remote_decider(base_url: str, count_unverified: bool, timeout: float) -> RemoteDecider:
+    return RemoteDecider(base_url, count_unverified=count_unverified, timeout=timeout)
 
 
 class SignalsDecider(Decider):

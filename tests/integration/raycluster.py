@@ -1,0 +1,103 @@
+"""A real two-node Ray cluster confined to loopback, for the distributed-job tests.
+
+Ray's own multi-node harness (``ray.cluster_utils.Cluster``) starts two raylets on
+127.0.0.1: the head and a worker node offering the custom resource ``worker``, so a
+task that asks for it must run on the second node. The environment below is set before
+Ray is imported (see ../shared/docs/ray-on-one-machine.md): it keeps every node on
+127.0.0.1 and lets other processes (the CLI) join without a token. Nodes are small
+(1 CPU, 100 MB object store each) and stopped when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from traindex.catalog.store import Release
+from traindex.catalog.text import TextIndex
+
+LOOPBACK_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+os.environ.update(LOOPBACK_ENV)
+
+OBJECT_STORE = 100 * 2**20
+WORKER = {"worker": 1.0}
+
+
+@dataclass
+class TwoNodes:
+    cluster: Any  # ray.cluster_utils.Cluster (Ray has no type stubs)
+    worker: Any
+
+    @property
+    def address(self) -> str:
+        return str(self.cluster.address)
+
+    def add_node(self, resource: str) -> Any:
+        node = self.cluster.add_node(
+            num_cpus=1, resources={resource: 1.0}, object_store_memory=OBJECT_STORE
+        )
+        self.cluster.wait_for_nodes(timeout=120)
+        return node
+
+
+@pytest.fixture(scope="session")
+def two_nodes() -> Iterator[TwoNodes]:
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 1,
+            "include_dashboard": False,
+            "object_store_memory": OBJECT_STORE,
+        },
+    )
+    try:
+        worker = cluster.add_node(num_cpus=1, resources=WORKER, object_store_memory=OBJECT_STORE)
+        cluster.wait_for_nodes(timeout=120)
+        yield TwoNodes(cluster, worker)
+    finally:
+        cluster.shutdown()
+
+
+def run_cli(args: list[str], home: Path, address: str) -> str:
+    """The installed ``traindex`` command as a separate process joining the cluster."""
+    exe = Path(sys.executable).with_name("traindex")
+    env = {**os.environ, "RAY_ADDRESS": address, "TRAINDEX_HOME": str(home)}
+    done = subprocess.run(
+        [str(exe), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def catalog_state(release_dir: Path) -> dict[str, object]:
+    """Everything a release holds that searches read: manifest entries (without times),
+    every committed table, every key array, and every hit of a caption search."""
+    release = Release(release_dir)
+    state: dict[str, object] = {
+        "sources": [s.model_dump(exclude={"ingested_at"}) for s in release.manifest().sources]
+    }
+    for path in sorted(release.dir.rglob("*.parquet")):
+        if ".tmp" not in path.relative_to(release.dir).parts:
+            state[path.relative_to(release.dir).as_posix()] = pq.read_table(path).to_pylist()
+    for path in sorted(release.keys_dir.rglob("*.npy")):
+        state[path.relative_to(release.dir).as_posix()] = np.load(path).tolist()
+    # every hit (ties in score come in index order, which segment layout may change)
+    total, hits = TextIndex(release.text_dir).search("dog OR beach OR house", 100_000)
+    state["text"] = (total, sorted((h.shard_id, h.row, round(h.score, 4)) for h in hits))
+    return state
