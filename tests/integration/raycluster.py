@@ -71,6 +71,9 @@ def two_nodes() -> Iterator[TwoNodes]:
         cluster.wait_for_nodes(timeout=120)
         yield TwoNodes(cluster, worker)
     finally:
+        import ray
+
+        ray.shutdown()  # a fanned-out search keeps its connection for the process's life
         cluster.shutdown()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,6 +81,9 @@ class RangeHits:
     ids: NDArray[np.int64]
     distances: NDArray[np.int16]
     num_queries: int
+    not_searched: tuple[str, ...] = ()
+    """Index shards that could not be searched (a fanned-out search lost their holder):
+    hits in them may exist but are not here."""
 
     @classmethod
     def build(
@@ -136,3 +140,15 @@ class HammingIndex(ABC):
         self, queries: NDArray[np.uint8] | bytes | Sequence[bytes], radius: int = DEFAULT_RADIUS
     ) -> RangeHits:
         """Every stored hash at Hamming distance <= ``radius`` from each query: exact, no misses."""
+
+
+class RangeSearcher(Protocol):
+    """What image search needs of a PDQ index: an in-process index or a fanned-out one."""
+
+    def search(
+        self,
+        queries: NDArray[np.uint8] | bytes | Sequence[bytes],
+        radius: int = DEFAULT_RADIUS,
+        *,
+        workers: int = 1,
+    ) -> RangeHits: ...

@@ -140,6 +140,23 @@ class MultiIndexHashIndex(HammingIndex):
         return sum(len(shard) for shard in self._shards)
 
     @property
+    def shard_names(self) -> list[str]:
+        """Folder names of the live shards, in search order."""
+        return list(self._names)
+
+    def restrict(self, names: Sequence[str]) -> MultiIndexHashIndex:
+        """A read-only view searching only the named shards (one holder's part of a
+        fanned-out index); the shards are shared, not reloaded."""
+        unknown = sorted(set(names) - set(self._names))
+        if unknown:
+            raise ValueError(f"{self.directory} has no shards {unknown}")
+        part = MultiIndexHashIndex(scan_fraction=self.scan_fraction)
+        chosen = [i for i, name in enumerate(self._names) if name in set(names)]
+        part._shards = [self._shards[i] for i in chosen]
+        part._names = [self._names[i] for i in chosen]
+        return part
+
+    @property
     def shard_sizes(self) -> list[int]:
         """Number of hashes in each live shard, in search order."""
         return [len(shard) for shard in self._shards]

@@ -66,6 +66,9 @@ class ImageSearchResult:
     dataset: str | None = None
     threshold: int = 31
     query_hashes: list[list[Fingerprint]] = field(default_factory=list, repr=False)
+    not_searched: list[str] = field(default_factory=list)
+    """``<dataset>/<release>:<index shard>`` of PDQ index shards a fanned-out search could
+    not reach (their holder was lost): matches there may exist and are not reported."""
 
     def to_json(self) -> dict[str, Any]:
         found = {m.extra["query"] for m in self.matches}
@@ -80,7 +83,13 @@ class ImageSearchResult:
             "matches": [m.to_json() for m in self.matches],
             "not_found": [q.name for q in self.queries if q.error is None and q.name not in found],
             "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
-        }
+        } | self._coverage()
+
+    def _coverage(self) -> dict[str, Any]:
+        """Said only when incomplete: then ``not_found`` means "not in the searched shards"."""
+        if not self.not_searched:
+            return {}
+        return {"coverage": {"complete": False, "not_searched": sorted(self.not_searched)}}
 
 
 _Key = tuple[int, int]  # (query index, catalog loc)
@@ -190,8 +199,12 @@ class ImageSearch:
                 for q, (name, data) in zip(queries, files, strict=True)
             ]
         matches: list[Match] = []
+        missed: list[str] = []
         for view in views:
-            matches.extend(self._search_view(view, queries, hashes, points))
+            found, not_searched = self._search_view(view, queries, hashes, points)
+            matches.extend(found)
+            release = f"{view.manifest.name}/{view.manifest.release}"
+            missed.extend(f"{release}:{shard}" for shard in not_searched)
         order = {q.name: i for i, q in enumerate(queries)}
         matches.sort(key=lambda m: (order[m.extra["query"]], m.method != "same_file", -m.score))
         per_query: dict[str, int] = defaultdict(int)
@@ -200,7 +213,9 @@ class ImageSearch:
             per_query[m.extra["query"]] += 1
             if per_query[m.extra["query"]] <= limit:
                 kept.append(m)
-        return ImageSearchResult(queries, kept, dataset, self.thresholds.radius, hashes)
+        result = ImageSearchResult(queries, kept, dataset, self.thresholds.radius, hashes)
+        result.not_searched = missed
+        return result
 
     def search_paths(
         self,
@@ -249,6 +264,7 @@ class ImageSearch:
         total.queries.extend(e if isinstance(e, QueryImage) else next(answered) for e in pending)
         if part is not None:
             total.matches.extend(part.matches)
+            total.not_searched.extend(s for s in part.not_searched if s not in total.not_searched)
 
     def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
         found: set[_Key] = set()
@@ -260,28 +276,31 @@ class ImageSearch:
 
     def _same_image(
         self, view: ReleaseView, hashes: list[list[Fingerprint]]
-    ) -> dict[_Key, tuple[int, str]]:
+    ) -> tuple[dict[_Key, tuple[int, str]], set[str]]:
         """Nearest (distance, variant) per (query, row): one batch per lookup radius, since
-        the index's cost per hash falls ~10x below 22 bits (``search/thresholds.py``)."""
+        the index's cost per hash falls ~10x below 22 bits (``search/thresholds.py``); and
+        the index shards that could not be searched."""
         index = view.pdq
         if index is None:
-            return {}
+            return {}, set()
         by_radius: dict[int, list[tuple[int, str, bytes]]] = defaultdict(list)
         for qi, fps in enumerate(hashes):
             for fp in fps:
                 radius = self.thresholds.variant_radius(fp.variant)
                 by_radius[radius].append((qi, fp.variant, fp.digest))
         best: dict[_Key, tuple[int, str]] = {}
+        missed: set[str] = set()
         for radius, owners in by_radius.items():
             batch = np.frombuffer(b"".join(digest for _, _, digest in owners), np.uint8)
             hits = index.search(batch.reshape(-1, 32), radius, workers=self.workers)
+            missed.update(hits.not_searched)
             for q, loc, dist in zip(
                 hits.query.tolist(), hits.ids.tolist(), hits.distances.tolist(), strict=True
             ):
                 qi, variant, _ = owners[q]
                 if (qi, loc) not in best or dist < best[(qi, loc)][0]:
                     best[(qi, loc)] = (dist, variant)
-        return best
+        return best, missed
 
     def _search_view(
         self,
@@ -289,9 +308,9 @@ class ImageSearch:
         queries: list[QueryImage],
         hashes: list[list[Fingerprint]],
         points: list[Keypoints | None],
-    ) -> list[Match]:
+    ) -> tuple[list[Match], set[str]]:
         same_file = self._same_file(view, queries)
-        same_image = self._same_image(view, hashes)
+        same_image, not_searched = self._same_image(view, hashes)
         index = view.keypoints if self.keypoints else None
         located = {} if index is None else search_keypoints(index, points, self.keypoint_rules)
         by_shard: dict[int, list[_Key]] = defaultdict(list)
@@ -312,7 +331,7 @@ class ImageSearch:
                         located.get((qi, loc)),
                     )
                 )
-        return matches
+        return matches, not_searched
 
     def _match(
         self,

@@ -8,7 +8,7 @@ indexed), so a long-running server sees new data without a restart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -20,10 +20,14 @@ from traindex.catalog.text import TextIndex
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.catalog_index import open_pdq
 from traindex.fingerprint.keypoint_index import open_keypoints
-from traindex.index.binary import MultiIndexHashIndex
+from traindex.index.base import RangeSearcher
 from traindex.index.keypoints import KeypointIndex
 
-__all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "row_match"]
+__all__ = ["ROW_COLUMNS", "PdqOpener", "ReleaseView", "ViewCache", "row_match"]
+
+PdqOpener = Callable[[Release], RangeSearcher | None]
+"""Opens a release's PDQ index: on this disk (``open_pdq``) or held across a cluster
+(``search.fanout``)."""
 
 ROW_COLUMNS: tuple[str, ...] = (
     "source_row", "key", "url", "caption", "license", "width", "height", "host", "domain",
@@ -43,8 +47,11 @@ def _stamp(release: Release, manifest: Manifest) -> tuple[object, float, float]:
 class ReleaseView:
     """Readers for one release, opened lazily and kept."""
 
-    def __init__(self, release: Release, manifest: Manifest) -> None:
+    def __init__(
+        self, release: Release, manifest: Manifest, pdq_opener: PdqOpener = open_pdq
+    ) -> None:
         self.release = release
+        self._open_pdq = pdq_opener
         self.manifest = manifest
         self.stamp = _stamp(release, manifest)
         self.shard_ids = [s.id for s in manifest.sources]
@@ -57,9 +64,9 @@ class ReleaseView:
         return TextIndex(self.release.text_dir)
 
     @cached_property
-    def pdq(self) -> MultiIndexHashIndex | None:
+    def pdq(self) -> RangeSearcher | None:
         """The PDQ index, or ``None`` if the release was never fingerprinted."""
-        return open_pdq(self.release)
+        return self._open_pdq(self.release)
 
     @cached_property
     def keypoints(self) -> KeypointIndex | None:
@@ -73,8 +80,9 @@ class ReleaseView:
 class ViewCache:
     """One ``ReleaseView`` per release, refreshed when the release changes."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, pdq_opener: PdqOpener = open_pdq) -> None:
         self.catalog = catalog
+        self.pdq_opener = pdq_opener
         self._views: dict[str, ReleaseView] = {}
 
     def select(self, dataset: str | None) -> list[ReleaseView]:
@@ -83,7 +91,7 @@ class ViewCache:
             key = str(release.dir)
             view = self._views.get(key)
             if view is None or view.stamp != _stamp(release, manifest):
-                view = self._views[key] = ReleaseView(release, manifest)
+                view = self._views[key] = ReleaseView(release, manifest, self.pdq_opener)
             views.append(view)
         return views
 

@@ -1,0 +1,185 @@
+"""Image search fanned out over a Ray cluster: PDQ index shards held by actors on many nodes.
+
+``deploy_pdq`` starts one detached Ray actor per node it is given, each holding (memory-
+mapping) its share of a PDQ index's shards, and writes where every shard actually landed
+(the node id each actor reports) to a placement file: later searches read placement from
+there, never guess it. ``FanoutPdq`` is a drop-in for the in-process index: a query batch
+goes to every holder at once, the hits are merged into one ``RangeHits``, and the shards
+of a holder that does not answer (its node was lost, it timed out) are listed in
+``RangeHits.not_searched``, so the answer says what it did not cover instead of silently
+holding fewer matches. ``fanout_views`` plugs it into ``ImageSearch`` (the service the CLI
+and web app use) through ``ViewCache``.
+
+Nodes must see the index folder at the same path (a shared filesystem), as for jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from traindex.catalog.manifest import write_atomic
+from traindex.catalog.store import Catalog, Release
+from traindex.errors import TraindexError
+from traindex.fingerprint.catalog_index import open_pdq
+from traindex.index.base import DEFAULT_RADIUS, RangeHits, as_hash_array
+from traindex.index.binary import MultiIndexHashIndex
+from traindex.jobs.ray import RayOptions, import_ray, ray_session
+from traindex.search.views import ViewCache
+
+__all__ = [
+    "FanoutPdq",
+    "Holder",
+    "PdqHolder",
+    "deploy_pdq",
+    "fanout_views",
+    "load_placement",
+    "placement_path",
+]
+
+NAMESPACE = "traindex"
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """One actor: its name in ``NAMESPACE``, the node it runs on, the shards it holds."""
+
+    actor: str
+    node_id: str
+    shards: list[str]
+
+
+class PdqHolder:
+    """The actor: a part of one PDQ index, searched where it lives."""
+
+    def __init__(self, index_dir: str, shards: list[str]) -> None:
+        self.index = MultiIndexHashIndex(index_dir).restrict(shards)
+
+    def node_id(self) -> str:
+        return str(import_ray().get_runtime_context().get_node_id())
+
+    def search(self, batch: NDArray[np.uint8], radius: int) -> RangeHits:
+        return self.index.search(batch, radius)
+
+
+def placement_path(release: Release) -> Path:
+    return release.dir / "pdq-placement.json"
+
+
+def deploy_pdq(
+    index_dir: Path,
+    placement: Path,
+    options: RayOptions,
+    *,
+    label: str,
+    nodes: Sequence[str] | None = None,
+) -> list[Holder]:
+    """Spread the index's shards round-robin over ``nodes`` (default: every alive node),
+    one detached actor per node, and record the placement. ``label`` names the actors."""
+    names = MultiIndexHashIndex(index_dir).shard_names
+    with ray_session(options) as ray:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        targets = list(nodes or sorted(n["NodeID"] for n in ray.nodes() if n["Alive"]))
+        holders = []
+        for i, node in enumerate(targets):
+            share = names[i :: len(targets)]
+            if not share:
+                continue
+            name = f"pdq:{label}:{i}"
+            _kill_existing(ray, name)
+            actor = (
+                ray.remote(PdqHolder)
+                .options(
+                    name=name,
+                    namespace=NAMESPACE,
+                    lifetime="detached",
+                    num_cpus=0,
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+                )
+                .remote(str(index_dir), share)
+            )
+            holders.append(Holder(name, ray.get(actor.node_id.remote()), share))
+    record = {"index": str(index_dir), "holders": [asdict(h) for h in holders]}
+    write_atomic(placement, json.dumps(record, indent=2).encode())
+    return holders
+
+
+def _kill_existing(ray: Any, name: str) -> None:
+    with contextlib.suppress(ValueError):  # no such actor: nothing to replace
+        ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+
+
+def load_placement(path: Path) -> list[Holder]:
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return [Holder(h["actor"], h["node_id"], list(h["shards"])) for h in record["holders"]]
+
+
+class FanoutPdq:
+    """A PDQ index whose shards are searched by their holders (see module docstring)."""
+
+    def __init__(self, holders: list[Holder], options: RayOptions, timeout: float) -> None:
+        self.holders = holders
+        self.timeout = timeout
+        self.ray = import_ray()
+        if not self.ray.is_initialized():  # kept for the process's life: one connect
+            address = options.cluster_address()
+            if address is None:
+                raise TraindexError("a fanned-out search needs a Ray cluster address")
+            self.ray.init(address=address, log_to_driver=False, configure_logging=False)
+
+    def search(
+        self,
+        queries: NDArray[np.uint8] | bytes | Sequence[bytes],
+        radius: int = DEFAULT_RADIUS,
+        *,
+        workers: int = 1,  # the holders' business; kept for the index interface
+    ) -> RangeHits:
+        batch = as_hash_array(queries)
+        asked = [(h, self._ask(h, batch, radius)) for h in self.holders]
+        parts: list[RangeHits] = []
+        missed: list[str] = []
+        for holder, ref in asked:
+            try:
+                if ref is None:
+                    raise LookupError(holder.actor)
+                parts.append(self.ray.get(ref, timeout=self.timeout))
+            except (self.ray.exceptions.RayError, LookupError):
+                missed.extend(holder.shards)
+        merged = RangeHits.build(
+            np.concatenate([np.empty(0, np.int64), *(p.query for p in parts)]),
+            np.concatenate([np.empty(0, np.int64), *(p.ids for p in parts)]),
+            np.concatenate([np.empty(0, np.int16), *(p.distances for p in parts)]),
+            batch.shape[0],
+        )
+        return RangeHits(merged.query, merged.ids, merged.distances, batch.shape[0], tuple(missed))
+
+    def _ask(self, holder: Holder, batch: NDArray[np.uint8], radius: int) -> Any:
+        try:
+            actor = self.ray.get_actor(holder.actor, namespace=NAMESPACE)
+        except ValueError:  # gone (its node was lost): reported as not searched
+            return None
+        return actor.search.remote(batch, radius)
+
+
+def fanout_views(
+    catalog: Catalog, options: RayOptions, timeout: float = DEFAULT_TIMEOUT
+) -> ViewCache:
+    """Views whose PDQ index is the fanned-out one where a release has a placement file
+    (``deploy_pdq``), and the on-disk one elsewhere: pass to ``ImageSearch(views=...)``."""
+
+    def opener(release: Release) -> FanoutPdq | MultiIndexHashIndex | None:
+        path = placement_path(release)
+        if not path.is_file():
+            return open_pdq(release)
+        return FanoutPdq(load_placement(path), options, timeout)
+
+    return ViewCache(catalog, pdq_opener=opener)

@@ -1,0 +1,79 @@
+"""Image search fanned out over PDQ index shards held on two Ray nodes equals the
+in-process search; a lost holder node is named in the answer's coverage."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from traindex.catalog.store import Catalog
+from traindex.config import Settings
+from traindex.ingest.pipeline import ingest
+from traindex.jobs.fingerprint import fingerprint
+from traindex.jobs.ray import RayOptions
+from traindex.search.fanout import deploy_pdq, fanout_views, placement_path
+from traindex.search.images import ImageSearch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from raycluster import TwoNodes, two_nodes
+
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
+__all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
+
+CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
+PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
+
+
+def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
+    shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path)
+    ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
+    fingerprint(settings, "cc3m", workers=1)
+    [(release, manifest)] = Catalog(settings).select("cc3m")
+    photos = [(p.name, _edited(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
+    local = ImageSearch(Catalog(settings)).search(photos).to_json()
+    assert {m["method"] for m in local["matches"]} == {"same_image"}  # found by PDQ alone
+    assert len(local["matches"]) >= 9
+
+    holder = two_nodes.add_node("holder")
+    head = two_nodes.cluster.head_node.node_id
+    options = RayOptions(address=two_nodes.address)
+    nodes = [head, holder.node_id]
+    placed = deploy_pdq(
+        release.dir / "pdq", placement_path(release), options, label="cc3m", nodes=nodes
+    )
+    recorded = json.loads(placement_path(release).read_text())["holders"]
+    # placement is what the actors reported: one index shard on each node
+    assert [(h["node_id"], h["shards"]) for h in recorded] == [
+        (head, ["shard-000001"]),
+        (holder.node_id, ["shard-000002"]),
+    ]
+    assert [h.node_id for h in placed] == [head, holder.node_id]
+
+    search = ImageSearch(Catalog(settings), fanout_views(Catalog(settings), options, timeout=60))
+    assert search.search(photos).to_json() == local
+
+    two_nodes.cluster.remove_node(holder, allow_graceful=False)
+    partial = search.search(photos).to_json()
+    assert partial["coverage"] == {"complete": False, "not_searched": ["cc3m/main:shard-000002"]}
+    # what was searched is answered in full: the first catalog shard's rows (its index
+    # shard stayed on the head)
+    lost = manifest.sources[1].relpath
+    kept = [m for m in local["matches"] if m["shard"] != lost]
+    assert 0 < len(kept) < len(local["matches"])
+    assert partial["matches"] == kept
+
+
+def _edited(path: Path) -> bytes:
+    """A dataset-style copy: smaller, grey, re-compressed (a different file, same image)."""
+    image = Image.open(path)
+    small = image.resize((300, round(300 * image.height / image.width))).convert("L")
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=40)
+    return buffer.getvalue()
