@@ -129,6 +129,7 @@ class FanoutPdq:
     def __init__(self, holders: list[Holder], options: RayOptions, timeout: float) -> None:
         self.holders = holders
         self.timeout = timeout
+        self._actors: dict[str, Any] = {}  # handles, looked up once (a GCS round trip each)
         self.ray = import_ray()
         if not self.ray.is_initialized():  # kept for the process's life: one connect
             address = options.cluster_address()
@@ -163,10 +164,13 @@ class FanoutPdq:
         return RangeHits(merged.query, merged.ids, merged.distances, batch.shape[0], tuple(missed))
 
     def _ask(self, holder: Holder, batch: NDArray[np.uint8], radius: int) -> Any:
-        try:
-            actor = self.ray.get_actor(holder.actor, namespace=NAMESPACE)
-        except ValueError:  # gone (its node was lost): reported as not searched
-            return None
+        actor = self._actors.get(holder.actor)
+        if actor is None:
+            try:
+                actor = self.ray.get_actor(holder.actor, namespace=NAMESPACE)
+            except ValueError:  # gone (its node was lost): reported as not searched
+                return None
+            self._actors[holder.actor] = actor
         return actor.search.remote(batch, radius)
 
 

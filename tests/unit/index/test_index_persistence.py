@@ -80,3 +80,22 @@ def test_in_memory_mode_loads_arrays(tmp_path: Path) -> None:
     MultiIndexHashIndex(root).add(_data(8, 10))
     index = MultiIndexHashIndex(root, mmap=False)
     assert not isinstance(index._shards[0].hashes, np.memmap)
+
+
+def test_restricted_parts_together_equal_the_whole_index(tmp_path: Path) -> None:
+    """What a fanned-out search relies on: each holder searches its shards only, and the
+    union of the holders' hits is the brute-force answer."""
+    stored, queries = _data(5, 5_000), _data(6, 30)
+    queries[:10] = stored[:10]
+    index = MultiIndexHashIndex(tmp_path / "pdq", shard_size=2_000)
+    index.add(stored)
+    names = index.shard_names
+    assert names == ["shard-000001", "shard-000002", "shard-000003"]
+    parts = [index.restrict(names[i::2]).search(queries, 40).as_sets() for i in range(2)]
+    oracle = BruteForceIndex()
+    oracle.add(stored)
+    union = [a | b for a, b in zip(*parts, strict=True)]
+    assert union == oracle.search(queries, 40).as_sets()
+    assert all(a.isdisjoint(b) for a, b in zip(*parts, strict=True))
+    with pytest.raises(ValueError, match="shard-000009"):
+        index.restrict(["shard-000009"])
