@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from traindex.catalog.merged_keys import MergedKeys, open_merged
 from traindex.core.distinct import map_distinct
 
 __all__ = ["KEY_FIELDS", "KeyIndex", "KeySpiller", "hash_values"]
@@ -94,6 +95,7 @@ class KeyIndex:
     def __init__(self, keys_dir: Path) -> None:
         self.keys_dir = keys_dir
         self._maps: dict[tuple[str, int], tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = {}
+        self._merged: dict[str, MergedKeys | None] = {}
 
     def _arrays(
         self, field: str, shard_id: int
@@ -112,10 +114,20 @@ class KeyIndex:
     def rows(
         self, field: str, value: object, shard_ids: Sequence[int]
     ) -> dict[int, npt.NDArray[np.int64]]:
-        """Shard id -> sorted rows whose ``field`` hashes like ``value`` (may hold collisions)."""
+        """Shard id -> sorted rows whose ``field`` hashes like ``value`` (may hold collisions),
+        in ``shard_ids`` order: from the merged index where the release was compacted, per
+        shard for the shards added since."""
         key = hash_values([value])[0]
+        if field not in self._merged:
+            self._merged[field] = open_merged(self.keys_dir / field)
+        merged = self._merged[field]
+        covered = merged.rows(key, set(shard_ids)) if merged is not None else {}
         found: dict[int, npt.NDArray[np.int64]] = {}
         for sid in shard_ids:
+            if merged is not None and sid in merged.shards:
+                if sid in covered:
+                    found[sid] = covered[sid]
+                continue
             arrays = self._arrays(field, sid)
             if arrays is None:
                 continue

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from traindex.catalog.keys import KeySpiller
 from traindex.catalog.manifest import Manifest, SourceEntry, utc_now
+from traindex.catalog.merged_keys import COMPACT_AFTER_SHARDS, compact_keys
 from traindex.catalog.store import Catalog, Release
 from traindex.catalog.textworker import TextIndexer
 from traindex.config import Settings
@@ -121,8 +122,18 @@ def ingest(
                 entry = job.run(source, manifest.next_id(), rejects, text)
                 _commit(rel, manifest, entry, report)
                 listener.on_source(source, "ingested")
+    if todo and len(manifest.sources) >= COMPACT_AFTER_SHARDS:
+        _compact(rel, manifest)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _compact(rel: Release, manifest: Manifest) -> None:
+    """Merge the key indexes of all shards (one probe per lookup, not one per shard), then
+    touch the manifest so that open readers reload."""
+    compact_keys(rel.keys_dir, [s.id for s in manifest.sources])
+    manifest.updated_at = utc_now()
+    manifest.save(rel.manifest_path)
 
 
 def _already_done(manifest: Manifest, source: SourceFile) -> bool:
