@@ -44,7 +44,8 @@ test: system-deps $(STAMP) lint typecheck
 # Each script prints a table and writes bench/out/*.json; sizes are options (see --help).
 BENCHES := ingest_lookup signals_bulk fingerprint_throughput pdq_index_speed portfolio_search \
 	image_robustness keypoint_search registry_check filter_throughput registry_load registry_crash web_load \
-	evidence_report faces_throughput faces_search faces_accuracy nearcopy_quality nearcopy_throughput
+	evidence_report faces_throughput faces_search faces_accuracy nearcopy_quality nearcopy_throughput \
+	catalog_shards fanout_search
 
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
