@@ -52,13 +52,9 @@ class MergedKeys:
         )
         if hi == lo:
             return {}
-        locs = np.asarray(self.locs[lo:hi])
-        shard_of = locs >> 40
-        return {
-            int(sid): locs[shard_of == sid] & _ROW_BITS
-            for sid in np.unique(shard_of)
-            if int(sid) in wanted
-        }
+        locs = np.asarray(self.locs[lo:hi])  # sorted: one run of locs per shard
+        runs = np.split(locs, np.flatnonzero(np.diff(locs >> 40)) + 1)
+        return {int(run[0] >> 40): run & _ROW_BITS for run in runs if int(run[0] >> 40) in wanted}
 
 
 def open_merged(field_dir: Path) -> MergedKeys | None:
