@@ -50,7 +50,9 @@ def _nearest(settings: Settings, thresholds: Thresholds, photo: Image.Image, sto
     index.add([fp.digest for fp in stored], np.arange(len(stored), dtype=np.int64))
     search = ImageSearch(Catalog(settings), thresholds=thresholds)
     view: Any = SimpleNamespace(pdq=index)
-    return search._same_image(view, [query_variants(photo, HASHER)])
+    nearest, not_searched = search._same_image(view, [query_variants(photo, HASHER)])
+    assert not_searched == set()  # an in-process index searches every shard
+    return nearest
 
 
 def test_a_straightened_copy_is_found_through_the_grid_only_within_its_radius(
