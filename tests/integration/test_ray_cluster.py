@@ -20,6 +20,8 @@ import pytest
 from traindex.catalog.store import Release
 from traindex.config import Settings
 from traindex.errors import TraindexError
+from traindex.fingerprint.faces import FaceOptions
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.base import ReaderOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
@@ -114,7 +116,7 @@ def test_cli_joins_the_cluster_and_equals_local(
     assert 0 < len(removed) < 30_000
 
 
-def test_fingerprint_pinned_to_the_second_node_equals_local(
+def test_fingerprint_faces_keypoints_pinned_to_the_second_node_equal_local(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
     tables = {}
@@ -122,10 +124,16 @@ def test_fingerprint_pinned_to_the_second_node_equals_local(
         settings = Settings(home=tmp_path / mode)
         ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
         ray = RayOptions(address=two_nodes.address, resources=WORKER)
-        [report] = fingerprint(settings, "cc3m", distributor=mode, workers=1, ray=ray)
-        assert (report.images, report.errors) == (18, 0)
+        [report] = fingerprint(
+            settings, "cc3m", distributor=mode, workers=1, ray=ray,
+            faces=FaceOptions(), keypoints=KeypointOptions(),  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert (report.images, report.errors, report.keypoint_images) == (18, 0, 18)
+        assert report.face_images == 18
         tables[mode] = catalog_state(settings.datasets_dir / "cc3m" / "main")
     assert tables["ray"] == tables["local"]
+    stages = {key.split("/")[0] for key in tables["ray"]}
+    assert {"fingerprints", "faces", "keypoints"} <= stages
 
 
 def test_killing_the_worker_node_leaves_the_catalog_and_the_rerun_completes(
