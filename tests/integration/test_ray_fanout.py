@@ -20,7 +20,7 @@ from traindex.search.fanout import deploy_pdq, fanout_views, placement_path
 from traindex.search.images import ImageSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, two_nodes
+from raycluster import TwoNodes, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -37,7 +37,13 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     fingerprint(settings, "cc3m", workers=1)
     [(release, manifest)] = Catalog(settings).select("cc3m")
     photos = [(p.name, _edited(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    for name, data in photos:
+        (folder / name).write_bytes(data)
     local = ImageSearch(Catalog(settings)).search(photos).to_json()
+    search_cli = ["search", "--images", str(folder), "--json", "--limit", "100"]
+    local_cli = json.loads(run_cli(search_cli, tmp_path, two_nodes.address))
     assert {m["method"] for m in local["matches"]} == {"same_image"}  # found by PDQ alone
     assert len(local["matches"]) >= 9
 
@@ -58,6 +64,9 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
 
     search = ImageSearch(Catalog(settings), fanout_views(Catalog(settings), options, timeout=60))
     assert search.search(photos).to_json() == local
+    fanned_cli = run_cli([*search_cli, "--ray-address", two_nodes.address], tmp_path,
+                         two_nodes.address)  # fmt: skip
+    assert json.loads(fanned_cli) == local_cli
 
     two_nodes.cluster.remove_node(holder, allow_graceful=False)
     partial = search.search(photos).to_json()
@@ -68,6 +77,14 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     kept = [m for m in local["matches"] if m["shard"] != lost]
     assert 0 < len(kept) < len(local["matches"])
     assert partial["matches"] == kept
+
+    # placed again over the nodes still alive, the search is complete again
+    run_cli(["place-index", "-d", "cc3m"], tmp_path, two_nodes.address)
+    alive = {h["node_id"] for h in json.loads(placement_path(release).read_text())["holders"]}
+    assert holder.node_id not in alive
+    again = run_cli([*search_cli, "--ray-address", two_nodes.address], tmp_path,
+                    two_nodes.address)  # fmt: skip
+    assert json.loads(again) == local_cli
 
 
 def _edited(path: Path) -> bytes:

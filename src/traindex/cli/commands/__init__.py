@@ -15,6 +15,7 @@ from traindex.cli.commands import (
     letter,
     licenses,
     nearcopy,
+    place_index,
     registry,
     report,
     search,
@@ -38,4 +39,5 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     serve,
     registry,
     filter,
+    place_index,
 )

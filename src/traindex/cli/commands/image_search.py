@@ -14,6 +14,7 @@ from traindex.cli.common import console, emit_json
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
+from traindex.jobs.ray import RayOptions
 from traindex.search.images import ImageSearch, ImageSearchResult
 
 __all__ = ["portfolio_files", "run_image_search"]
@@ -38,6 +39,13 @@ def _summary(result: ImageSearchResult) -> None:
         console.print(f"  {name}: {count:,} matching row(s)")
     for error in data["errors"]:
         console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
+    if result.not_searched:
+        console.print(
+            f"[yellow]incomplete: {len(result.not_searched)} index shard(s) not searched "
+            f"(their node did not answer): {', '.join(sorted(result.not_searched))}; "
+            "'not found' means not found in the shards searched[/]",
+            highlight=False,
+        )
 
 
 def _measure(extra: dict[str, Any]) -> str:
@@ -80,9 +88,18 @@ def run_image_search(
     limit: int,
     as_json: bool,
     out: Path | None,
+    ray_address: str | None = None,
 ) -> None:
-    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``."""
-    search = ImageSearch(Catalog(settings))
+    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
+    With ``ray_address``, releases placed on that cluster (``place-index``) are searched
+    where their index shards are held."""
+    catalog = Catalog(settings)
+    if ray_address is not None:
+        from traindex.search.fanout import fanout_views
+
+        search = ImageSearch(catalog, fanout_views(catalog, RayOptions(address=ray_address)))
+    else:
+        search = ImageSearch(catalog)
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:

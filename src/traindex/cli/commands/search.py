@@ -112,6 +112,14 @@ def search_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --image/--images: search releases placed on this Ray cluster "
+            "(traindex place-index) where their PDQ shards are held.",
+        ),
+    ] = None,
 ) -> None:
     """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
     if face is not None:
@@ -124,8 +132,9 @@ def search_command(
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out
-            )
+                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                ray_address=ray_address,
+            )  # fmt: skip
         return
     if similar is not None or similar_text is not None:
         with user_errors():
