@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,7 @@ __all__ = [
     "check_targets",
     "resolve_agents",
     "run_checks",
+    "trust_anchors",
 ]
 
 URL_CHECKERS: tuple[SignalChecker, ...] = (
@@ -72,6 +74,20 @@ def resolve_agents(agents: Sequence[str]) -> tuple[str, ...]:
             "e.g. GPTBot, not the full User-Agent string)"
         )
     return tuple(dict.fromkeys(agents))
+
+
+def trust_anchors(settings: Settings) -> str | None:
+    """The PEM text of ``signals_c2pa_trust_anchors``, or ``None`` when none is configured."""
+    path = settings.signals_c2pa_trust_anchors
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read C2PA trust anchors {path}: {exc}") from exc
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InputError(f"C2PA trust anchors {path}: no PEM certificate in the file")
+    return text
 
 
 def _is_url(target: str) -> bool:
@@ -133,7 +149,7 @@ async def check_one(target: str, fetcher: Fetcher, context: CheckContext) -> Tar
         loaded = _file_resource(target, fetcher.settings.signals_max_body_bytes)
         if isinstance(loaded, str):
             return _input_problem(target, target, loaded)
-        return await _run(target, loaded, FILE_CHECKERS, CheckContext(context.agents))
+        return await _run(target, loaded, FILE_CHECKERS, replace(context, fetcher=None))
     try:
         await fetcher.policy.check(target)
     except UrlRefusedError as exc:
@@ -156,9 +172,10 @@ async def check_targets(
     progress: Progress | None = None,
 ) -> list[TargetVerdict]:
     """Check every target with at most ``signals_concurrency`` in flight; input order kept."""
+    anchors = trust_anchors(settings)  # before opening anything: a bad path is a user error
     own = fetcher is None
     active = fetcher or Fetcher(settings, transport=transport, resolver=resolver)
-    context = CheckContext(agents, active, noindex_reserves)
+    context = CheckContext(agents, active, noindex_reserves, anchors)
     results: list[TargetVerdict | None] = [None] * len(targets)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(len(targets)):
