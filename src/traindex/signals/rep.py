@@ -29,7 +29,12 @@ __all__ = ["RepFile", "parse_rep", "product_token"]
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _TOKEN = re.compile(r"[A-Za-z_-]*")
-_RECORDS = {"user-agent": "User-agent", "allow": "Allow", "disallow": "Disallow"}
+_RECORDS = {
+    "user-agent": "User-agent",
+    "allow": "Allow",
+    "disallow": "Disallow",
+    "content-usage": "Content-Usage",  # IETF aipref draft rule, kept for signals/aipref.py
+}
 
 
 def product_token(value: str) -> str:
@@ -48,12 +53,15 @@ def product_token(value: str) -> str:
 class RepFile:
     """A parsed robots-grammar file: protego's matcher plus the RFC groups traindex chose.
 
-    ``groups`` maps each product token (and ``*``) to its merged rule lines, in file order,
-    for evidence; groups naming the same token are merged (§2.2.1).
+    ``groups`` maps each product token (and ``*``) to its merged Allow/Disallow lines, in
+    file order, for evidence; groups naming the same token are merged (§2.2.1). ``usage``
+    holds each group's ``Content-Usage`` rule values (IETF aipref draft), which protego
+    never sees.
     """
 
     matcher: Protego
     groups: dict[str, tuple[str, ...]]
+    usage: dict[str, tuple[str, ...]]
 
     def group_for(self, token: str) -> str | None:
         """The group that governs ``token``: its own, else ``*``, else ``None``."""
@@ -102,6 +110,7 @@ def parse_rep(text: str) -> RepFile:
     """Parse once per distinct file: bulk checks evaluate thousands of URLs per host."""
     lines: list[str] = []
     groups: dict[str, list[str]] = {}
+    usage: dict[str, list[str]] = {}
     current: list[str] = []
     in_rules = False
     for name, value in filter(None, map(_record, _LINE_END.split(text))):
@@ -111,13 +120,19 @@ def parse_rep(text: str) -> RepFile:
             token = product_token(value)
             current.append(token)
             groups.setdefault(token, [])
+            usage.setdefault(token, [])
             lines.append(f"User-agent: {token}")
             continue
         in_rules = True
+        if name == "content-usage":
+            for token in current:
+                usage[token].append(value)
+            continue
         rule = f"{_RECORDS[name]}: {_query_slashes(value)}"
         lines.append(rule)
         for token in current:
             groups[token].append(rule)
     groups.pop("", None)
     merged = {token: tuple(rules) for token, rules in groups.items()}
-    return RepFile(Protego.parse("\n".join(lines)), merged)
+    prefs = {token: tuple(values) for token, values in usage.items() if token and values}
+    return RepFile(Protego.parse("\n".join(lines)), merged, prefs)

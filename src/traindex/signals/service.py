@@ -1,11 +1,12 @@
 """The signal-check service: targets in, one ``TargetVerdict`` per target out.
 
 This is what the CLI (and later the API and the filter) call; they hold no logic of their
-own. A target is a local file (IPTC and C2PA are read from its bytes) or a URL (all seven
-signals: the site files through the shared cache, the URL's own response for headers, HTML
-meta and embedded metadata). Bad input never raises here: a refused scheme, a private
-address, a missing file or an unreachable host each become an ``unknown`` result that says
-why. Bulk checks run through a bounded worker pool and keep the input order.
+own. A target is a local file (IPTC and C2PA are read from its bytes) or a URL (all eight
+signals, ``Content-Usage`` included: the site files through the shared cache, the URL's own
+response for headers, HTML meta and embedded metadata). Bad input never raises here: a
+refused scheme, a private address, a missing file or an unreachable host each become an
+``unknown`` result that says why. Bulk checks run through a bounded worker pool and keep
+the input order.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 
 from traindex.config import Settings
 from traindex.errors import InputError
+from traindex.signals.aipref import ContentUsageChecker
 from traindex.signals.aitxt import AiTxtChecker
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, SignalChecker, Verdict
 from traindex.signals.c2pa import C2paChecker
@@ -51,6 +53,7 @@ URL_CHECKERS: tuple[SignalChecker, ...] = (
     MetaRobotsChecker(),
     IptcChecker(),
     C2paChecker(),
+    ContentUsageChecker(),
 )
 FILE_CHECKERS: tuple[SignalChecker, ...] = (IptcChecker(), C2paChecker())
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
