@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
+from typer.testing import CliRunner
 
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -179,3 +180,22 @@ def test_unreadable_trust_list_is_a_clear_error(tmp_path: Path, settings: Settin
     bad.write_text("hello")
     with pytest.raises(InputError, match="no PEM certificate"):
         trust_anchors(settings.model_copy(update={"signals_c2pa_trust_anchors": bad}))
+
+
+def test_cli_trust_option(keys: Keys, tmp_path: Path) -> None:
+    """``check --c2pa-trust-anchors``: the same file is unknown without, allowed with the list."""
+    from traindex.cli.main import app
+
+    image, anchors = tmp_path / "signed.jpg", tmp_path / "anchors.pem"
+    image.write_bytes(_signed(keys, "allowed"))
+    anchors.write_text(keys.anchor)
+    runs = [
+        CliRunner().invoke(app, ["check", str(image), "--json", *extra])
+        for extra in ([], ["--c2pa-trust-anchors", str(anchors)])
+    ]
+    assert [run.exit_code for run in runs] == [0, 0], [run.output for run in runs]
+    verdicts = [json.loads(run.stdout)["results"][0]["verdict"] for run in runs]
+    assert verdicts == ["unknown", "allowed"]
+    missing = CliRunner().invoke(app, ["check", str(image), "--c2pa-trust-anchors", "nope.pem"])
+    assert missing.exit_code != 0
+    assert "nope.pem" in missing.output
