@@ -117,6 +117,8 @@ def iter_ray(
     context: tuple[object, ...] = (),
 ) -> Iterator[Result]:
     """``stage(task, *context)`` of every task, run on Ray, yielded as tasks finish."""
+    if not tasks:  # nothing to run: no cluster connection either
+        return
     options = options or RayOptions()
     with ray_session(options) as ray:
         remote = ray.remote(_call).options(

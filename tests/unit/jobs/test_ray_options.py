@@ -88,3 +88,8 @@ def test_commands_that_do_not_use_ray_do_not_import_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "False"
+
+
+def test_no_tasks_no_connection(fake_ray: _FakeRay) -> None:
+    assert list(ray_jobs.iter_ray([], stage=str, options=RayOptions(address="h:1"))) == []
+    assert fake_ray.inits == []
