@@ -103,11 +103,7 @@ def ingest(
         raise InputError(f"no {reader.format} source files found", path=str(root))
     report = IngestReport(dataset, release, reader.format, sources_total=len(sources))
     listener.on_start(sources)
-    todo = [s for s in sources if not _already_done(manifest, s)]
-    for source in sources:
-        if source not in todo:
-            report.sources_skipped += 1
-            listener.on_source(source, "skipped")
+    todo = _todo(manifest, sources, report, listener)
     if todo and ray is not None:
         from traindex.ingest.cluster import ingest_on_ray
 
@@ -115,17 +111,28 @@ def ingest(
         for entry in ingest_on_ray(plan, manifest, todo, ray, listener):
             account(report, entry)
     elif todo:
+        job = _ShardJob(settings, rel, reader, listener)
         with TextIndexer(rel.text_dir, settings.index_heap_bytes) as text:
-            job = _ShardJob(settings, rel, reader, listener)
             for source in todo:
                 rejects.rows.clear()
-                entry = job.run(source, manifest.next_id(), rejects, text)
-                _commit(rel, manifest, entry, report)
+                _commit(rel, manifest, job.run(source, manifest.next_id(), rejects, text), report)
                 listener.on_source(source, "ingested")
     if todo and len(manifest.sources) >= COMPACT_AFTER_SHARDS:
         _compact(rel, manifest)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _todo(
+    manifest: Manifest, sources: list[SourceFile], report: IngestReport, listener: IngestListener
+) -> list[SourceFile]:
+    """Sources not ingested yet; the others are counted and reported as skipped."""
+    todo = [s for s in sources if not _already_done(manifest, s)]
+    for source in sources:
+        if source not in todo:
+            report.sources_skipped += 1
+            listener.on_source(source, "skipped")
+    return todo
 
 
 def _compact(rel: Release, manifest: Manifest) -> None:
