@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -132,6 +132,8 @@ def loopback_tsa(http_server: StartServer, tmp_path: Path) -> StartTsa:
                 pass
 
         server = http_server(Handler)
-        return LoopbackTsa(f"http://127.0.0.1:{server.server_address[1]}/", tmp_path / f"{name}.pem")
+        return LoopbackTsa(
+            f"http://127.0.0.1:{server.server_address[1]}/", tmp_path / f"{name}.pem"
+        )
 
     return start

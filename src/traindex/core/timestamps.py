@@ -134,9 +134,7 @@ def check_timestamp(
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     digest = hashlib.sha256(data).digest()
     try:
-        status = _run(
-            validate_tst_signed_data(token["content"], context, lambda _algo: digest)
-        )
+        status = _run(validate_tst_signed_data(token["content"], context, lambda _algo: digest))
     except SignatureValidationError as exc:
         raise SignatureError(f"timestamp token does not verify: {exc}") from None
     algorithm = info["message_imprint"]["hash_algorithm"]["algorithm"].native

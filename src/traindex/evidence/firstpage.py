@@ -27,10 +27,10 @@ Section = tuple[str, list[str]]
 
 def _compared(report: EvidenceReport, t: dict[str, str]) -> Section:
     kinds = Counter(q.kind for q in report.queries)
-    asked = ", ".join(f"{n} × {kind}" for kind, n in sorted(kinds.items()))
+    asked = ", ".join(f"{n} x {kind}" for kind, n in sorted(kinds.items()))
     releases = [r for r in report.releases if r.in_catalog]
     names = "; ".join(f"{r.dataset} / {r.release} ({r.rows or 0:,} {t['rows']})" for r in releases)
-    return t["compared_h"], [t["compared"].format(asked=asked, releases=names or "–")]
+    return t["compared_h"], [t["compared"].format(asked=asked, releases=names or "-")]
 
 
 def _covered(report: EvidenceReport, t: dict[str, str]) -> Section:
@@ -68,7 +68,7 @@ def _methods(report: EvidenceReport, t: dict[str, str], lang: Language) -> Secti
                 n=count,
                 meaning=meaning or example.explanation,
                 measure=example.measure,
-                threshold=example.threshold or "–",
+                threshold=example.threshold or "-",
             )
         )
     return t["methods_h"], lines

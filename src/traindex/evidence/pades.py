@@ -50,7 +50,9 @@ def sign_pdf(pdf: bytes, signing: PdfSigning, *, reason: str, fingerprint: str) 
 
     [cert] = load_certificates_data(signing.identity.certificate_pem)
     key = load_private_key_from_pemder_data(signing.identity.private_key_pem, passphrase=None)
-    signer = signers.SimpleSigner(cert, key, SimpleCertificateStore.from_certs([cert]))
+    store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
+    store.register(cert)
+    signer = signers.SimpleSigner(cert, key, store)
     meta = signers.PdfSignatureMetadata(
         field_name="traindex-evidence",
         md_algorithm="sha256",
@@ -84,8 +86,8 @@ def check_pdf_signature(pdf: bytes, trusted_certificate_pem: bytes) -> PdfSignat
     """Validate the PDF's (single) signature with pyHanko against a trusted certificate."""
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko_certvalidator import ValidationContext
 
     roots = load_certificates_data(trusted_certificate_pem)
@@ -102,7 +104,7 @@ def check_pdf_signature(pdf: bytes, trusted_certificate_pem: bytes) -> PdfSignat
         intact=status.intact,
         valid=status.valid,
         trusted=status.trusted,
-        covers_whole_file=status.coverage.name == "ENTIRE_FILE",
+        covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
         signer=status.signing_cert.subject.human_friendly,
         timestamp=stamp.timestamp.isoformat() if stamp is not None else None,
     )

@@ -125,7 +125,8 @@ def _read_row(parquet: pq.ParquetFile, row: int, columns: list[str]) -> dict[str
         size = parquet.metadata.row_group(group).num_rows
         if row < start + size:
             table = parquet.read_row_group(group, columns=columns)
-            return table.slice(row - start, 1).to_pylist()[0]
+            values: dict[str, object] = table.slice(row - start, 1).to_pylist()[0]
+            return values
         start += size
     raise InputError(f"row {row} is past the end of the file")
 

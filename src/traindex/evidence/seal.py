@@ -61,7 +61,9 @@ class SealedReport:
     timestamp: dict[str, str] | None = None
 
     def signed_bytes(self) -> bytes:
-        return canonical_json({"report": _body(self.report), "signature": self.signature.model_dump()})
+        return canonical_json(
+            {"report": _body(self.report), "signature": self.signature.model_dump()}
+        )
 
     def document(self) -> dict[str, Any]:
         document = {"report": _body(self.report), "signature": self.signature.model_dump()}

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from traindex.catalog.manifest import utc_now
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
-from traindex.catalog.manifest import utc_now
 from traindex.core.keyring import Keyring, make_pdf_identity
 from traindex.core.signing import Signer, key_fingerprint
 from traindex.core.timestamps import request_timestamp

@@ -21,7 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "covered": "{name}: {rows:,} rows searched from {files} source file(s); {failed:,} rows "
         "whose download had failed and {rejected:,} unreadable rows were not searched.",
         "not_in_catalog": "{name}: cited by a search result but not held here; not searched.",
-        "negatives": "{n} of {total} search(es) found nothing. \"Not found\" is said only of "
+        "negatives": '{n} of {total} search(es) found nothing. "Not found" is said only of '
         "rows that were actually compared.",
         "not_covered": "Rows of other datasets or releases, and images never fingerprinted, "
         "were not compared: absence from this report does not prove absence from them.",
@@ -30,9 +30,9 @@ TEXT: dict[str, dict[str, str]] = {
         "method": "{method} ({n} row(s)): {meaning} Example: {measure}; limit {threshold}.",
         "check_h": "How to check this report independently",
         "check_pdf": "Signature: this PDF carries a PAdES signature that any PDF reader shows "
-        "(signer \"traindex operator {fp}\"); a changed byte makes it invalid.",
+        '(signer "traindex operator {fp}"); a changed byte makes it invalid.',
         "check_json": "The signed JSON file (report.json) is checked with "
-        "\"traindex report verify report.json --pubkey {key}\" or with any Ed25519 library; "
+        '"traindex report verify report.json --pubkey {key}" or with any Ed25519 library; '
         "the operator's keys are published at /.well-known/traindex-keys.json (key {fp}).",
         "timestamp": "Time: a timestamp authority, {authority}, vouches that the report "
         "existed at {time} (RFC 3161 token in report.json).",
@@ -40,7 +40,7 @@ TEXT: dict[str, dict[str, str]] = {
         "machine that made the report.",
         "check_rows": "Rows: {n} of {total} matched row(s) name the published dataset file "
         "(name, size, SHA-256), the row's position and its raw URL and caption. Anyone with "
-        "that file can confirm them with \"traindex report verify report.json --against FILE\" "
+        'that file can confirm them with "traindex report verify report.json --against FILE" '
         "or with the one-line DuckDB query printed under each row.",
     },
     "de": {
@@ -57,7 +57,7 @@ TEXT: dict[str, dict[str, str]] = {
         "durchsucht.",
         "not_in_catalog": "{name}: von einem Suchergebnis genannt, aber hier nicht vorhanden; "
         "nicht durchsucht.",
-        "negatives": "{n} von {total} Suche(n) ergaben keinen Treffer. \"Nicht gefunden\" "
+        "negatives": '{n} von {total} Suche(n) ergaben keinen Treffer. "Nicht gefunden" '
         "wird nur für tatsächlich verglichene Zeilen gesagt.",
         "not_covered": "Zeilen anderer Datensätze oder Versionen und nie erfasste Bilder wurden "
         "nicht verglichen: ihr Fehlen in diesem Bericht beweist nicht ihr Fehlen dort.",
@@ -66,10 +66,10 @@ TEXT: dict[str, dict[str, str]] = {
         "method": "{method} ({n} Zeile(n)): {meaning} Beispiel: {measure}; Grenze {threshold}.",
         "check_h": "Wie sich dieser Bericht unabhängig prüfen lässt",
         "check_pdf": "Signatur: Diese PDF trägt eine PAdES-Signatur, die jeder PDF-Leser "
-        "anzeigt (Unterzeichner \"traindex operator {fp}\"); ein geändertes Byte macht sie "
+        'anzeigt (Unterzeichner "traindex operator {fp}"); ein geändertes Byte macht sie '
         "ungültig.",
-        "check_json": "Die signierte JSON-Datei (report.json) wird mit \"traindex report verify "
-        "report.json --pubkey {key}\" oder jeder Ed25519-Bibliothek geprüft; die Schlüssel des "
+        "check_json": 'Die signierte JSON-Datei (report.json) wird mit "traindex report verify '
+        'report.json --pubkey {key}" oder jeder Ed25519-Bibliothek geprüft; die Schlüssel des '
         "Betreibers sind unter /.well-known/traindex-keys.json veröffentlicht (Schlüssel {fp}).",
         "timestamp": "Zeit: Der Zeitstempeldienst {authority} bestätigt, dass der Bericht am "
         "{time} existierte (RFC-3161-Zeitstempel in report.json).",
@@ -77,8 +77,8 @@ TEXT: dict[str, dict[str, str]] = {
         "Uhr des Rechners, der den Bericht erstellt hat.",
         "check_rows": "Zeilen: {n} von {total} Treffer(n) nennen die veröffentlichte "
         "Datensatzdatei (Name, Größe, SHA-256), die Position der Zeile sowie ihre "
-        "unveränderte URL und Bildunterschrift. Wer die Datei hat, kann sie mit \"traindex "
-        "report verify report.json --against DATEI\" oder der einzeiligen DuckDB-Abfrage unter "
+        'unveränderte URL und Bildunterschrift. Wer die Datei hat, kann sie mit "traindex '
+        'report verify report.json --against DATEI" oder der einzeiligen DuckDB-Abfrage unter '
         "jeder Zeile bestätigen.",
     },
     "nl": {
@@ -95,7 +95,7 @@ TEXT: dict[str, dict[str, str]] = {
         "doorzocht.",
         "not_in_catalog": "{name}: genoemd in een zoekresultaat maar hier niet aanwezig; niet "
         "doorzocht.",
-        "negatives": "{n} van {total} zoekopdracht(en) vonden niets. \"Niet gevonden\" geldt "
+        "negatives": '{n} van {total} zoekopdracht(en) vonden niets. "Niet gevonden" geldt '
         "alleen voor rijen die echt zijn vergeleken.",
         "not_covered": "Rijen van andere datasets of versies en nooit verwerkte afbeeldingen "
         "zijn niet vergeleken: afwezigheid in dit rapport bewijst geen afwezigheid daar.",
@@ -104,10 +104,10 @@ TEXT: dict[str, dict[str, str]] = {
         "method": "{method} ({n} rij(en)): {meaning} Voorbeeld: {measure}; grens {threshold}.",
         "check_h": "Hoe dit rapport onafhankelijk te controleren is",
         "check_pdf": "Handtekening: deze pdf draagt een PAdES-handtekening die elke pdf-lezer "
-        "toont (ondertekenaar \"traindex operator {fp}\"); één gewijzigde byte maakt haar "
+        'toont (ondertekenaar "traindex operator {fp}"); één gewijzigde byte maakt haar '
         "ongeldig.",
         "check_json": "Het ondertekende JSON-bestand (report.json) wordt gecontroleerd met "
-        "\"traindex report verify report.json --pubkey {key}\" of met elke Ed25519-bibliotheek; "
+        '"traindex report verify report.json --pubkey {key}" of met elke Ed25519-bibliotheek; '
         "de sleutels van de beheerder staan op /.well-known/traindex-keys.json (sleutel {fp}).",
         "timestamp": "Tijd: de tijdstempeldienst {authority} bevestigt dat het rapport bestond "
         "op {time} (RFC 3161-tijdstempel in report.json).",
@@ -115,8 +115,8 @@ TEXT: dict[str, dict[str, str]] = {
         "de computer die het rapport maakte.",
         "check_rows": "Rijen: {n} van {total} gevonden rij(en) noemen het gepubliceerde "
         "datasetbestand (naam, grootte, SHA-256), de positie van de rij en haar ongewijzigde "
-        "URL en bijschrift. Wie dat bestand heeft, kan ze bevestigen met \"traindex report "
-        "verify report.json --against BESTAND\" of met de DuckDB-query van één regel onder "
+        'URL en bijschrift. Wie dat bestand heeft, kan ze bevestigen met "traindex report '
+        'verify report.json --against BESTAND" of met de DuckDB-query van één regel onder '
         "elke rij.",
     },
 }

@@ -11,7 +11,7 @@ from traindex.core.signing import SignatureError
 from traindex.core.timestamps import check_timestamp, load_tsa_certificates, request_timestamp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from conftest import StartTsa  # noqa: E402
+from conftest import StartTsa
 
 
 def test_token_names_authority_and_time_and_checks_the_bytes(loopback_tsa: StartTsa) -> None:
@@ -29,7 +29,7 @@ def test_token_names_authority_and_time_and_checks_the_bytes(loopback_tsa: Start
 def test_token_from_another_authority_is_refused(loopback_tsa: StartTsa) -> None:
     ours, theirs = loopback_tsa("Trusted TSA"), loopback_tsa("Rogue TSA")
     record = request_timestamp(theirs.url, b"report")
-    with pytest.raises(SignatureError, match="Rogue TSA.*not by a trusted"):
+    with pytest.raises(SignatureError, match=r"Rogue TSA.*not by a trusted"):
         check_timestamp(record, b"report", load_tsa_certificates([ours.certificate]))
     untrusted = check_timestamp(record, b"report", [])  # no list: intact but not vouched for
     assert not untrusted.trusted

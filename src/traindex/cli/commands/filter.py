@@ -82,6 +82,13 @@ def filter_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Trusted key for a snapshot (64 hex or file).")
     ] = None,
+    accept_embedded_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-embedded-key",
+            help="Use a snapshot signed by a key not pinned or listed (integrity only).",
+        ),
+    ] = False,
     signals: Annotated[
         bool, typer.Option("--signals", help="Also drop rows whose live signals say reserved.")
     ] = False,
@@ -107,7 +114,12 @@ def filter_command(
         from traindex.filtering.run import FilterOptions, filter_inputs
 
         decider, registry_id = open_decider(
-            config, registry, pubkey=pubkey, signals=signals, count_unverified=include_unverified
+            config,
+            registry,
+            pubkey=pubkey,
+            signals=signals,
+            count_unverified=include_unverified,
+            accept_embedded_key=accept_embedded_key,
         )
         options = FilterOptions(
             registry_id, log, fmt, parse_column_spec(columns), config.batch_rows

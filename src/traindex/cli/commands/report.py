@@ -14,9 +14,11 @@ from traindex.cli.common import console, exit_with, settings, user_errors
 from traindex.core.signing import SignatureError
 from traindex.errors import InputError
 from traindex.evidence.build import SearchRun
+from traindex.evidence.firstpage import Language, time_statement
+from traindex.evidence.proof import check_against
 from traindex.evidence.render import format_of
-from traindex.evidence.seal import open_sealed
 from traindex.evidence.service import EvidenceService
+from traindex.evidence.verify import ReportCheck, TrustOptions, check_report
 from traindex.search.queries import Query, QueryKind
 
 __all__ = ["register"]
@@ -78,6 +80,12 @@ def report_command(
         list[Path] | None,
         typer.Option("--out", help="report.html|.pdf|.json|.csv; repeat for several formats."),
     ] = None,
+    lang: Annotated[
+        Language, typer.Option("--lang", help="Language of the first page: en, de or nl.")
+    ] = "en",
+    tsa: Annotated[
+        str | None, typer.Option("--tsa", help="RFC 3161 timestamp authority URL (or tsa_url).")
+    ] = None,
 ) -> None:
     """Build a signed report; the signed .json is always written next to other formats."""
     if ctx.invoked_subcommand is not None:
@@ -88,7 +96,10 @@ def report_command(
         formats = [(path, format_of(path)) for path in out]
         if "json" not in {fmt for _, fmt in formats}:
             formats.append((out[0].with_suffix(".json"), "json"))
-        service = EvidenceService(settings(ctx))
+        config = settings(ctx)
+        if tsa is not None:
+            config = config.model_copy(update={"tsa_url": tsa})
+        service = EvidenceService(config)
         paths = [image] if image is not None else (portfolio_files(images) if images else None)
         queries: dict[QueryKind, str | None] = {
             "domain": domain,
@@ -96,7 +107,8 @@ def report_command(
             "text": text,
             "flickr_user": flickr_user,
         }
-        rendered = service.report(_runs(service, source, paths, queries, dataset), requested_by)
+        runs = _runs(service, source, paths, queries, dataset)
+        rendered = service.report(runs, requested_by, lang)
         for path, fmt in formats:
             with console.status(f"rendering {path.name}"):
                 path.write_bytes(rendered.render(fmt))
@@ -105,7 +117,8 @@ def report_command(
     console.print(
         f"{len(report.matches):,} matching row(s), {len(report.negatives):,} search(es) without "
         f"result; digest {rendered.sealed.signature.digest}, "
-        f"key {rendered.sealed.signature.key_fingerprint}",
+        f"key {rendered.sealed.signature.key_fingerprint}; "
+        f"{time_statement(rendered.sealed)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -113,26 +126,63 @@ def report_command(
 
 @report_app.command("verify")
 def verify_command(
+    ctx: typer.Context,
     report: Annotated[Path, typer.Argument(help="A signed report .json file.")],
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Signer's public key (64 hex) or a file.")
     ] = None,
+    keys: Annotated[
+        list[Path] | None,
+        typer.Option("--keys", help="A published traindex-keys.json to trust; repeatable."),
+    ] = None,
+    tsa_cert: Annotated[
+        list[Path] | None,
+        typer.Option("--tsa-cert", help="Trusted timestamp authority certificate (PEM)."),
+    ] = None,
+    accept_embedded_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-embedded-key", help="Trust the key the file carries (integrity only)."
+        ),
+    ] = False,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option("--against", help="Published dataset file: confirm the rows it holds."),
+    ] = None,
 ) -> None:
-    """Exit 0 if the report is intact (and signed by --pubkey), else 1 with the reason."""
+    """Exit 0 if the report is intact, signed by a trusted key, correctly timestamped and
+    (with --against) its rows are in the published file; else 1 with the reason."""
+    options = TrustOptions(pubkey, accept_embedded_key, keys or [], tsa_cert or [])
     try:
-        sealed = open_sealed(report.read_bytes(), pubkey)
+        check = check_report(report.read_bytes(), settings(ctx), options)
     except OSError as exc:
         exit_with(f"cannot read {report}: {exc.strerror or exc}")
     except SignatureError as exc:
         exit_with(f"NOT VERIFIED: {exc}", code=1)
-    signature = sealed.signature
-    who = "the given key" if pubkey else "the key embedded in the file (pass --pubkey to pin it)"
+    _print_check(check)
+    if not check.key.trusted:
+        exit_with(f"NOT TRUSTED: {check.key.source}", code=1)
+    for path in against or []:
+        with user_errors():
+            rows = check_against(check.sealed.report, path)
+        for row in rows:
+            mark = "confirmed" if row.confirmed else "NOT CONFIRMED"
+            console.print(f"{path.name}: {mark}: {row.reason}", highlight=False, soft_wrap=True)
+        if not all(row.confirmed for row in rows):
+            exit_with(f"NOT VERIFIED against {path}: a row differs from the file", code=1)
+
+
+def _print_check(check: ReportCheck) -> None:
+    signature = check.sealed.signature
     console.print(
-        f"verified: report {sealed.report.report_id}, digest {signature.digest}, "
-        f"signed by key {signature.key_fingerprint} — {who}",
+        f"intact: report {check.sealed.report.report_id}, digest {signature.digest}, "
+        f"signed by key {signature.key_fingerprint} — {check.key.source}\n"
+        f"time: {check.time_statement}",
         highlight=False,
         soft_wrap=True,
     )
+    if check.key.trusted:
+        console.print("verified", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
