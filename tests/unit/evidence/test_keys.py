@@ -1,0 +1,91 @@
+"""Operator keys: made once, rotated, published; PDFs carry a PAdES signature by the same
+identity that pyHanko's own validator accepts intact and rejects after one changed byte."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from traindex.api.app import create_app
+from traindex.cli.main import app
+from traindex.config import Settings
+from traindex.core.keyring import Keyring, check_key_list
+from traindex.core.signing import SignatureError
+from traindex.evidence.pades import check_pdf_signature
+
+runner = CliRunner()
+NOTHING = {"query": {"kind": "url", "value": "https://example.com/a.jpg"}, "total": 0}
+
+
+def _run(settings: Settings, *args: str, code: int = 0) -> str:
+    result = runner.invoke(app, ["--home", str(settings.home), *args])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def _report(settings: Settings, folder: Path, *outs: str) -> Path:
+    search = folder / "search.json"
+    search.write_text(json.dumps({**NOTHING, "matches": []}))
+    args = [a for name in outs for a in ("--out", str(folder / name))]
+    _run(settings, "report", "--from", str(search), *args)
+    return folder / outs[0]
+
+
+def test_cli_pdf_is_pades_signed_by_the_operator_key(settings: Settings, tmp_path: Path) -> None:
+    pdf = _report(settings, tmp_path, "report.pdf")
+    keys = Keyring(settings.home / "keys")
+    [entry] = keys.entries()
+    check = check_pdf_signature(pdf.read_bytes(), entry.pdf_certificate.encode())
+    assert check.ok, check
+    assert entry.fingerprint in check.signer  # the PDF names the JSON seal's key
+    sealed = json.loads(pdf.with_suffix(".json").read_bytes())
+    assert sealed["signature"]["key_fingerprint"] == entry.fingerprint
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    assert not check_pdf_signature(bytes(data), entry.pdf_certificate.encode()).ok
+
+
+def test_api_pdf_download_is_pades_signed(settings: Settings) -> None:
+    client = TestClient(create_app(settings))
+    made = client.post(
+        "/api/evidence/report", json={"search": {**NOTHING, "matches": []}, "format": "pdf"}
+    )
+    assert made.status_code == 200
+    [entry] = client.get("/.well-known/traindex-keys.json").json()["keys"]
+    assert check_pdf_signature(made.content, entry["pdf_certificate"].encode()).ok
+
+
+def test_rotation_keeps_old_reports_verifiable(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old = _report(settings, tmp_path / "old", "report.json")
+    before = json.loads(_run(settings, "keys", "show", "--json"))["fingerprint"]
+    assert before in _run(settings, "keys", "rotate")
+    after = json.loads(_run(settings, "keys", "show", "--json"))["fingerprint"]
+    assert after != before
+    assert "rotated out" in _run(settings, "report", "verify", str(old))
+    new = _report(settings, tmp_path / "new", "report.json")
+    output = _run(settings, "report", "verify", str(new))
+    assert "this server's key" in output
+    assert "rotated" not in output
+    listed = TestClient(create_app(settings)).get("/.well-known/traindex-keys.json").json()
+    assert [(k["fingerprint"], k["retired_at"] is None) for k in listed["keys"]] == [
+        (before, False),
+        (after, True),
+    ]
+    assert len(check_key_list(listed)) == 2
+
+
+def test_key_list_with_swapped_certificate_is_refused(settings: Settings) -> None:
+    document = Keyring(settings.home / "keys").document()
+    other = Keyring(settings.home / "other").document()
+    document["keys"][0]["pdf_certificate"] = other["keys"][0]["pdf_certificate"]
+    with pytest.raises(SignatureError, match="certificate"):
+        check_key_list(document)
+    document["keys"][0]["pdf_certificate_sha256"] = other["keys"][0]["pdf_certificate_sha256"]
+    with pytest.raises(SignatureError, match="signature does not match"):
+        check_key_list(document)  # the binding was signed for the original certificate
