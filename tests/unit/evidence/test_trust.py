@@ -109,4 +109,6 @@ def test_published_key_list_makes_another_operators_report_trusted(
     report.write_bytes(canonical_json(genuine))
     stranger = Settings(home=tmp_path / "stranger")  # a recipient with their own home
     _run(stranger, "report", "verify", str(report), code=1)
-    assert "key list keys.json" in _run(stranger, "report", "verify", str(report), "--keys", str(keys))
+    assert "key list keys.json" in _run(
+        stranger, "report", "verify", str(report), "--keys", str(keys)
+    )
