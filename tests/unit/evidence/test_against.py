@@ -3,7 +3,6 @@ Parquet alone (pyarrow, and the printed DuckDB query); an edited row is refused.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
@@ -45,9 +44,11 @@ def test_rows_are_confirmed_from_the_published_file(
 ) -> None:
     sealed = open_sealed(laion_report.read_bytes())
     published = [m.published for m in sealed.report.matches]
-    assert published and all(p is not None for p in published)
+    assert published
+    assert all(p is not None for p in published)
     rows = check_against(sealed.report, shared_data / LAION)
-    assert len(rows) == len(published) and all(r.confirmed for r in rows)
+    assert len(rows) == len(published)
+    assert all(r.confirmed for r in rows)
     table = pq.read_table(shared_data / LAION)
     first = published[0]
     assert first is not None
@@ -60,7 +61,8 @@ def test_rows_are_confirmed_from_the_published_file(
 
 def test_printed_duckdb_query_shows_the_row(laion_report: Path, shared_data: Path) -> None:
     match = open_sealed(laion_report.read_bytes()).report.matches[0]
-    assert match.published is not None and match.published.check is not None
+    assert match.published is not None
+    assert match.published.check is not None
     sql = match.published.check.split('"')[1].replace(
         "test_10000.parquet", str(shared_data / LAION)
     )
