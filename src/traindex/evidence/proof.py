@@ -10,7 +10,6 @@ the public file with that URL and caption, and refuses a row whose values were e
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.store import Catalog
+from traindex.core.signing import file_sha256
 from traindex.errors import InputError
 from traindex.evidence.model import EvidenceMatch, EvidenceReport, PublishedRow
 from traindex.ingest.columns import resolve_columns
@@ -94,14 +94,6 @@ class RowCheck:
     reason: str
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_row(parquet: pq.ParquetFile, match: EvidenceMatch, path: Path) -> RowCheck:
     published = match.published
     assert published is not None
@@ -134,7 +126,7 @@ def _read_row(parquet: pq.ParquetFile, row: int, columns: list[str]) -> dict[str
 def check_against(report: EvidenceReport, path: Path) -> list[RowCheck]:
     """Check every row the report cites in ``path`` (matched by SHA-256) from the file alone."""
     try:
-        sha256 = _sha256(path)
+        sha256 = file_sha256(path)
         parquet = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the dataset file: {exc}", path=str(path)) from exc

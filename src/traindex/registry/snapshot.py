@@ -40,6 +40,7 @@ from traindex.core.signing import (
     SignatureError,
     Signer,
     canonical_json,
+    file_sha256,
     key_fingerprint,
     load_public_key,
     public_key_hex,
@@ -107,14 +108,6 @@ class SnapshotInfo:
         return hashlib.sha256(canonical_json(self.manifest)).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
@@ -170,7 +163,7 @@ def write_snapshot(
         "created_at": created.isoformat(),
         "counts": {"claims": total, **{k: dict(sorted(v.items())) for k, v in counts.items()}},
         "files": {
-            name: {"sha256": _sha256(out / name), "bytes": (out / name).stat().st_size}
+            name: {"sha256": file_sha256(out / name), "bytes": (out / name).stat().st_size}
             for name in (PARQUET, JSONL)
         },
         "public_key": public_key_hex(signer.public_key),
@@ -229,7 +222,7 @@ def verify_snapshot(
         key = load_public_key(public_key) if isinstance(public_key, str) else public_key
     verify_signature(key, canonical_json(manifest), signature)
     for name, expected in manifest["files"].items():
-        actual = _sha256(path / name) if (path / name).is_file() else "missing"
+        actual = file_sha256(path / name) if (path / name).is_file() else "missing"
         if actual != expected["sha256"]:
             raise SignatureError(f"{path / name}: sha256 {actual} does not match the manifest")
     rows = pq.ParquetFile(path / PARQUET).metadata.num_rows

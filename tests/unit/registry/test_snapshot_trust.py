@@ -85,7 +85,7 @@ def test_verify_snapshot_says_whose_key_and_refuses_extra_files(tmp_path: Path) 
     assert code == 1
     assert "not trusted" in out
     (snap / "claims-extra.parquet").write_bytes((snap / "claims.parquet").read_bytes())
-    with pytest.raises(SignatureError, match="claims-extra.parquet"):
+    with pytest.raises(SignatureError, match=r"claims-extra\.parquet"):
         verify_snapshot(snap, None)
     code, _ = _run(operator.home, "registry", "verify-snapshot", str(snap))
     assert code == 2

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from traindex.cli.common import console, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists
 from traindex.errors import InputError
 from traindex.evidence.letters import compose_letter
 from traindex.evidence.verify import TrustOptions, check_report
@@ -26,14 +27,8 @@ def letter_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Check the report against this key first.")
     ] = None,
-    keys: Annotated[
-        list[Path] | None,
-        typer.Option("--keys", help="A published traindex-keys.json to trust; repeatable."),
-    ] = None,
-    accept_embedded_key: Annotated[
-        bool,
-        typer.Option("--accept-embedded-key", help="Write it even if the signer is not trusted."),
-    ] = False,
+    keys: KeyLists = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
 ) -> None:
     """Write a GDPR, § 101 UrhG or removal request from a signed report (checked first:
     intact and signed by a trusted key, unless --accept-embedded-key)."""

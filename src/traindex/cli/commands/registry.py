@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
 from traindex.registry.models import TERMS, Claim, Selector, to_json
 
 if TYPE_CHECKING:
@@ -212,17 +213,9 @@ def verify_snapshot_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Trusted public key: 64 hex or a file.")
     ] = None,
-    keys: Annotated[
-        list[Path] | None,
-        typer.Option("--keys", help="A published traindex-keys.json to trust; repeatable."),
-    ] = None,
-    tsa_cert: Annotated[
-        list[Path] | None,
-        typer.Option("--tsa-cert", help="Trusted timestamp authority certificate (PEM)."),
-    ] = None,
-    accept_embedded_key: Annotated[
-        bool, typer.Option("--accept-embedded-key", help="Trust the manifest's own key.")
-    ] = False,
+    keys: KeyLists = None,
+    tsa_cert: TsaCertificates = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
 ) -> None:
     """Check a snapshot's files, signature, hashes, counts and timestamp, and whether its key
     is trusted (--pubkey, this home's key list, trusted_keys, --keys); exit 1 if not."""

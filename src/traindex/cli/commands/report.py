@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import console, exit_with, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
 from traindex.core.signing import SignatureError
 from traindex.errors import InputError
 from traindex.evidence.build import SearchRun
@@ -131,20 +132,9 @@ def verify_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Signer's public key (64 hex) or a file.")
     ] = None,
-    keys: Annotated[
-        list[Path] | None,
-        typer.Option("--keys", help="A published traindex-keys.json to trust; repeatable."),
-    ] = None,
-    tsa_cert: Annotated[
-        list[Path] | None,
-        typer.Option("--tsa-cert", help="Trusted timestamp authority certificate (PEM)."),
-    ] = None,
-    accept_embedded_key: Annotated[
-        bool,
-        typer.Option(
-            "--accept-embedded-key", help="Trust the key the file carries (integrity only)."
-        ),
-    ] = False,
+    keys: KeyLists = None,
+    tsa_cert: TsaCertificates = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
     against: Annotated[
         list[Path] | None,
         typer.Option("--against", help="Published dataset file: confirm the rows it holds."),
