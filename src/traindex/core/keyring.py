@@ -15,9 +15,12 @@ certificate and binding; it is what ``/.well-known/traindex-keys.json`` publishe
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,16 +129,31 @@ def make_pdf_identity(fingerprint: str, now: datetime) -> PdfIdentity:
 
 
 class Keyring:
-    """The keys in ``<home>/keys``: current signer, PDF identity, and the published list."""
+    """The keys in ``<home>/keys``: current signer, PDF identity, and the published list.
+
+    Creation and rotation hold an exclusive lock on ``keys.lock``: server threads and
+    processes that sign for the first time at once must end up with one key, not race.
+    """
 
     def __init__(self, keys_dir: Path) -> None:
         self.dir = keys_dir
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / "keys.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     @property
     def signer(self) -> Signer:
         """The current Ed25519 signer (created once), listed in ``keys.json``."""
-        signer = load_or_create_signer(self.dir)
-        self._ensure_listed(signer)
+        with self._locked():
+            signer = load_or_create_signer(self.dir)
+            self._ensure_listed(signer)
         return signer
 
     def pdf_identity(self) -> PdfIdentity:
@@ -160,17 +178,17 @@ class Keyring:
     def rotate(self, now: datetime | None = None) -> tuple[KeyEntry, KeyEntry]:
         """Retire the current key and make a new one; returns (retired, new) entries."""
         when = now or datetime.now(UTC)
-        old = self.signer
-        fingerprint = key_fingerprint(old.public_key)
-        retired = self.dir / "retired"
-        retired.mkdir(mode=0o700, exist_ok=True)
-        for name in (PRIVATE_KEY_FILE, PDF_KEY_FILE, PDF_CERT_FILE):
-            os.replace(self.dir / name, retired / f"{fingerprint}.{name}")
-        entries = [
-            _replace(e, retired_at=when.isoformat()) if e.fingerprint == fingerprint else e
-            for e in self.entries()
-        ]
-        self._save(entries)
+        fingerprint = key_fingerprint(self.signer.public_key)
+        with self._locked():
+            retired = self.dir / "retired"
+            retired.mkdir(mode=0o700, exist_ok=True)
+            for name in (PRIVATE_KEY_FILE, PDF_KEY_FILE, PDF_CERT_FILE):
+                os.replace(self.dir / name, retired / f"{fingerprint}.{name}")
+            entries = [
+                _replace(e, retired_at=when.isoformat()) if e.fingerprint == fingerprint else e
+                for e in self.entries()
+            ]
+            self._save(entries)
         new = self.signer
         listed = {e.fingerprint: e for e in self.entries()}
         return listed[fingerprint], listed[key_fingerprint(new.public_key)]
