@@ -168,6 +168,12 @@ def write_snapshot(
         },
         "public_key": public_key_hex(signer.public_key),
     }
+    _commit(out, manifest, signer, tsa_url)
+    return SnapshotInfo(out, manifest, key_fingerprint(signer.public_key))
+
+
+def _commit(out: Path, manifest: dict[str, Any], signer: Signer, tsa_url: str | None) -> None:
+    """Manifest, signature, then the timestamp token (if a TSA is set): the commit point."""
     _atomic_text(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     signature = signer.sign(canonical_json(manifest))
     _atomic_text(out / SIGNATURE, signature + "\n")
@@ -175,7 +181,6 @@ def write_snapshot(
     if tsa_url is not None:
         record = request_timestamp(tsa_url, _stamped(manifest, signature))
         _atomic_text(out / TIMESTAMP, json.dumps(record, indent=2) + "\n")
-    return SnapshotInfo(out, manifest, key_fingerprint(signer.public_key))
 
 
 def _extra_files(path: Path) -> None:

@@ -17,8 +17,8 @@ from traindex.errors import InputError
 from traindex.evidence.build import SearchRun
 from traindex.evidence.firstpage import Language, time_statement
 from traindex.evidence.proof import check_against
-from traindex.evidence.render import format_of
-from traindex.evidence.service import EvidenceService
+from traindex.evidence.render import ReportFormat, format_of
+from traindex.evidence.service import EvidenceService, RenderedReport
 from traindex.evidence.verify import ReportCheck, TrustOptions, check_report
 from traindex.search.queries import Query, QueryKind
 
@@ -94,7 +94,7 @@ def report_command(
     if not out:
         exit_with("give --out report.html (or .pdf, .json, .csv)")
     with user_errors():
-        formats = [(path, format_of(path)) for path in out]
+        formats: list[tuple[Path, ReportFormat]] = [(path, format_of(path)) for path in out]
         if "json" not in {fmt for _, fmt in formats}:
             formats.append((out[0].with_suffix(".json"), "json"))
         config = settings(ctx)
@@ -110,16 +110,19 @@ def report_command(
         }
         runs = _runs(service, source, paths, queries, dataset)
         rendered = service.report(runs, requested_by, lang)
-        for path, fmt in formats:
-            with console.status(f"rendering {path.name}"):
-                path.write_bytes(rendered.render(fmt))
-            console.print(f"wrote {path}")
-    report = rendered.sealed.report
+        _write(rendered, formats)
+
+
+def _write(rendered: RenderedReport, formats: list[tuple[Path, ReportFormat]]) -> None:
+    for path, fmt in formats:
+        with console.status(f"rendering {path.name}"):
+            path.write_bytes(rendered.render(fmt))
+        console.print(f"wrote {path}")
+    sealed = rendered.sealed
     console.print(
-        f"{len(report.matches):,} matching row(s), {len(report.negatives):,} search(es) without "
-        f"result; digest {rendered.sealed.signature.digest}, "
-        f"key {rendered.sealed.signature.key_fingerprint}; "
-        f"{time_statement(rendered.sealed)}",
+        f"{len(sealed.report.matches):,} matching row(s), {len(sealed.report.negatives):,} "
+        f"search(es) without result; digest {sealed.signature.digest}, "
+        f"key {sealed.signature.key_fingerprint}; {time_statement(sealed)}",
         highlight=False,
         soft_wrap=True,
     )
