@@ -82,8 +82,11 @@ class PdfSignatureCheck:
         return self.intact and self.valid and self.trusted and self.covers_whole_file
 
 
-def check_pdf_signature(pdf: bytes, trusted_certificate_pem: bytes) -> PdfSignatureCheck:
-    """Validate the PDF's (single) signature with pyHanko against a trusted certificate."""
+def check_pdf_signature(
+    pdf: bytes, trusted_certificate_pem: bytes, tsa_certificate_pem: bytes | None = None
+) -> PdfSignatureCheck:
+    """Validate the PDF's (single) signature with pyHanko against a trusted certificate
+    (and its embedded timestamp against a trusted authority's certificate, if given)."""
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -94,16 +97,20 @@ def check_pdf_signature(pdf: bytes, trusted_certificate_pem: bytes) -> PdfSignat
     try:
         reader = PdfFileReader(io.BytesIO(pdf))
         [embedded] = reader.embedded_signatures
+        stamps = load_certificates_data(tsa_certificate_pem) if tsa_certificate_pem else roots
         status = validate_pdf_signature(
-            embedded, ValidationContext(trust_roots=roots, allow_fetching=False)
+            embedded,
+            ValidationContext(trust_roots=roots, allow_fetching=False),
+            ValidationContext(trust_roots=stamps, allow_fetching=False),
         )
     except (PdfReadError, SignatureValidationError, ValueError) as exc:
         raise SignatureError(f"PDF signature cannot be checked: {exc}") from exc
     stamp = status.timestamp_validity
+    stamp_ok = stamp is None or (stamp.intact and stamp.valid and stamp.trusted)
     return PdfSignatureCheck(
         intact=status.intact,
         valid=status.valid,
-        trusted=status.trusted,
+        trusted=status.trusted and stamp_ok,
         covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
         signer=status.signing_cert.subject.human_friendly,
         timestamp=stamp.timestamp.isoformat() if stamp is not None else None,

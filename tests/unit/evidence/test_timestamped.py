@@ -47,9 +47,12 @@ def test_report_carries_a_token_checked_against_the_trusted_authority(
     )
     assert "not by a trusted timestamp authority" in refused
     [entry] = Keyring(settings.home / "keys").entries()
-    check = check_pdf_signature(out.read_bytes(), entry.pdf_certificate.encode())
-    assert check.intact
+    certificate = entry.pdf_certificate.encode()
+    check = check_pdf_signature(out.read_bytes(), certificate, tsa.certificate.read_bytes())
+    assert check.ok, check  # PAdES B-T: the signature's own token, from the trusted TSA
     assert check.timestamp is not None
+    rogue_check = check_pdf_signature(out.read_bytes(), certificate, rogue.certificate.read_bytes())
+    assert not rogue_check.ok
 
 
 def test_report_without_authority_says_the_clock_is_the_machines(
