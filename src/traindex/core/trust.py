@@ -12,7 +12,7 @@ lines). A key none of them names is "not trusted"; callers that act on the mater
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from traindex.config import Settings
@@ -51,23 +51,30 @@ class KeyTrust:
 
 @dataclass(frozen=True, slots=True)
 class TrustedKeys:
-    """Public keys (64 hex) with the source that vouches for each."""
+    """Public keys (64 hex) with the source that vouches for each, and the PDF signing
+    certificates (PEM) the key lists name, with the same sources."""
 
     sources: dict[str, str]
+    certificates: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, settings: Settings, extra_lists: list[Path] | None = None) -> TrustedKeys:
         """This home's key list, then ``settings.trusted_keys`` and ``extra_lists``."""
         sources: dict[str, str] = {}
+        certificates: dict[str, str] = {}
+        listed: list[tuple[str, str | None, str]] = []
         for entry in Keyring(settings.home / "keys").entries():
             label = "this server's key"
             if entry.retired_at is not None:
                 label += f" (rotated out {entry.retired_at[:10]})"
-            sources.setdefault(entry.public_key, label)
+            listed.append((entry.public_key, entry.pdf_certificate, label))
         for path in [*settings.trusted_keys, *(extra_lists or [])]:
-            for key in _read_list(path):
-                sources.setdefault(key, f"key list {path.name}")
-        return cls(sources)
+            listed.extend((key, cert, f"key list {path.name}") for key, cert in _read_list(path))
+        for key, cert, label in listed:
+            sources.setdefault(key, label)
+            if cert is not None:
+                certificates.setdefault(cert, label)
+        return cls(sources, certificates)
 
     def judge(
         self, public_key: str, fingerprint: str, *, pinned: str | None, accept_embedded: bool
@@ -86,16 +93,18 @@ class TrustedKeys:
         return KeyTrust(False, "not trusted: only the key embedded in the file", fingerprint)
 
 
-def _read_list(path: Path) -> list[str]:
-    """Public keys from a published key list (JSON) or a file of 64-hex lines."""
+def _read_list(path: Path) -> list[tuple[str, str | None]]:
+    """(public key, PDF certificate) from a published key list (JSON), or public keys
+    without certificates from a file of 64-hex lines."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SignatureError(f"cannot read trusted key list {path}: {exc.strerror}") from None
     if text.lstrip().startswith("{"):
         try:
-            return [e.public_key for e in check_key_list(json.loads(text))]
+            return [(e.public_key, e.pdf_certificate) for e in check_key_list(json.loads(text))]
         except ValueError as exc:
             raise SignatureError(f"{path}: not JSON: {exc}") from None
     lines = [line.strip() for line in text.splitlines()]
-    return [public_key_hex(load_public_key(line)) for line in lines if line and line[0] != "#"]
+    keys = [public_key_hex(load_public_key(line)) for line in lines if line and line[0] != "#"]
+    return [(key, None) for key in keys]

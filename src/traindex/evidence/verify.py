@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from traindex.config import Settings
+from traindex.core.signing import SignatureError
 from traindex.core.timestamps import (
     MACHINE_CLOCK,
     TimestampCheck,
@@ -21,9 +22,10 @@ from traindex.core.timestamps import (
     load_tsa_certificates,
 )
 from traindex.core.trust import KeyTrust, TrustedKeys
+from traindex.evidence.pades import PdfSignatureCheck, check_pdf_signature
 from traindex.evidence.seal import SealedReport, open_document, open_sealed
 
-__all__ = ["ReportCheck", "TrustOptions", "check_document", "check_report"]
+__all__ = ["ReportCheck", "TrustOptions", "check_document", "check_pdf", "check_report"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,26 @@ def check_document(
 ) -> ReportCheck:
     """``check_report`` for a report already parsed from JSON (an API request body)."""
     return _judge(open_document(document, options.pubkey), settings, options)
+
+
+def check_pdf(
+    data: bytes, settings: Settings, options: TrustOptions
+) -> tuple[PdfSignatureCheck, str]:
+    """Validate a report PDF's PAdES signature against every PDF certificate a trusted key
+    list names (this home's, ``trusted_keys``, ``options.key_lists``); the first that
+    validates it wins. ``SignatureError`` if none does."""
+    trusted = TrustedKeys.load(settings, options.key_lists)
+    paths = [*settings.tsa_certificates, *options.tsa_certificates]
+    tsa = b"".join(path.read_bytes() for path in paths) or None
+    checks = []
+    for certificate, source in trusted.certificates.items():
+        check = check_pdf_signature(data, certificate.encode("ascii"), tsa)
+        if check.ok:
+            return check, source
+        checks.append(check)
+    if any(not c.intact for c in checks):
+        raise SignatureError("the PDF was changed after it was signed")
+    raise SignatureError(
+        "the PDF's signature is not by a certificate in a trusted key list "
+        "(this server's, trusted_keys or --keys)"
+    )

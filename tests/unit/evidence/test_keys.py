@@ -89,3 +89,23 @@ def test_key_list_with_swapped_certificate_is_refused(settings: Settings) -> Non
     document["keys"][0]["pdf_certificate_sha256"] = other["keys"][0]["pdf_certificate_sha256"]
     with pytest.raises(SignatureError, match="signature does not match"):
         check_key_list(document)  # the binding was signed for the original certificate
+
+
+def test_report_verify_checks_a_pdf_against_the_key_lists(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pdf = _report(settings, tmp_path, "report.pdf")
+    assert "this server's key" in _run(settings, "report", "verify", str(pdf))
+    changed = tmp_path / "changed.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    changed.write_bytes(bytes(data))
+    assert "changed after it was signed" in _run(settings, "report", "verify", str(changed), code=1)
+    stranger = Settings(home=tmp_path / "stranger")
+    assert "not by a certificate in a trusted key list" in _run(
+        stranger, "report", "verify", str(pdf), code=1
+    )
+    keys = tmp_path / "operator-keys.json"
+    keys.write_text(_run(settings, "keys", "list", "--json"))
+    output = _run(stranger, "report", "verify", str(pdf), "--keys", str(keys))
+    assert "key list operator-keys.json" in output

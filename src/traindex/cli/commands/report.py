@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import console, exit_with, settings, user_errors
 from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
+from traindex.config import Settings
 from traindex.core.signing import SignatureError
 from traindex.errors import InputError
 from traindex.evidence.build import SearchRun
@@ -19,7 +20,7 @@ from traindex.evidence.firstpage import Language, time_statement
 from traindex.evidence.proof import check_against
 from traindex.evidence.render import ReportFormat, format_of
 from traindex.evidence.service import EvidenceService, RenderedReport
-from traindex.evidence.verify import ReportCheck, TrustOptions, check_report
+from traindex.evidence.verify import ReportCheck, TrustOptions, check_pdf, check_report
 from traindex.search.queries import Query, QueryKind
 
 __all__ = ["register"]
@@ -131,7 +132,7 @@ def _write(rendered: RenderedReport, formats: list[tuple[Path, ReportFormat]]) -
 @report_app.command("verify")
 def verify_command(
     ctx: typer.Context,
-    report: Annotated[Path, typer.Argument(help="A signed report .json file.")],
+    report: Annotated[Path, typer.Argument(help="A signed report .json (or its .pdf).")],
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Signer's public key (64 hex) or a file.")
     ] = None,
@@ -147,7 +148,11 @@ def verify_command(
     (with --against) its rows are in the published file; else 1 with the reason."""
     options = TrustOptions(pubkey, accept_embedded_key, keys or [], tsa_cert or [])
     try:
-        check = check_report(report.read_bytes(), settings(ctx), options)
+        data = report.read_bytes()
+        if data.startswith(b"%PDF-"):
+            _verify_pdf(data, settings(ctx), options)
+            return
+        check = check_report(data, settings(ctx), options)
     except OSError as exc:
         exit_with(f"cannot read {report}: {exc.strerror or exc}")
     except SignatureError as exc:
@@ -163,6 +168,17 @@ def verify_command(
             console.print(f"{path.name}: {mark}: {row.reason}", highlight=False, soft_wrap=True)
         if not all(row.confirmed for row in rows):
             exit_with(f"NOT VERIFIED against {path}: a row differs from the file", code=1)
+
+
+def _verify_pdf(data: bytes, config: Settings, options: TrustOptions) -> None:
+    """A report PDF: its PAdES signature by a certificate of a trusted key list."""
+    pdf, source = check_pdf(data, config, options)
+    stamp = f"timestamped {pdf.timestamp}" if pdf.timestamp else "no timestamp in the signature"
+    console.print(
+        f"verified: PDF signature by {pdf.signer} — {source}; {stamp}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _print_check(check: ReportCheck) -> None:
