@@ -3,14 +3,13 @@ Parquet alone (pyarrow, and the printed DuckDB query); an edited row is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.core.keyring import Keyring
 from traindex.core.signing import canonical_json
@@ -19,20 +18,18 @@ from traindex.evidence.seal import open_sealed, seal
 
 pytestmark = pytest.mark.shared
 
-runner = CliRunner()
 LAION = "img2dataset/tests/test_files/test_10000.parquet"
 
 
-def _run(settings: Settings, *args: str, code: int = 0) -> str:
-    result = runner.invoke(app, ["--home", str(settings.home), *args])
-    assert result.exit_code == code, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def laion_report(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def laion_report(
+    cli: Callable[..., str],
+    empty_search: dict[str, object],
+    demo_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     out = tmp_path_factory.mktemp("against") / "report.json"
-    _run(
+    cli(
         demo_settings, "report", "--domain", "shutterstock.com", "--dataset",
         "laion400m-sample", "--out", str(out),
     )  # fmt: skip
@@ -40,7 +37,7 @@ def laion_report(demo_settings: Settings, tmp_path_factory: pytest.TempPathFacto
 
 
 def test_rows_are_confirmed_from_the_published_file(
-    demo_settings: Settings, laion_report: Path, shared_data: Path
+    cli: Callable[..., str], demo_settings: Settings, laion_report: Path, shared_data: Path
 ) -> None:
     sealed = open_sealed(laion_report.read_bytes())
     published = [m.published for m in sealed.report.matches]
@@ -53,7 +50,7 @@ def test_rows_are_confirmed_from_the_published_file(
     first = published[0]
     assert first is not None
     assert table.column("URL")[first.row].as_py() == first.url  # not the normalised URL
-    output = _run(
+    output = cli(
         demo_settings, "report", "verify", str(laion_report), "--against", str(shared_data / LAION)
     )
     assert output.count("confirmed") == len(rows)
@@ -71,7 +68,11 @@ def test_printed_duckdb_query_shows_the_row(laion_report: Path, shared_data: Pat
 
 
 def test_edited_row_is_refused_even_when_re_signed(
-    demo_settings: Settings, laion_report: Path, shared_data: Path, tmp_path: Path
+    cli: Callable[..., str],
+    demo_settings: Settings,
+    laion_report: Path,
+    shared_data: Path,
+    tmp_path: Path,
 ) -> None:
     sealed = open_sealed(laion_report.read_bytes())
     first = sealed.report.matches[0]
@@ -85,17 +86,17 @@ def test_edited_row_is_refused_even_when_re_signed(
     assert not row.confirmed
     path = tmp_path / "edited.json"
     path.write_bytes(canonical_json(resigned.document()))
-    output = _run(
+    output = cli(
         demo_settings, "report", "verify", str(path), "--against", str(shared_data / LAION), code=1
     )
     assert "NOT CONFIRMED" in output
 
 
 def test_file_the_report_does_not_cite_is_named(
-    demo_settings: Settings, laion_report: Path, shared_data: Path
+    cli: Callable[..., str], demo_settings: Settings, laion_report: Path, shared_data: Path
 ) -> None:
     other = shared_data / "img2dataset/tests/test_files/test_1000.parquet"
-    output = _run(
+    output = cli(
         demo_settings, "report", "verify", str(laion_report), "--against", str(other), code=2
     )
     assert "cites no row of this file" in output

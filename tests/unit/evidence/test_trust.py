@@ -4,28 +4,19 @@ refuse reports re-signed by a key nobody vouches for (unless explicitly accepted
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from traindex.api.app import create_app
-from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.core.signing import Signer, canonical_json
 from traindex.evidence.seal import open_sealed, seal
 
 pytestmark = pytest.mark.shared
-
-runner = CliRunner()
-
-
-def _run(settings: Settings, *args: str, code: int = 0) -> str:
-    result = runner.invoke(app, ["--home", str(settings.home), *args])
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +59,10 @@ def test_api_verify_says_whose_key(client: TestClient, genuine: dict[str, object
 
 
 def test_api_letter_refuses_untrusted_report(
-    client: TestClient, genuine: dict[str, object]
+    cli: Callable[..., str],
+    empty_search: dict[str, object],
+    client: TestClient,
+    genuine: dict[str, object],
 ) -> None:
     forged = _forged(genuine)
     body = {"report": forged, "kind": "removal", "lang": "en"}
@@ -81,26 +75,26 @@ def test_api_letter_refuses_untrusted_report(
 
 
 def test_cli_verify_and_letter_refuse_untrusted(
-    demo_settings: Settings, genuine: dict[str, object], tmp_path: Path
+    cli: Callable[..., str], demo_settings: Settings, genuine: dict[str, object], tmp_path: Path
 ) -> None:
     ours, forged = tmp_path / "ours.json", tmp_path / "forged.json"
     ours.write_bytes(canonical_json(genuine))
     forged.write_bytes(canonical_json(_forged(genuine)))
-    assert "this server's key" in _run(demo_settings, "report", "verify", str(ours))
-    output = _run(demo_settings, "report", "verify", str(forged), code=1)
+    assert "this server's key" in cli(demo_settings, "report", "verify", str(ours))
+    output = cli(demo_settings, "report", "verify", str(forged), code=1)
     assert "NOT TRUSTED" in output
-    accepted = _run(demo_settings, "report", "verify", str(forged), "--accept-embedded-key")
+    accepted = cli(demo_settings, "report", "verify", str(forged), "--accept-embedded-key")
     assert "embedded key, accepted" in accepted
     letter = tmp_path / "letter.md"
     args = ("letter", "--report", str(forged), "--kind", "removal", "--out", str(letter))
-    assert "--accept-embedded-key" in _run(demo_settings, *args, code=2)
+    assert "--accept-embedded-key" in cli(demo_settings, *args, code=2)
     assert not letter.exists()
-    _run(demo_settings, *args, "--accept-embedded-key")
+    cli(demo_settings, *args, "--accept-embedded-key")
     assert letter.exists()
 
 
 def test_published_key_list_makes_another_operators_report_trusted(
-    client: TestClient, genuine: dict[str, object], tmp_path: Path
+    cli: Callable[..., str], client: TestClient, genuine: dict[str, object], tmp_path: Path
 ) -> None:
     listed = client.get("/.well-known/traindex-keys.json").json()
     assert listed["format"] == "traindex-keys/1"
@@ -111,7 +105,7 @@ def test_published_key_list_makes_another_operators_report_trusted(
     report = tmp_path / "r.json"
     report.write_bytes(canonical_json(genuine))
     stranger = Settings(home=tmp_path / "stranger")  # a recipient with their own home
-    _run(stranger, "report", "verify", str(report), code=1)
-    assert "key list keys.json" in _run(
+    cli(stranger, "report", "verify", str(report), code=1)
+    assert "key list keys.json" in cli(
         stranger, "report", "verify", str(report), "--keys", str(keys)
     )
