@@ -83,34 +83,54 @@ def deploy_pdq(
     nodes: Sequence[str] | None = None,
 ) -> list[Holder]:
     """Spread the index's shards round-robin over ``nodes`` (default: every alive node),
-    one detached actor per node, and record the placement. ``label`` names the actors."""
+    one detached actor per node, and record the placement. ``label`` names the actors.
+
+    The cluster learns of a lost node only after missed heartbeats, so a node listed as
+    alive may be gone: its actor then dies, and the shards are spread again over the
+    nodes whose actors came up."""
     names = MultiIndexHashIndex(index_dir).shard_names
     with ray_session(options) as ray:
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         targets = list(nodes or sorted(n["NodeID"] for n in ray.nodes() if n["Alive"]))
-        holders = []
-        for i, node in enumerate(targets):
-            share = names[i :: len(targets)]
-            if not share:
-                continue
-            name = f"pdq:{label}:{i}"
-            _kill_existing(ray, name)
-            actor = (
-                ray.remote(PdqHolder)
-                .options(
-                    name=name,
-                    namespace=NAMESPACE,
-                    lifetime="detached",
-                    num_cpus=0,
-                    scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
-                )
-                .remote(str(index_dir), share)
-            )
-            holders.append(Holder(name, ray.get(actor.node_id.remote()), share))
+        while True:
+            holders, lost = _place(ray, index_dir, names, targets, label)
+            if not lost:
+                break
+            for holder in holders:  # this round's actors: the next round places anew
+                _kill_existing(ray, holder.actor)
+            targets = [n for n in targets if n not in lost]
+            if not targets:
+                raise TraindexError(f"no node of the cluster could hold the index {index_dir}")
     record = {"index": str(index_dir), "holders": [asdict(h) for h in holders]}
     write_atomic(placement, json.dumps(record, indent=2).encode())
     return holders
+
+
+def _place(
+    ray: Any, index_dir: Path, names: list[str], targets: list[str], label: str
+) -> tuple[list[Holder], set[str]]:
+    """One actor per target node with its round-robin share; the nodes that failed."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    holders, lost = [], set()
+    for i, node in enumerate(targets):
+        share = names[i :: len(targets)]
+        if not share:
+            continue
+        name = f"pdq:{label}:{i}"
+        _kill_existing(ray, name)
+        actor = (
+            ray.remote(PdqHolder)
+            .options(
+                name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+            )
+            .remote(str(index_dir), share)
+        )  # fmt: skip
+        try:
+            holders.append(Holder(name, ray.get(actor.node_id.remote()), share))
+        except ray.exceptions.RayError:
+            lost.add(node)
+    return holders, lost
 
 
 def _kill_existing(ray: Any, name: str) -> None:
