@@ -9,6 +9,7 @@ test photos (two different kittens among them), and random 60-95 % views of thos
 
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +22,7 @@ from traindex.config import Settings
 __all__ = ["SHARED", "TRAINING", "edits", "evaluation_set", "training_release"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TRAINDEX_SHARED_DATA") or ROOT.parent / "shared" / "data")
 TRAINING = 14
 W_H = "clip-retrieval/tests/test_clip_inference/test_images"
 
