@@ -224,7 +224,7 @@ def test_coverage_says_which_signals_covered_which_rows(
 
 
 def test_report_draws_the_outline_where_the_copy_was_found(keypoint_set: TrainingSet) -> None:
-    image, box = _pasted(keypoint_set, 0, 0.5, (0.1, 0.9), -3.0)
+    image, _ = _pasted(keypoint_set, 0, 0.5, (0.1, 0.9), -3.0)
     files = {"pasted.jpg": edits.jpeg(image, 80)}
     report = NearCopyChecker.from_settings(keypoint_set.settings).check(list(files.items()))
     html = render_report(report, Catalog(keypoint_set.settings), files=files)
