@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         default=0.8, ge=0.0, le=1.0, description="LAION pwatermark flagged on a near copy"
     )
     nearcopy_max_matches: int = Field(default=10, ge=1, description="matches kept per output")
+    web_nearcopy_burst: int = Field(
+        default=10, ge=1, description="near-copy checks a web client may run back to back"
+    )
+    web_nearcopy_per_minute: float = Field(
+        default=6.0, gt=0, description="near-copy checks per minute per web client after that"
+    )
     clip_model_dir: Path | None = Field(
         default=None, description="user-supplied CLIP ONNX folder (clip.json); never downloaded"
     )

@@ -27,7 +27,7 @@ from traindex.evidence.rowimages import RowImages, jpeg_data_uri, row_ref
 from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.nearcopy.check import NearCopyReport, OutputResult
 
-__all__ = ["render_report"]
+__all__ = ["ReportItem", "render_report", "report_items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class _Pair:
 
 
 @dataclass(frozen=True, slots=True)
-class _Output:
+class ReportItem:
     result: OutputResult
     thumb: str | None
     pairs: list[_Pair]
@@ -74,22 +74,9 @@ def render_report(
 ) -> str:
     """The report as one HTML document. Output pictures come from ``files`` (name ->
     bytes, e.g. uploads) or, without it, are read again from their paths."""
-    rows = RowImages(catalog, max_px=128, unsafe=unsafe)
-    matches = [m for r in report.results for m in r.matches]
-    digests = rows.digests(matches)
-    thumbs = rows.thumbnails(matches, digests, max_thumbnails)
-    outputs = [
-        _Output(
-            result,
-            _thumbnail(
-                files[result.image] if files is not None else Path(result.image), result.image, 256
-            )
-            if i < max_thumbnails and (files is None or result.image in files)
-            else None,
-            [_Pair(m, thumbs.get(row_ref(m))) for m in result.matches],
-        )
-        for i, result in enumerate(report.results)
-    ]
+    outputs = report_items(
+        report, catalog, unsafe=unsafe, max_thumbnails=max_thumbnails, files=files
+    )
     return (
         _env()
         .get_template("report.html.j2")
@@ -104,3 +91,31 @@ def render_report(
             version=__version__,
         )
     )
+
+
+def report_items(
+    report: NearCopyReport,
+    catalog: Catalog,
+    *,
+    unsafe: float = 0.1,
+    max_thumbnails: int = 500,
+    files: Mapping[str, bytes] | None = None,
+) -> list[ReportItem]:
+    """Each output with its thumbnail and its matches' training thumbnails (``data:``
+    URIs from local files only; none for rows flagged unsafe)."""
+    rows = RowImages(catalog, max_px=128, unsafe=unsafe)
+    matches = [m for r in report.results for m in r.matches]
+    digests = rows.digests(matches)
+    thumbs = rows.thumbnails(matches, digests, max_thumbnails)
+    return [
+        ReportItem(
+            result,
+            _thumbnail(
+                files[result.image] if files is not None else Path(result.image), result.image, 256
+            )
+            if i < max_thumbnails and (files is None or result.image in files)
+            else None,
+            [_Pair(m, thumbs.get(row_ref(m))) for m in result.matches],
+        )
+        for i, result in enumerate(report.results)
+    ]
