@@ -37,6 +37,10 @@ def _unsafe(name: str) -> bool:
 
 
 def _skipped(info: zipfile.ZipInfo) -> bool:
+    """Directories and hidden files (``.DS_Store``, ``__MACOSX/``); an unsafe path is not
+    skipped but refused by name (``_unsafe``), so the user sees it."""
+    if _unsafe(info.filename):
+        return False
     parts = PurePosixPath(info.filename).parts
     return info.is_dir() or any(p.startswith((".", "__MACOSX")) for p in parts)
 
