@@ -32,11 +32,14 @@ edits = SimpleNamespace(**runpy.run_path(str(ROOT / "tests" / "unit" / "nearcopy
 
 
 def training_release(
-    work: Path,
+    work: Path, *, keypoints: bool = False
 ) -> tuple[Settings, list[tuple[str, Image.Image]], list[Image.Image]]:
-    """Build the release under ``work``; return settings, training photos, other photos."""
+    """Build the release under ``work`` (with ``keypoints``: fingerprinted with ORB points
+    too); return settings, training photos, other photos."""
     photos = edits.real_photos(SHARED)
-    settings = edits.build_release(work / "home", work / "images", photos[:TRAINING])
+    settings = edits.build_release(
+        work / "home", work / "images", photos[:TRAINING], keypoints=keypoints
+    )
     others = [image for _, image in photos[TRAINING:]]
     others += [Image.open(p).convert("RGB") for p in sorted((SHARED / W_H).glob("*.jpg"))]
     return settings, photos[:TRAINING], others
