@@ -6,11 +6,11 @@ keypoints) served by the real app on 127.0.0.1.
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -23,16 +23,8 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 EDITS = Path(__file__).resolve().parent.parent / "unit" / "nearcopy" / "edits.py"
 
 
-def _edits() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nearcopy_edits_browser", EDITS)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-edits = _edits()
+# tests/ is not a package: run the shared module and use its namespace
+edits = SimpleNamespace(**runpy.run_path(str(EDITS)))
 
 
 @pytest.fixture(scope="module")

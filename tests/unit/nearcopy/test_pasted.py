@@ -148,49 +148,37 @@ def test_pasted_copy_is_near_copy_with_its_region(keypoint_set: TrainingSet, sca
     _assert_found(result, keypoint_set, 0, box)
 
 
-@settings(max_examples=10, derandomize=True, phases=_NO_SHRINK)
-@given(
-    index=st.sampled_from(TEXTURED),
-    scale=st.floats(0.6, 0.9),
-    place=st.tuples(st.floats(0, 1), st.floats(0, 1)),
-    angle=st.floats(-5, 5),
-    quality=st.integers(50, 95),
-)
-def test_pasted_anywhere_property(
-    keypoint_set: TrainingSet,
-    index: int,
-    scale: float,
-    place: tuple[float, float],
-    angle: float,
-    quality: int,
-) -> None:
+_Case = tuple[int, float, tuple[float, float], float, int]
+
+
+def _cases(index: st.SearchStrategy[int], low: float, high: float) -> st.SearchStrategy[_Case]:
+    """(training photo, scale, place, angle, JPEG quality) of one pasted copy."""
+    place = st.tuples(st.floats(0, 1), st.floats(0, 1))
+    return st.tuples(index, st.floats(low, high), place, st.floats(-5, 5), st.integers(50, 95))
+
+
+def _run_case(keypoint_set: TrainingSet, case: _Case) -> tuple[OutputResult, Box]:
+    index, scale, place, angle, quality = case
     image, box = _pasted(keypoint_set, index, scale, place, angle)
-    _assert_found(_check_one(keypoint_set, image, quality), keypoint_set, index, box)
+    return _check_one(keypoint_set, image, quality), box
+
+
+@settings(max_examples=10, derandomize=True, phases=_NO_SHRINK)
+@given(case=_cases(st.sampled_from(TEXTURED), 0.6, 0.9))
+def test_pasted_anywhere_property(keypoint_set: TrainingSet, case: _Case) -> None:
+    result, box = _run_case(keypoint_set, case)
+    _assert_found(result, keypoint_set, case[0], box)
 
 
 @settings(max_examples=8, derandomize=True, phases=_NO_SHRINK)
-@given(
-    index=st.integers(0, 13),
-    scale=st.floats(0.3, 0.6),
-    place=st.tuples(st.floats(0, 1), st.floats(0, 1)),
-    angle=st.floats(-5, 5),
-    quality=st.integers(50, 95),
-)
-def test_small_pasted_copies_are_never_misplaced(
-    keypoint_set: TrainingSet,
-    index: int,
-    scale: float,
-    place: tuple[float, float],
-    angle: float,
-    quality: int,
-) -> None:
+@given(case=_cases(st.integers(0, 13), 0.3, 0.6))
+def test_small_pasted_copies_are_never_misplaced(keypoint_set: TrainingSet, case: _Case) -> None:
     """Below 60 % of the side a copy may be missed (the benchmark measures how often); when
     it is found, it is the right row at the right place, and it is never a ``copy``."""
-    image, box = _pasted(keypoint_set, index, scale, place, angle)
-    result = _check_one(keypoint_set, image, quality)
+    result, box = _run_case(keypoint_set, case)
     assert result.verdict in ("near_copy", "novel")
     if result.verdict == "near_copy" and "region" in result.matches[0].extra:
-        _assert_found(result, keypoint_set, index, box)
+        _assert_found(result, keypoint_set, case[0], box)
 
 
 def test_novel_photos_and_novel_pastes_stay_novel(keypoint_set: TrainingSet) -> None:
