@@ -2,7 +2,7 @@
 
 Both read the upload within ``UploadLimits`` (``web.uploads``), expand zipped folders
 (``web.zipped``), admit the client through a token bucket (a check describes every image
-with ~45 PDQ variants, tiles and 6,000 keypoints: seconds of CPU, so a client gets
+with ~45 PDQ variants, tiles and ~12,000 keypoints: seconds of CPU, so a client gets
 ``web_nearcopy_burst`` checks and then ``web_nearcopy_per_minute``) and run the same
 ``NearCopyChecker`` as ``traindex nearcopy``. Uploaded images live only for the request.
 """
