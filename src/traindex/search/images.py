@@ -29,6 +29,7 @@ import numpy as np
 
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import split_loc
+from traindex.core.coverage import Coverage, outcome_without_match
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
@@ -40,7 +41,7 @@ from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_varia
 from traindex.search.hashing import decode_for_hashing
 from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
 from traindex.search.thresholds import Thresholds
-from traindex.search.views import ReleaseView, ViewCache, row_match
+from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
 __all__ = ["ImageSearch", "ImageSearchResult", "QueryImage", "searchable"]
 
@@ -66,9 +67,20 @@ class ImageSearchResult:
     dataset: str | None = None
     threshold: int = 31
     query_hashes: list[list[Fingerprint]] = field(default_factory=list, repr=False)
+    coverage: Coverage | None = None
+
+    def outcome(self, query: QueryImage, found: set[str]) -> str:
+        """found, unreadable, or what the coverage lets a file without a match claim."""
+        if query.error is not None:
+            return "unreadable"
+        return "found" if query.name in found else outcome_without_match(self.coverage)
+
+    def outcomes(self) -> dict[str, str]:
+        found = {m.extra["query"] for m in self.matches}
+        return {q.name: self.outcome(q, found) for q in self.queries}
 
     def to_json(self) -> dict[str, Any]:
-        found = {m.extra["query"] for m in self.matches}
+        outcomes = self.outcomes()
         return {
             "query": {
                 "kind": "images" if len(self.queries) > 1 else "image",
@@ -78,8 +90,11 @@ class ImageSearchResult:
             },
             "total": len(self.matches),
             "matches": [m.to_json() for m in self.matches],
-            "not_found": [q.name for q in self.queries if q.error is None and q.name not in found],
+            "not_found": [name for name, o in outcomes.items() if o == "not found"],
+            "not_searched": [name for name, o in outcomes.items() if o == "not searched"],
+            "partly_searched": [name for name, o in outcomes.items() if o == "partly searched"],
             "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
+            "coverage": self.coverage.to_json() if self.coverage is not None else None,
         }
 
 
@@ -200,7 +215,10 @@ class ImageSearch:
             per_query[m.extra["query"]] += 1
             if per_query[m.extra["query"]] <= limit:
                 kept.append(m)
-        return ImageSearchResult(queries, kept, dataset, self.thresholds.radius, hashes)
+        signals = ("sha256", "pdq", "keypoints") if self.keypoints else ("sha256", "pdq")
+        return ImageSearchResult(
+            queries, kept, dataset, self.thresholds.radius, hashes, coverage_of(views, signals)
+        )
 
     def search_paths(
         self,
@@ -249,6 +267,7 @@ class ImageSearch:
         total.queries.extend(e if isinstance(e, QueryImage) else next(answered) for e in pending)
         if part is not None:
             total.matches.extend(part.matches)
+            total.coverage = part.coverage
 
     def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
         found: set[_Key] = set()

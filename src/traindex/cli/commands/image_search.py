@@ -11,6 +11,7 @@ from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json
+from traindex.cli.coverage import print_coverage
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
@@ -28,16 +29,20 @@ def portfolio_files(folder: Path) -> list[Path]:
 
 def _summary(result: ImageSearchResult) -> None:
     data = result.to_json()
-    found = {m.extra["query"] for m in result.matches}
+    outcomes = Counter(result.outcomes().values())
     per_dataset = Counter(f"{m.dataset}/{m.release}" for m in result.matches)
-    console.print(
-        f"{len(result.queries):,} image(s) searched: {len(found):,} found, "
-        f"{len(data['not_found']):,} not found, {len(data['errors']):,} unreadable"
-    )
+    counts = ", ".join(
+        f"{outcomes[o]:,} {o}" for o in ("found", "not found", "partly searched", "not searched")
+        if outcomes[o] or o in ("found", "not found")
+    )  # fmt: skip
+    unreadable = outcomes["unreadable"]
+    console.print(f"{len(result.queries):,} image(s) searched: {counts}, {unreadable:,} unreadable")
     for name, count in per_dataset.most_common():
         console.print(f"  {name}: {count:,} matching row(s)")
     for error in data["errors"]:
         console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
+    console.print("coverage:")
+    print_coverage(result.coverage)
 
 
 def _measure(extra: dict[str, Any]) -> str:

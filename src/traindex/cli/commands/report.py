@@ -103,8 +103,9 @@ def report_command(
             console.print(f"wrote {path}")
     report = rendered.sealed.report
     console.print(
-        f"{len(report.matches):,} matching row(s), {len(report.negatives):,} search(es) without "
-        f"result; digest {rendered.sealed.signature.digest}, "
+        f"{len(report.matches):,} matching row(s), {len(report.not_found):,} search(es) not "
+        f"found, {len(report.unsearched):,} not (fully) searched; "
+        f"digest {rendered.sealed.signature.digest}, "
         f"key {rendered.sealed.signature.key_fingerprint}",
         highlight=False,
         soft_wrap=True,

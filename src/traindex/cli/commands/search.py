@@ -14,6 +14,7 @@ from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import portfolio_files, run_image_search
 from traindex.cli.commands.nearcopy import similar_result
 from traindex.cli.common import console, emit_json, exit_with, settings, user_errors
+from traindex.cli.coverage import print_coverage
 from traindex.core.matches import SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
@@ -60,6 +61,7 @@ def print_result(result: SearchResult) -> None:
             f"{m.score:g}",
         )
     console.print(table)
+    print_coverage(result.coverage)
 
 
 def search_command(
