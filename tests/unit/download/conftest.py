@@ -9,6 +9,7 @@ reservation; ``blocked.example``'s robots.txt disallows traindex's token.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import threading
 import time
@@ -74,14 +75,12 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             host = (self.headers.get("Host") or "").split(":")[0]
             with site.lock:
                 site.seen[(self.path, host)] += 1
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self._route(host)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def _route(self, host: str) -> None:
             path = self.path
