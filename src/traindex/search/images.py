@@ -43,7 +43,7 @@ from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypo
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
-__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage", "searchable"]
+__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage", "hamming", "searchable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +108,27 @@ def searchable(variants: list[Fingerprint]) -> list[Fingerprint]:
     if not variants or variants[0].low_quality:
         return []
     return [v for v in variants if not v.low_quality]
+
+
+def hamming(
+    variants: list[Fingerprint], digests: list[bytes], thresholds: Thresholds
+) -> tuple[int, str] | None:
+    """Nearest (distance, variant) of a query's variants to a few image digests, within
+    each variant's radius: the brute-force comparison of a handful of candidates."""
+    best: tuple[int, str] | None = None
+    for fp in variants:
+        for digest in digests:
+            bits = np.unpackbits(
+                np.frombuffer(
+                    bytes(a ^ b for a, b in zip(fp.digest, digest, strict=True)), np.uint8
+                )
+            )
+            distance = int(bits.sum())
+            if distance <= thresholds.variant_radius(fp.variant) and (
+                best is None or distance < best[0]
+            ):
+                best = (distance, fp.variant)
+    return best
 
 
 _FILE_KINDS = (
@@ -175,7 +196,8 @@ class ImageSearch:
         self.keypoint_options = keypoint_options or KeypointOptions()
         self.keypoints = keypoints
 
-    def _prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
+    def prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
+        """A query file's digests and the PDQ variants it may look up."""
         sha = hashlib.sha256(data).hexdigest()
         try:
             decoded = decode_for_hashing(data, name, self.max_pixels)
@@ -190,7 +212,7 @@ class ImageSearch:
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None, limit: int = 100
     ) -> ImageSearchResult:
         """Search every file; ``limit`` caps the matches reported per file."""
-        prepared = [self._prepare(name, data) for name, data in files]
+        prepared = [self.prepare(name, data) for name, data in files]
         queries = [q for q, _ in prepared]
         hashes = [h for _, h in prepared]
         views = self.views.select(dataset)
@@ -321,7 +343,7 @@ class ImageSearch:
             records = view.records(sid, [split_loc(loc)[1] for _, loc in keys])
             for (qi, loc), record in zip(keys, records, strict=True):
                 matches.append(
-                    self._match(
+                    self.match_row(
                         view,
                         sid,
                         record,
@@ -333,7 +355,7 @@ class ImageSearch:
                 )
         return matches
 
-    def _match(
+    def match_row(
         self,
         view: ReleaseView,
         sid: int,
@@ -343,6 +365,7 @@ class ImageSearch:
         near: tuple[int, str] | None,
         located: KeypointMatch | None,
     ) -> Match:
+        """The match of one dataset row for one query, worded by the strongest method."""
         extra: dict[str, Any] = {
             "query": query.name,
             "query_sha256": query.sha256,

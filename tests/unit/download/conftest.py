@@ -29,7 +29,7 @@ from traindex.cli.main import app
 
 CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/files"
 HOSTS = ("photos.example", "cdn.example")
-STALL_SECONDS = 4.0
+STALL_SECONDS = 10.0
 runner = CliRunner()
 
 
@@ -208,7 +208,7 @@ def laion_like(
     """Build and ingest a LAION-like release served by ``image_site``."""
     env = {
         "TRAINDEX_DOWNLOAD_CONNECT_HOST": "127.0.0.1",
-        "TRAINDEX_DOWNLOAD_TOTAL_TIMEOUT": "1.5",
+        "TRAINDEX_DOWNLOAD_TOTAL_TIMEOUT": "4",
         "TRAINDEX_DOWNLOAD_PER_HOST_RATE": "1000",
     }
     for key, value in env.items():
