@@ -26,6 +26,7 @@ from traindex.core.licenses import license_url
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import DatasetNotFoundError, InputError
 from traindex.evidence.model import (
+    DownloadProof,
     EvidenceMatch,
     EvidenceReport,
     ImageDigests,
@@ -243,7 +244,13 @@ def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
         matched_terms=list(m.matched_terms),
         query_image=run.images.get(run.query_of(m)) if image else None,
         dataset_image=ImageDigests(sha256=row.sha256, pdq=row.pdq) if row else None,
+        download_proof=_proof(m),
     )
+
+
+def _proof(m: Match) -> DownloadProof | None:
+    proof = m.extra.get("verified_by_download")
+    return DownloadProof.model_validate(proof) if isinstance(proof, dict) else None
 
 
 def build_report(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "REPORT_FORMAT",
+    "DownloadProof",
     "EvidenceMatch",
     "EvidenceReport",
     "ImageDigests",
@@ -78,6 +79,17 @@ class ImageDigests(_Frozen):
     pdq: str | None = None
 
 
+class DownloadProof(_Frozen):
+    """How a candidate row was verified: its image fetched at ``fetched_at`` from ``url``
+    (``search --verify-candidates``) and matched by the method and measure stated."""
+
+    url: str
+    final_url: str | None = None
+    fetched_at: str
+    http_status: int | None = None
+    sha256: str = Field(description="SHA-256 of the bytes fetched")
+
+
 class EvidenceMatch(_Frozen):
     """One dataset row that matched one query, with the number behind the match."""
 
@@ -99,6 +111,7 @@ class EvidenceMatch(_Frozen):
     matched_terms: list[str] = Field(default_factory=list)
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
+    download_proof: DownloadProof | None = None
 
 
 class QueryRecord(_Frozen):

@@ -43,7 +43,14 @@ from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypo
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
-__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage", "hamming", "searchable"]
+__all__ = [
+    "ImageSearch",
+    "ImageSearchResult",
+    "QueryImage",
+    "hamming",
+    "read_query_file",
+    "searchable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,11 @@ _FILE_KINDS = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
 )
+
+
+def read_query_file(path: Path, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+    """A query file's bytes within the limit, or an ``InputError`` naming it."""
+    return _read_limited(path, max_bytes)
 
 
 def _read_limited(path: Path, max_bytes: int) -> bytes:

@@ -109,7 +109,8 @@ def test_partly_searched_when_images_could_not_be_fetched(
     assert failures["unreadable image"] == 1  # the decompression bomb
     report = tmp_path / "after.json"
     signed = runner.invoke(
-        app, release.cli("report", "--image", str(stranger), "-d", "laionlike", "--out", str(report))
+        app,
+        release.cli("report", "--image", str(stranger), "-d", "laionlike", "--out", str(report)),
     )
     assert signed.exit_code == 0, signed.output
     body = json.loads(report.read_text())["report"]

@@ -15,7 +15,9 @@ from traindex.cli.coverage import print_coverage
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
-from traindex.search.images import ImageSearch, ImageSearchResult
+from traindex.search.images import ImageSearch, ImageSearchResult, read_query_file
+from traindex.search.queries import Query
+from traindex.search.verify import CandidateVerifier
 
 __all__ = ["portfolio_files", "run_image_search"]
 
@@ -85,8 +87,18 @@ def run_image_search(
     limit: int,
     as_json: bool,
     out: Path | None,
+    candidates: Query | None = None,
+    max_candidates: int = 200,
 ) -> None:
-    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``."""
+    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
+    With ``candidates``, verify that query's rows by download instead of the indexes."""
+    if candidates is not None:
+        files = [(str(p), read_query_file(p)) for p in paths]
+        verifier = CandidateVerifier(settings, max_candidates=max_candidates)
+        with console.status(f"downloading and comparing up to {max_candidates} candidates"):
+            verified = verifier.verify(files, candidates, dataset=dataset)
+        _show(verified, as_json, out)
+        return
     search = ImageSearch(Catalog(settings))
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
@@ -95,6 +107,10 @@ def run_image_search(
         result = search.search_paths(
             paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
         )
+    _show(result, as_json, out)
+
+
+def _show(result: ImageSearchResult, as_json: bool, out: Path | None) -> None:
     if emit_json(result.to_json(), out, as_json):
         return
     _table(result)
