@@ -68,11 +68,14 @@ def test_not_searched_before_download_then_found_or_not_found(
     mine = _edited(served, tmp_path / "mine.jpg")
     stranger = STRANGER
     before = _search(release, mine, "laionlike")
-    assert before["not_searched"] == [str(mine)] and before["not_found"] == []
+    assert before["not_searched"] == [str(mine)]
+    assert before["not_found"] == []
     coverage = before["coverage"]
-    assert isinstance(coverage, dict) and coverage["state"] == "not searched"
+    assert isinstance(coverage, dict)
+    assert coverage["state"] == "not searched"
     table = runner.invoke(app, release.cli("search", "--image", str(mine), "-d", "laionlike"))
-    assert "1 not searched" in table.output and "0 not found" in table.output
+    assert "1 not searched" in table.output
+    assert "0 not found" in table.output
     assert "traindex fingerprint --dataset laionlike/" in table.output
     report = tmp_path / "before.json"
     signed = runner.invoke(
@@ -87,7 +90,8 @@ def test_not_searched_before_download_then_found_or_not_found(
     assert done.exit_code == 0, done.output
     after = _search(release, mine, "laionlike")
     matches = after["matches"]
-    assert isinstance(matches, list) and matches[0]["method"] == "same_image"
+    assert isinstance(matches, list)
+    assert matches[0]["method"] == "same_image"
     absent = _search(release, stranger, "laionlike")
     assert absent["not_found"] == [str(stranger)], "every row was compared"
 
@@ -101,11 +105,13 @@ def test_partly_searched_when_images_could_not_be_fetched(
     assert done.exit_code == 0, done.output
     stranger = STRANGER
     answer = _search(release, stranger, "laionlike")
-    assert answer["not_found"] == [] and answer["partly_searched"] == [str(stranger)]
+    assert answer["not_found"] == []
+    assert answer["partly_searched"] == [str(stranger)]
     coverage = answer["coverage"]
     assert isinstance(coverage, dict)
     failures = coverage["releases"][0]["failures"]
-    assert failures["HTTP 404"] == 1 and failures["reserved: robots.txt"] == 1
+    assert failures["HTTP 404"] == 1
+    assert failures["reserved: robots.txt"] == 1
     assert failures["unreadable image"] == 1  # the decompression bomb
     report = tmp_path / "after.json"
     signed = runner.invoke(

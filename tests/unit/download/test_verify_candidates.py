@@ -51,15 +51,18 @@ def test_candidates_are_downloaded_once_and_proven(laion_like: MakeRelease, tmp_
     found = {Path(m["query"]).name: m for m in answer["matches"]}
     assert set(found) == {"edited.jpg", "cropped.jpg"}, answer["matches"]
     edited = found["edited.jpg"]
-    assert edited["method"] == "same_image" and edited["url"].endswith(names[1])
+    assert edited["method"] == "same_image"
+    assert edited["url"].endswith(names[1])
     proof = edited["verified_by_download"]
-    assert proof["http_status"] == 200 and proof["url"] == edited["url"]
+    assert proof["http_status"] == 200
+    assert proof["url"] == edited["url"]
     assert edited["explanation"].startswith("verified by download at ")
     assert found["cropped.jpg"]["variant"] == "keypoints"
     assert answer["partly_searched"] == [str(folder / "stranger.jpg")]
     assert answer["not_found"] == [], "only candidates were compared"
     coverage = answer["coverage"]["releases"][0]
-    assert coverage["rows_searched"] == len(names) // 2 and coverage["rows"] == len(names)
+    assert coverage["rows_searched"] == len(names) // 2
+    assert coverage["rows"] == len(names)
     fetched = {k: v for k, v in release.site.seen.items() if k[0].startswith("/img/")}
     assert set(fetched) == {(f"/img/{n}", HOSTS[1]) for n in names[1::2]}
     assert set(fetched.values()) == {1}
