@@ -34,7 +34,6 @@ from traindex.jobs.local import run_local
 from traindex.jobs.stages import (
     ShardResult,
     ShardTask,
-    StageTask,
     fingerprint_shard,
     stage_tasks,
 )
@@ -45,7 +44,6 @@ __all__ = ["Distributor", "FingerprintReport", "fingerprint"]
 
 Distributor = Literal["local", "ray"]
 Task = TypeVar("Task")
-Options = TypeVar("Options")
 
 
 @dataclass
@@ -94,33 +92,15 @@ def _distribute(
     return run_local(tasks, workers, on_done, stage=stage)
 
 
-def _pass(
-    tasks: list[ShardTask],
-    options: Options | None,
-    stage: Callable[[StageTask[Options]], ShardResult],
-    distributor: Distributor,
-    workers: int,
-    on_done: Callable[[ShardResult], None],
-) -> list[ShardResult]:
-    """An optional stage (faces, keypoints) over the shards, or nothing if not asked."""
-    if options is None:
-        return []
-    return _distribute(stage_tasks(tasks, options), stage, distributor, workers, on_done)
-
-
-def _download(
-    tasks: list[ShardTask],
-    options: DownloadOptions,
-    picked: dict[int, tuple[int, ...]] | None,
-    run: Callable[[list[DownloadTask]], list[ShardResult]],
-) -> list[ShardResult]:
-    """Run the download stage over the shards holding selected rows (``None``: all)."""
-    jobs = [
+def _download_tasks(
+    tasks: list[ShardTask], options: DownloadOptions, picked: dict[int, tuple[int, ...]] | None
+) -> list[DownloadTask]:
+    """One download task per shard holding selected rows (``picked is None``: all rows)."""
+    return [
         DownloadTask(t, options, None if picked is None else picked[t.shard_id])
         for t in tasks
         if picked is None or picked.get(t.shard_id)
     ]
-    return run(jobs)
 
 
 def fingerprint(
@@ -143,6 +123,10 @@ def fingerprint(
     folder = FolderImages(images) if images is not None else None
     catalog = Catalog(settings)
     search, views = SearchService(catalog), ViewCache(catalog)
+
+    def run(tasks: list[Task], stage: Callable[[Task], ShardResult]) -> list[ShardResult]:
+        return _distribute(tasks, stage, distributor, workers, on_done)
+
     reports = []
     for release, manifest in catalog.select(dataset):
         started = time.perf_counter()
@@ -150,17 +134,14 @@ def fingerprint(
         if download is not None:
             view = views.select(f"{manifest.name}/{manifest.release}")[0]
             picked = (selection or RowSelection()).positions(view, search)
-            download = replace(download, faces=faces, keypoints=keypoints)
-            results = _download(
-                tasks, download, picked,
-                lambda jobs: _distribute(jobs, download_shard, distributor, workers, on_done),
-            )  # fmt: skip
+            options = replace(download, faces=faces, keypoints=keypoints)
+            results = run(_download_tasks(tasks, options, picked), download_shard)
             face_results = results if faces is not None else []
             point_results = results if keypoints is not None else []
         else:
-            results = _distribute(tasks, fingerprint_shard, distributor, workers, on_done)
-            face_results = _pass(tasks, faces, face_shard, distributor, workers, on_done)
-            point_results = _pass(tasks, keypoints, keypoint_shard, distributor, workers, on_done)
+            results = run(tasks, fingerprint_shard)
+            face_results = run(stage_tasks(tasks, faces), face_shard) if faces else []
+            point_results = run(stage_tasks(tasks, keypoints), keypoint_shard) if keypoints else []
         added = index_fingerprints(release)
         reports.append(
             FingerprintReport(
