@@ -17,6 +17,8 @@ _STYLE = {"searched": "green", "partly searched": "yellow", "not searched": "red
 def print_coverage(coverage: Coverage | None) -> None:
     if coverage is None:
         return
+    if not coverage.releases:
+        console.print(f"  [red]{coverage.summary()}[/]", highlight=False)
     for release in coverage.releases:
         state = release.state(coverage.signals)
         console.print(
