@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     signals_allow_loopback: bool = Field(
         default=False, description="allow 127.0.0.0/8 and ::1 even when refusing private ones"
     )
+    signals_c2pa_trust_anchors: Path | None = Field(
+        default=None,
+        description="PEM file of C2PA trust anchors; only signers chaining to one can allow",
+    )
 
     # Download and fingerprint of row URLs (traindex.download; docs/image-search.md). The
     # fetcher is the signal checker's (same address policy, redirect and size limits).
