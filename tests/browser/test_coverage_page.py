@@ -47,6 +47,7 @@ def test_upload_over_an_unfingerprinted_release_is_not_searched(
     expect(coverage.locator(".cover-command")).to_have_text(
         "traindex fingerprint --dataset laionlike/main --download"
     )
+    expect(coverage.locator(".verify-command")).to_contain_text("--verify-candidates")
     expect(page.locator("#empty-state")).not_to_contain_text("None of your images is in")
     expect(page.locator("#empty-state")).to_contain_text("not searched")
     context.close()
