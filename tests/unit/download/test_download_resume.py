@@ -65,7 +65,11 @@ def test_sigkill_mid_download_then_rerun(laion_like: MakeRelease) -> None:
     assert sorted(prints) == sorted(keys), "one fingerprint per fetched row, none twice"
 
 
-def test_ray_distributor_equals_local(laion_like: MakeRelease) -> None:
+def test_ray_distributor_equals_local(
+    laion_like: MakeRelease, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a runtime of our own, even when other Ray clusters run on this machine
+    monkeypatch.setenv("RAY_ADDRESS", "local")
     local = laion_like(name="local", parts=2, special=False)
     ray = laion_like(name="viaray", parts=2, special=False)
     for release, name, distributor in ((local, "local", "local"), (ray, "viaray", "ray")):

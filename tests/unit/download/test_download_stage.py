@@ -86,3 +86,8 @@ def test_selectors_need_download(laion_like: MakeRelease) -> None:
     result = runner.invoke(app, release.cli("fingerprint", "-d", "laionlike", "--domain", "x.com"))
     assert result.exit_code == 2
     assert "need --download" in result.output
+    both = runner.invoke(
+        app, release.cli("fingerprint", "-d", "laionlike", "--download", "--images", ".")
+    )
+    assert both.exit_code == 2
+    assert "not both" in both.output

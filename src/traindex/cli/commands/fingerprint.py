@@ -87,6 +87,8 @@ def fingerprint_command(
     ] = None,
 ) -> None:
     """Fingerprint a dataset's images (SHA-256 + PDQ) and index them for image search."""
+    if download and images is not None:
+        exit_with("give --images (local files) or --download (the rows' URLs), not both")
     selection = _selection(download, keep_images, domain, url_prefix, flickr_user, text, rows)
     if distributor not in ("local", "ray"):
         raise typer.BadParameter("--distributor must be local or ray")
