@@ -22,6 +22,7 @@ __all__ = [
     "EvidenceReport",
     "ImageDigests",
     "Outcome",
+    "PublishedRow",
     "QueryRecord",
     "ReleaseCovered",
     "ReleaseSearched",
@@ -90,6 +91,23 @@ class DownloadProof(_Frozen):
     sha256: str = Field(description="SHA-256 of the bytes fetched")
 
 
+class PublishedRow(_Frozen):
+    """Where a matched row is in the dataset file as published, with its raw values.
+
+    Anyone holding the public file can confirm the row without traindex: the file is
+    named with its size and SHA-256 (from the ingest manifest), the row by its 0-based
+    position, and ``check`` is a one-line DuckDB query that prints it.
+    """
+
+    file: str = Field(description="source file as published (path inside the release)")
+    bytes: int
+    sha256: str
+    row: int = Field(description="0-based position of the row in that file")
+    url: str = Field(description="the URL exactly as the file has it (before normalising)")
+    caption: str | None = None
+    check: str | None = Field(default=None, description="DuckDB query showing the row")
+
+
 class EvidenceMatch(_Frozen):
     """One dataset row that matched one query, with the number behind the match."""
 
@@ -112,6 +130,9 @@ class EvidenceMatch(_Frozen):
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
     download_proof: DownloadProof | None = None
+    published: PublishedRow | None = Field(
+        default=None, description="the row in the published file (Parquet sources)"
+    )
 
 
 class QueryRecord(_Frozen):
