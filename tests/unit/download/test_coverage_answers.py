@@ -114,11 +114,13 @@ def test_partly_searched_when_images_could_not_be_fetched(
     assert failures["reserved: robots.txt"] == 1
     assert failures["unreadable image"] == 1  # the decompression bomb
     report = tmp_path / "after.json"
-    signed = runner.invoke(
-        app,
-        release.cli("report", "--image", str(stranger), "-d", "laionlike", "--out", str(report)),
-    )
+    html = tmp_path / "after.html"
+    args = ("report", "--image", str(stranger), "-d", "laionlike", "--out", str(report))
+    signed = runner.invoke(app, release.cli(*args, "--out", str(html)))
     assert signed.exit_code == 0, signed.output
     body = json.loads(report.read_text())["report"]
     assert [q["outcome"] for q in body["queries"]] == ["partly searched"]
     assert "HTTP 404" in body["releases"][0]["coverage"]["summary"]
+    page = html.read_text()
+    assert "laionlike / main (image search): searched 19 of 29 rows" in page
+    assert "Not searched: 1 search(es) found nothing, but not every row was compared" in page
