@@ -71,9 +71,16 @@ def test_keep_images_writes_an_img2dataset_folder(laion_like: MakeRelease, tmp_p
     kept = tmp_path / "kept"
     result = runner.invoke(
         app,
-        release.cli("fingerprint", "-d", "laionlike", "--download", "--keep-images", str(kept)),
-    )
+        release.cli(
+            "fingerprint", "-d", "laionlike", "--download", "--keypoints",
+            "--keep-images", str(kept),
+        ),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    points = _table(release.home, "laionlike", "keypoints")
+    assert sorted(int(str(r["row"])) for r in points) == list(range(len(release.expected)))
+    assert all(int(str(r["count"])) > 0 for r in points), "keypoints from the downloaded bytes"
+    assert "keypoints:" in result.output
     images = sorted(kept.glob("00000/*.jpg"))
     assert len(images) == len(release.expected)
     served = {hashlib.sha256(b).hexdigest() for b in release.site.photos.values()}
