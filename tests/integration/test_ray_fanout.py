@@ -70,7 +70,9 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
 
     two_nodes.cluster.remove_node(holder, allow_graceful=False)
     partial = search.search(photos).to_json()
-    assert partial["coverage"] == {"complete": False, "not_searched": ["cc3m/main:shard-000002"]}
+    assert partial["index_shards_not_searched"] == ["cc3m/main:shard-000002"]
+    assert "index_shards_not_searched" not in local
+    assert partial["not_found"] == []  # a file without a match is not claimed absent
     # what was searched is answered in full: the first catalog shard's rows (its index
     # shard stayed on the head)
     lost = manifest.sources[1].relpath

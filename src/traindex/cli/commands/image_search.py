@@ -11,11 +11,14 @@ from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json
+from traindex.cli.coverage import print_coverage
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
 from traindex.jobs.ray import RayOptions
-from traindex.search.images import ImageSearch, ImageSearchResult
+from traindex.search.images import ImageSearch, ImageSearchResult, read_query_file
+from traindex.search.queries import Query
+from traindex.search.verify import CandidateVerifier
 
 __all__ = ["portfolio_files", "run_image_search"]
 
@@ -29,21 +32,25 @@ def portfolio_files(folder: Path) -> list[Path]:
 
 def _summary(result: ImageSearchResult) -> None:
     data = result.to_json()
-    found = {m.extra["query"] for m in result.matches}
+    outcomes = Counter(result.outcomes().values())
     per_dataset = Counter(f"{m.dataset}/{m.release}" for m in result.matches)
-    console.print(
-        f"{len(result.queries):,} image(s) searched: {len(found):,} found, "
-        f"{len(data['not_found']):,} not found, {len(data['errors']):,} unreadable"
-    )
+    counts = ", ".join(
+        f"{outcomes[o]:,} {o}" for o in ("found", "not found", "partly searched", "not searched")
+        if outcomes[o] or o in ("found", "not found")
+    )  # fmt: skip
+    unreadable = outcomes["unreadable"]
+    console.print(f"{len(result.queries):,} image(s) searched: {counts}, {unreadable:,} unreadable")
     for name, count in per_dataset.most_common():
         console.print(f"  {name}: {count:,} matching row(s)")
     for error in data["errors"]:
         console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
-    if result.not_searched:
+    console.print("coverage:")
+    print_coverage(result.coverage)
+    if result.index_shards_lost:
         console.print(
-            f"[yellow]incomplete: {len(result.not_searched)} index shard(s) not searched "
-            f"(their node did not answer): {', '.join(sorted(result.not_searched))}; "
-            "'not found' means not found in the shards searched[/]",
+            f"[yellow]incomplete: {len(result.index_shards_lost)} index shard(s) not searched "
+            f"(their node did not answer): {', '.join(sorted(result.index_shards_lost))}; "
+            "files without a match count as partly searched[/]",
             highlight=False,
         )
 
@@ -88,11 +95,21 @@ def run_image_search(
     limit: int,
     as_json: bool,
     out: Path | None,
+    candidates: Query | None = None,
+    max_candidates: int = 200,
     ray_address: str | None = None,
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
+    With ``candidates``, verify that query's rows by download instead of the indexes.
     With ``ray_address``, releases placed on that cluster (``place-index``) are searched
     where their index shards are held."""
+    if candidates is not None:
+        files = [(str(p), read_query_file(p)) for p in paths]
+        verifier = CandidateVerifier(settings, max_candidates=max_candidates)
+        with console.status(f"downloading and comparing up to {max_candidates} candidates"):
+            verified = verifier.verify(files, candidates, dataset=dataset)
+        _show(verified, as_json, out)
+        return
     catalog = Catalog(settings)
     if ray_address is not None:
         from traindex.search.fanout import fanout_views
@@ -107,6 +124,10 @@ def run_image_search(
         result = search.search_paths(
             paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
         )
+    _show(result, as_json, out)
+
+
+def _show(result: ImageSearchResult, as_json: bool, out: Path | None) -> None:
     if emit_json(result.to_json(), out, as_json):
         return
     _table(result)
