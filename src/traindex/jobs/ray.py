@@ -75,6 +75,8 @@ def ray_session(options: RayOptions) -> Iterator[ModuleType]:
                 ray.init(address=address, **quiet)
             else:
                 ray.init(
+                    # "local": a new runtime, even if a cluster runs on this machine
+                    address="local",
                     num_cpus=options.num_cpus,
                     object_store_memory=options.object_store_bytes,
                     include_dashboard=False,

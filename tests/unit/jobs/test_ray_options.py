@@ -65,7 +65,7 @@ def test_without_an_address_a_local_runtime_is_sized(fake_ray: _FakeRay) -> None
         pass
     [kwargs] = fake_ray.inits
     assert (kwargs["num_cpus"], kwargs["object_store_memory"]) == (3, 2**27)
-    assert "address" not in kwargs
+    assert kwargs["address"] == "local"  # never a cluster found on this machine
 
 
 def test_cli_options() -> None:
