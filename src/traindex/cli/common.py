@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from traindex.config import Settings
 from traindex.errors import TraindexError
@@ -38,7 +39,8 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def exit_with(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: messages quote user input and pip extras ('traindex[images]'), not markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

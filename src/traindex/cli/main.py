@@ -9,12 +9,15 @@ import typer
 
 from traindex import __version__
 from traindex.cli.commands import COMMAND_MODULES
+from traindex.cli.extras import ExtrasGroup
 from traindex.config import Settings
 
 __all__ = ["app"]
 
 app = typer.Typer(
     name="traindex",
+    cls=ExtrasGroup,
+    rich_markup_mode=None,
     help="What is in this AI training set? Ingest releases, search them, prove it, opt out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from traindex.errors import TraindexError
-from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.registry.errors import ClaimRejected
 
 __all__ = [
@@ -87,6 +86,9 @@ class Selector:
         The bytes are not kept. An undecodable file raises ``ClaimRejected``; a low-quality
         PDQ (flat, tiny image) is left out.
         """
+        # Imported here: PDQ needs the images extra; the other selectors do not.
+        from traindex.fingerprint.pdq import PdqFingerprinter
+
         try:
             pdq = PdqFingerprinter().fingerprint(data, name=name)
         except (TraindexError, ValueError, OSError) as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traindex.catalog.keys import KeyIndex
 from traindex.catalog.manifest import Manifest
@@ -19,9 +19,10 @@ from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.catalog_index import open_pdq
-from traindex.fingerprint.keypoint_index import open_keypoints
 from traindex.index.binary import MultiIndexHashIndex
-from traindex.index.keypoints import KeypointIndex
+
+if TYPE_CHECKING:
+    from traindex.index.keypoints import KeypointIndex
 
 __all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "row_match"]
 
@@ -64,6 +65,10 @@ class ReleaseView:
     @cached_property
     def keypoints(self) -> KeypointIndex | None:
         """The keypoint index, or ``None`` if the release has no keypoints."""
+        # Imported here: the keypoint index needs the images extra (faiss, OpenCV); URL and
+        # caption search work without it.
+        from traindex.fingerprint.keypoint_index import open_keypoints
+
         return open_keypoints(self.release)
 
     def records(self, shard_id: int, rows: Sequence[int]) -> list[dict[str, Any]]:

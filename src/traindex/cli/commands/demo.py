@@ -12,7 +12,7 @@ from traindex.cli.commands.datasets import datasets_command
 from traindex.cli.commands.image_search import run_image_search
 from traindex.cli.commands.search import print_result
 from traindex.cli.common import console, settings, user_errors
-from traindex.demo import build_demo, demo_images, find_shared_data
+from traindex.cli.extras import needs
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
 
@@ -38,6 +38,8 @@ def demo_command(
 ) -> None:
     """Build the demo catalog from real sample photos and rows, then run example searches."""
     cfg = settings(ctx)
+    with user_errors(), needs("demo"):
+        from traindex.demo import build_demo, demo_images, find_shared_data
     data = shared or find_shared_data()
     console.print(f"[bold]traindex demo[/] — home: {cfg.home}")
     if data is None:

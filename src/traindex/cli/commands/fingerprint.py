@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from traindex.cli.common import console, settings, user_errors
-from traindex.fingerprint.faces import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE, FaceOptions
-from traindex.fingerprint.keypoints import KeypointOptions
-from traindex.jobs.fingerprint import Distributor, fingerprint
-from traindex.jobs.stages import ShardResult
+from traindex.cli.extras import needs, require
+from traindex.fingerprint.face_defaults import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE
+
+if TYPE_CHECKING:
+    from traindex.jobs.fingerprint import Distributor
+    from traindex.jobs.stages import ShardResult
 
 __all__ = ["register"]
 
@@ -58,6 +60,13 @@ def fingerprint_command(
         raise typer.BadParameter("--distributor must be local or ray")
     if face_detector not in ("hog", "cnn"):
         raise typer.BadParameter("--face-detector must be hog or cnn")
+    with user_errors(), needs("images"):
+        from traindex.fingerprint.faces import FaceOptions
+        from traindex.fingerprint.keypoints import KeypointOptions
+        from traindex.jobs.fingerprint import fingerprint
+    if faces:  # dlib loads in the workers: check here, so a missing extra is one line
+        with user_errors():
+            require("faces", "dlib", "face_recognition_models")
     face_options = (
         FaceOptions(
             detector="cnn" if face_detector == "cnn" else "hog",

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json
+from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
-from traindex.search.images import ImageSearch, ImageSearchResult
+
+if TYPE_CHECKING:
+    from traindex.search.images import ImageSearchResult
 
 __all__ = ["portfolio_files", "run_image_search"]
 
@@ -82,6 +85,9 @@ def run_image_search(
     out: Path | None,
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``."""
+    with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
+        from traindex.search.images import ImageSearch
+
     search = ImageSearch(Catalog(settings))
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from traindex.cli.common import console, print_json, settings, user_errors
-from traindex.core.signing import key_fingerprint, public_key_hex
-from traindex.evidence.service import EvidenceService
+from traindex.cli.extras import needs
 
 __all__ = ["register"]
 
@@ -22,6 +21,9 @@ def show_command(
 ) -> None:
     """Print the public key (64 hex) to give to whoever checks your reports."""
     with user_errors():
+        with needs("evidence"):
+            from traindex.core.signing import key_fingerprint, public_key_hex
+            from traindex.evidence.service import EvidenceService
         signer = EvidenceService(settings(ctx)).signer
     info = {
         "algorithm": "Ed25519",

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from traindex.cli.common import console, settings, user_errors
+from traindex.cli.extras import needs
 from traindex.errors import InputError
-from traindex.evidence.letters import compose_letter
-from traindex.evidence.seal import open_sealed
 
 __all__ = ["register"]
 
@@ -30,6 +29,9 @@ def letter_command(
     """Write a GDPR, § 101 UrhG or removal request from a signed report (checked first)."""
     settings(ctx)
     with user_errors():
+        with needs("evidence"):
+            from traindex.evidence.letters import compose_letter
+            from traindex.evidence.seal import open_sealed
         try:
             data = report.read_bytes()
         except OSError as exc:

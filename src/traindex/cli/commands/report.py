@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import console, exit_with, settings, user_errors
-from traindex.core.signing import SignatureError
+from traindex.cli.extras import needs
 from traindex.errors import InputError
-from traindex.evidence.build import SearchRun
-from traindex.evidence.render import format_of
-from traindex.evidence.seal import open_sealed
-from traindex.evidence.service import EvidenceService
 from traindex.search.queries import Query, QueryKind
+
+if TYPE_CHECKING:
+    from traindex.evidence.build import SearchRun
+    from traindex.evidence.service import EvidenceService
 
 __all__ = ["register"]
 
@@ -85,6 +85,9 @@ def report_command(
     if not out:
         exit_with("give --out report.html (or .pdf, .json, .csv)")
     with user_errors():
+        with needs("evidence"):
+            from traindex.evidence.render import format_of
+            from traindex.evidence.service import EvidenceService
         formats = [(path, format_of(path)) for path in out]
         if "json" not in {fmt for _, fmt in formats}:
             formats.append((out[0].with_suffix(".json"), "json"))
@@ -119,6 +122,9 @@ def verify_command(
     ] = None,
 ) -> None:
     """Exit 0 if the report is intact (and signed by --pubkey), else 1 with the reason."""
+    with user_errors(), needs("evidence"):
+        from traindex.core.signing import SignatureError
+        from traindex.evidence.seal import open_sealed
     try:
         sealed = open_sealed(report.read_bytes(), pubkey)
     except OSError as exc:
