@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from traindex.config import Settings
 from traindex.errors import TraindexError
@@ -21,13 +22,48 @@ __all__ = [
     "emit_json",
     "err_console",
     "exit_with",
+    "new_table",
     "print_json",
+    "print_table",
     "settings",
     "user_errors",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or redirected output (a file, grep, a CI log) has no terminal width to fit: print
+# every value whole, on one line, instead of folding URLs into 80-column pieces.
+_UNBOUNDED = 100_000
+
+
+def _console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else _UNBOUNDED)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
+
+
+def new_table(*columns: str, title: str | None = None, wrap: tuple[str, ...] = ()) -> Table:
+    """A table whose values are never split into pieces: on a terminal too narrow for it a
+    value ends in "…" (``print_table`` says where the full one is); piped output is whole.
+    Columns named in ``wrap`` (captions, reasons: prose) fold onto more lines instead."""
+    table = Table(title=title)
+    for name in columns:
+        if name in wrap:
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, overflow="ellipsis", no_wrap=True)
+    return table
+
+
+def print_table(table: Table) -> None:
+    """Print ``table``; if the terminal shortened values, say so and how to see them whole."""
+    console.print(table)
+    if console.is_terminal and console.measure(table).maximum > console.width:
+        console.print(
+            "[dim]… marks values shortened to fit this terminal: --json, or piping the "
+            "output (| cat), prints them in full[/]"
+        )
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -29,6 +29,7 @@ __all__ = ["AddressPolicy", "Resolver", "UrlRefusedError", "system_resolver"]
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _SCHEMES = ("http", "https")
+_MAX_PORT = 65535
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -56,6 +57,9 @@ def _parse(raw: str) -> httpx.URL:
         raise UrlRefusedError(f"scheme {url.scheme or '(none)'!r} refused: only http and https")
     if not url.host:
         raise UrlRefusedError("URL has no host")
+    if url.port is not None and not 0 < url.port <= _MAX_PORT:
+        # httpx accepts any number; the socket layer would fail deep inside a task group
+        raise UrlRefusedError(f"port {url.port} is out of range (1-{_MAX_PORT})")
     if url.userinfo:
         raise UrlRefusedError("URL with user-info (user:password@) refused")
     return url

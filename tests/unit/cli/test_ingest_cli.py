@@ -25,7 +25,7 @@ def test_default_skips_and_logs_bad_rows(tmp_path: Path, shared_data: Path) -> N
     result = runner.invoke(app, ["--home", str(home), "ingest", _laion(shared_data), "-d", "l"])
     assert result.exit_code == 0, result.output
     logged = home / "datasets/l/main/rejected"
-    assert "9,999 rows searchable" in result.output
+    assert "9,999 new rows searchable" in result.output
     assert "1 bad row(s) skipped" in result.output
     assert str(logged) in result.output
     (entry,) = pq.read_table(logged / "00000.parquet").to_pylist()

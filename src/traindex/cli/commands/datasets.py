@@ -25,9 +25,12 @@ def datasets_command(
     if not releases:
         console.print("No datasets yet. Ingest one with: traindex ingest PATH --dataset NAME")
         return
+    # "failed downloads": rows the dataset itself marks as never downloaded (img2dataset
+    # status); "bad rows skipped": rows ingest could not use, logged in rejected/.
     table = Table(
-        "dataset", "release", "format", "files", "rows", "failed", "rejected", "updated (UTC)"
-    )
+        "dataset", "release", "format", "files", "rows", "failed downloads", "bad rows skipped",
+        "updated (UTC)",
+    )  # fmt: skip
     for m in releases:
         table.add_row(
             m.name,

@@ -46,10 +46,15 @@ def demo_command(
         console.print("../shared/data not found: using only the photos shipped in pip packages.")
     with user_errors():
         for report in build_demo(cfg, data):
+            if not report.sources_ingested:
+                console.print(f"  {report.dataset}: already there", highlight=False)
+                continue
+            # the same three counts as the datasets table below, for this run
             console.print(
                 f"  {report.dataset}: {report.rows:,} rows ingested, "
-                f"{report.rejected:,} bad rows logged, "
-                f"{report.sources_skipped} file(s) already there"
+                f"{report.failed:,} failed downloads counted, "
+                f"{report.rejected:,} bad rows skipped",
+                highlight=False,
             )
         datasets_command(ctx)
         service = SearchService(Catalog(cfg))

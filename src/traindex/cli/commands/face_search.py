@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, emit_json
+from traindex.cli.common import console, emit_json, new_table, print_table
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -31,9 +29,10 @@ def _table(result: FaceSearchResult) -> None:
         f"same face as the face at ({box['left']},{box['top']})-({box['right']},{box['bottom']}): "
         f"{len(result.matches):,} match(es) within distance {result.threshold}"
     )
-    table = Table(title=title)
-    for column in ("dataset/release", "file:row", "url", "distance", "confidence", "face box"):
-        table.add_column(column, overflow="fold")
+    table = new_table(
+        "dataset/release", "file:row", "url", "distance", "confidence", "face box",
+        title=title, wrap=("confidence",),
+    )  # fmt: skip
     for m in result.matches:
         face = m.extra["face_box"]
         table.add_row(
@@ -44,7 +43,7 @@ def _table(result: FaceSearchResult) -> None:
             m.extra["confidence"],
             f"({face['left']},{face['top']})-({face['right']},{face['bottom']})",
         )
-    console.print(table)
+    print_table(table)
 
 
 def run_face_search(

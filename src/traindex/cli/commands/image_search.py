@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, emit_json
+from traindex.cli.common import console, emit_json, new_table, print_table
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -51,17 +50,10 @@ def _measure(extra: dict[str, Any]) -> str:
 
 
 def _table(result: ImageSearchResult) -> None:
-    table = Table(title="image matches")
-    for column in (
-        "query",
-        "dataset/release",
-        "file:row",
-        "url",
-        "method",
-        "distance",
-        "confidence",
-    ):
-        table.add_column(column, overflow="fold")
+    table = new_table(
+        "query", "dataset/release", "file:row", "url", "method", "distance", "confidence",
+        title="image matches", wrap=("confidence",),
+    )  # fmt: skip
     for m in result.matches:
         table.add_row(
             Path(m.extra["query"]).name,
@@ -72,7 +64,7 @@ def _table(result: ImageSearchResult) -> None:
             _measure(m.extra),
             m.extra.get("confidence") or "",
         )
-    console.print(table)
+    print_table(table)
 
 
 def run_image_search(
@@ -96,7 +88,9 @@ def run_image_search(
         result = search.search_paths(
             paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
         )
-    if emit_json(result.to_json(), out, as_json):
-        return
-    _table(result)
-    _summary(result)
+    if not emit_json(result.to_json(), out, as_json):
+        _table(result)
+        _summary(result)
+    errors = result.to_json()["errors"]
+    if errors and len(errors) == len(result.queries):
+        raise InputError(f"no image could be read ({errors[0]['query']}: {errors[0]['error']})")

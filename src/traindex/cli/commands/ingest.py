@@ -50,7 +50,7 @@ def _summary(report: IngestReport) -> None:
     console.print(
         f"[bold]{report.dataset}/{report.release}[/] ({report.format}): "
         f"{report.sources_ingested} file(s) ingested, {report.sources_skipped} already done; "
-        f"{report.rows:,} rows searchable, {report.failed:,} failed downloads counted "
+        f"{report.rows:,} new rows searchable, {report.failed:,} failed downloads counted "
         f"in {report.seconds:.1f} s",
         highlight=False,
         soft_wrap=True,

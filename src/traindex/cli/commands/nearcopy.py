@@ -11,11 +11,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.image_search import portfolio_files
-from traindex.cli.common import console, emit_json, settings, user_errors
+from traindex.cli.common import (
+    console,
+    emit_json,
+    new_table,
+    print_table,
+    settings,
+    user_errors,
+)
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.core.matches import SearchResult
@@ -83,9 +89,10 @@ def _watermark(pwatermark: float | None, flagged: bool) -> str:
 
 
 def _table(report: NearCopyReport) -> None:
-    table = Table(title="near-copy check")
-    for column in ("output", "verdict", "training row", "url", "distance", "tiles", "pwatermark"):
-        table.add_column(column, overflow="fold")
+    table = new_table(
+        "output", "verdict", "training row", "url", "distance", "tiles", "pwatermark",
+        title="near-copy check",
+    )  # fmt: skip
     for result in report.results:
         best = result.matches[0] if result.matches else None
         table.add_row(
@@ -97,7 +104,7 @@ def _table(report: NearCopyReport) -> None:
             str(best.extra.get("tiles_matched", "")) if best else "",
             _watermark(best.extra.get("pwatermark") if best else None, result.watermark_flag),
         )
-    console.print(table)
+    print_table(table)
     counts = ", ".join(f"{n:,} {v}" for v, n in report.counts().items() if n)
     console.print(f"{len(report.results):,} output(s): {counts or 'none'}")
     for name, methods in report.searched.items():

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.cli.common import (
+    console,
+    err_console,
+    exit_with,
+    new_table,
+    print_json,
+    print_table,
+    settings,
+    user_errors,
+)
 from traindex.registry.models import TERMS, Claim, Selector, to_json
 
 if TYPE_CHECKING:
@@ -127,13 +136,13 @@ def add_claim(
         )
 
 
-def _claims_table(claims: list[Claim]) -> Table:
-    table = Table("id", "owner", "kind", "value", "terms", "status", "expires", title="claims")
+def _claims_table(claims: list[Claim], owners: dict[str, str]) -> Table:
+    table = new_table("id", "owner", "kind", "value", "terms", "status", "expires", title="claims")
     for claim in claims:
         expires = claim.expires_at.strftime("%Y-%m-%d") if claim.expires_at else ""
         table.add_row(
             claim.id,
-            claim.owner_id[:8],
+            owners[claim.owner_id],
             claim.selector.kind,
             claim.selector.value,
             claim.terms,
@@ -155,10 +164,11 @@ def list_claims(
         if owner is not None and account is None:
             exit_with(f"no owner named {owner!r}")
         claims = service.list_claims(account, include_revoked=include_revoked)
+        owners = {i: service.owner_by_id(i).name for i in {c.owner_id for c in claims}}
     if as_json:
-        print_json({"claims": [to_json(c) for c in claims]})
+        print_json({"claims": [to_json(c) | {"owner": owners[c.owner_id]} for c in claims]})
     else:
-        console.print(_claims_table(claims))
+        print_table(_claims_table(claims, owners))
 
 
 def check(
@@ -175,7 +185,9 @@ def check(
     if as_json:
         print_json({"decisions": [to_json(d) for d in decisions]})
         return
-    table = Table("item", "decision", "claims", "verified", "note", title="registry check")
+    table = new_table(
+        "item", "decision", "claims", "verified", "note", title="registry check", wrap=("note",)
+    )
     for d in decisions:
         note = d.error or (
             f"{len(d.unverified_claim_ids)} unverified not counted"
@@ -189,7 +201,7 @@ def check(
             "yes" if d.verified else "no",
             note,
         )
-    console.print(table)
+    print_table(table)
 
 
 def snapshot(
