@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from traindex.config import Settings
@@ -22,7 +23,6 @@ __all__ = [
     "emit_json",
     "err_console",
     "exit_with",
-    "new_table",
     "print_json",
     "print_table",
     "settings",
@@ -43,27 +43,26 @@ console = _console(stderr=False)
 err_console = _console(stderr=True)
 
 
-def new_table(*columns: str, title: str | None = None, wrap: tuple[str, ...] = ()) -> Table:
-    """A table whose values are never split into pieces: on a terminal too narrow for it a
-    value ends in "…" (``print_table`` says where the full one is); piped output is whole.
-    Columns named in ``wrap`` (captions, reasons: prose) fold onto more lines instead."""
-    table = Table(title=title)
-    for name in columns:
-        if name in wrap:
-            table.add_column(name, overflow="fold")
-        else:
-            table.add_column(name, overflow="ellipsis", no_wrap=True)
-    return table
-
-
 def print_table(table: Table) -> None:
-    """Print ``table``; if the terminal shortened values, say so and how to see them whole."""
-    console.print(table)
-    if console.is_terminal and console.measure(table).maximum > console.width:
-        console.print(
-            "[dim]… marks values shortened to fit this terminal: --json, or piping the "
-            "output (| cat), prints them in full[/]"
-        )
+    """Print ``table`` with every value whole.
+
+    A table that fits is printed as it is (piped output always fits: no width applies).
+    On a terminal too narrow for it, folding would cut URLs into column-wide pieces and
+    shortening would hide them, so each row is printed as a block of ``column: value``
+    lines instead: a long URL then wraps only at the terminal's edge and copies whole.
+    """
+    wide = console.options.update(max_width=_UNBOUNDED)
+    if Measurement.get(console, wide, table).maximum <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, highlight=False)
+    cells = [list(column.cells) for column in table.columns]
+    for row in zip(*cells, strict=True):
+        console.print()
+        for column, value in zip(table.columns, row, strict=True):
+            if value:
+                console.print(f"  [dim]{column.header}:[/] ", value, sep="", soft_wrap=True)
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -16,7 +16,6 @@ from rich.table import Table
 from traindex.cli.common import (
     err_console,
     exit_with,
-    new_table,
     print_json,
     print_table,
     settings,
@@ -32,9 +31,9 @@ _STYLE = {"reserved": "bold red", "allowed": "green", "unknown": "yellow"}
 
 
 def _table(verdicts: list[TargetVerdict]) -> Table:
-    table = new_table(
+    table = Table(
         "target", "verdict", "signals", "why",
-        title="AI-training opt-out signals", wrap=("signals", "why"),
+        title="AI-training opt-out signals",
     )  # fmt: skip
     table.show_lines = True
     for item in verdicts:

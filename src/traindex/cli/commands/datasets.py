@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, print_json, settings
+from traindex.cli.common import console, print_json, print_table, settings
 
 __all__ = ["register"]
 
@@ -42,7 +42,7 @@ def datasets_command(
             f"{m.rejected_rows:,}",
             m.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.table import Table
+
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, emit_json, new_table, print_table
+from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -29,9 +31,9 @@ def _table(result: FaceSearchResult) -> None:
         f"same face as the face at ({box['left']},{box['top']})-({box['right']},{box['bottom']}): "
         f"{len(result.matches):,} match(es) within distance {result.threshold}"
     )
-    table = new_table(
+    table = Table(
         "dataset/release", "file:row", "url", "distance", "confidence", "face box",
-        title=title, wrap=("confidence",),
+        title=title,
     )  # fmt: skip
     for m in result.matches:
         face = m.extra["face_box"]

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, emit_json, new_table, print_table
+from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -50,9 +51,9 @@ def _measure(extra: dict[str, Any]) -> str:
 
 
 def _table(result: ImageSearchResult) -> None:
-    table = new_table(
+    table = Table(
         "query", "dataset/release", "file:row", "url", "method", "distance", "confidence",
-        title="image matches", wrap=("confidence",),
+        title="image matches",
     )  # fmt: skip
     for m in result.matches:
         table.add_row(

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import (
     console,
     emit_json,
-    new_table,
     print_table,
     settings,
     user_errors,
@@ -89,7 +89,7 @@ def _watermark(pwatermark: float | None, flagged: bool) -> str:
 
 
 def _table(report: NearCopyReport) -> None:
-    table = new_table(
+    table = Table(
         "output", "verdict", "training row", "url", "distance", "tiles", "pwatermark",
         title="near-copy check",
     )  # fmt: skip

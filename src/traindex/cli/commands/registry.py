@@ -20,7 +20,6 @@ from traindex.cli.common import (
     console,
     err_console,
     exit_with,
-    new_table,
     print_json,
     print_table,
     settings,
@@ -137,7 +136,7 @@ def add_claim(
 
 
 def _claims_table(claims: list[Claim], owners: dict[str, str]) -> Table:
-    table = new_table("id", "owner", "kind", "value", "terms", "status", "expires", title="claims")
+    table = Table("id", "owner", "kind", "value", "terms", "status", "expires", title="claims")
     for claim in claims:
         expires = claim.expires_at.strftime("%Y-%m-%d") if claim.expires_at else ""
         table.add_row(
@@ -185,9 +184,7 @@ def check(
     if as_json:
         print_json({"decisions": [to_json(d) for d in decisions]})
         return
-    table = new_table(
-        "item", "decision", "claims", "verified", "note", title="registry check", wrap=("note",)
-    )
+    table = Table("item", "decision", "claims", "verified", "note", title="registry check")
     for d in decisions:
         note = d.error or (
             f"{len(d.unverified_claim_ids)} unverified not counted"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 from rich.text import Text
 
 from traindex.catalog.store import Catalog
@@ -16,7 +17,6 @@ from traindex.cli.common import (
     console,
     emit_json,
     exit_with,
-    new_table,
     print_table,
     settings,
     user_errors,
@@ -77,9 +77,9 @@ def print_result(result: SearchResult) -> None:
         title += f" (also searched {q['also_searched']!r})"
     if shown < result.total:
         title += f", showing {q['offset'] + 1}-{q['offset'] + shown}"
-    table = new_table(
+    table = Table(
         "dataset/release", "file:row", "url", "caption", "license", "method", "score",
-        title=title, wrap=("caption",),
+        title=title,
     )  # fmt: skip
     for m in result.matches:
         table.add_row(
