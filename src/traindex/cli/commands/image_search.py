@@ -51,6 +51,8 @@ def _measure(extra: dict[str, Any]) -> str:
 
 
 def _table(result: ImageSearchResult) -> None:
+    if not result.matches:
+        return  # the summary below says "0 found"
     table = Table(
         "query", "dataset/release", "file:row", "url", "method", "distance", "confidence",
         title="image matches",
