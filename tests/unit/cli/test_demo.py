@@ -19,14 +19,20 @@ def _search(home: Path, *args: str) -> dict[str, object]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
-def test_demo_without_shared_data_uses_pip_photos(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRAINDEX_SHARED_DATA", str(tmp_path / "absent"))
-    home = tmp_path / "home"
-    result = runner.invoke(app, ["--home", str(home), "demo"])
+@pytest.fixture(scope="module")
+def pip_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo built once without ../shared/data: (home, its output)."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRAINDEX_SHARED_DATA", str(home.parent / "absent"))
+        result = runner.invoke(app, ["--home", str(home), "demo"])
     assert result.exit_code == 0, result.output
-    assert "../shared/data not found" in result.output
+    return home, result.output
+
+
+def test_demo_without_shared_data_uses_pip_photos(pip_demo: tuple[Path, str]) -> None:
+    home, output = pip_demo
+    assert "../shared/data not found" in output
     found = _search(home, "--flickr-user", "https://www.flickr.com/people/danielbuechele/")
     matches = found["matches"]
     assert isinstance(matches, list)
@@ -52,23 +58,18 @@ def test_demo_with_shared_data_ingests_real_rows(tmp_path: Path, shared_data: Pa
     assert "already there" in rerun.output
 
 
-def test_demo_shows_crop_and_near_copy_search(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRAINDEX_SHARED_DATA", str(tmp_path / "absent"))
-    home = tmp_path / "home"
-    result = runner.invoke(app, ["--home", str(home), "demo"])
-    assert result.exit_code == 0, result.output
-    assert "Crop search" in result.output
-    assert "1 output(s): 1 near_copy" in result.output
+def test_demo_shows_crop_and_near_copy_search(pip_demo: tuple[Path, str]) -> None:
+    home, output = pip_demo
+    assert "Crop search" in output
+    assert "1 output(s): 1 near_copy" in output
     # the region index is built, so `traindex nearcopy` works on the demo catalog
     crop = home / "demo-queries" / "crop-china.jpg"
     checked = runner.invoke(app, ["--home", str(home), "nearcopy", str(crop), "--json"])
     assert checked.exit_code == 0, checked.output
     (verdict,) = json.loads(checked.stdout)["results"]
     assert verdict["verdict"] in ("copy", "near_copy")
-    assert "no region index" not in result.output
-    assert "Not searched by image" not in result.output  # every demo photo is fingerprinted
+    assert "no region index" not in output
+    assert "Not searched by image" not in output  # every demo photo is fingerprinted
 
 
 @pytest.mark.shared

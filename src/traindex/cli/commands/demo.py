@@ -16,9 +16,9 @@ from traindex.cli.common import console, settings, user_errors
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.ingest.pipeline import IngestReport
-from traindex.search.coverage import image_coverage
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
+from traindex.web.overview import summarise
 
 __all__ = ["register"]
 
@@ -63,10 +63,11 @@ def _image_searches(ctx: typer.Context, cfg: Settings) -> None:
 
 def _not_searched(cfg: Settings) -> None:
     """Say plainly which rows image search could not compare, and why."""
-    missing = [c for c in image_coverage(Catalog(cfg)) if c.not_searched]
-    if not missing:
+    # rows without a decoded, fingerprinted image: nothing for image search to compare
+    unseen = {s.name: s.rows - (s.images - s.image_errors) for s in summarise(Catalog(cfg))}
+    names = ", ".join(f"{name} ({n:,} rows)" for name, n in unseen.items() if n)
+    if not names:
         return
-    names = ", ".join(f"{c.dataset} ({c.not_searched:,} rows)" for c in missing)
     console.print(
         f"[yellow]Not searched by image:[/] {names}. These samples hold URLs and captions "
         "only, not the images, so image, crop and near-copy search had nothing to compare; "
