@@ -93,7 +93,8 @@ def test_missing_image_file_exits_2(home: Path, tmp_path: Path) -> None:
         app, ["--home", str(home), "search", "--image", str(tmp_path / "nonexistent.jpg")]
     )
     assert result.exit_code == 2
-    assert "no such image file" in result.output
+    assert "error: no image could be read" in result.output
+    assert "no such file (file " in result.output
 
 
 def _commands(group: typer.Typer, prefix: list[str]) -> list[list[str]]:

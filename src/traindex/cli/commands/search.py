@@ -153,8 +153,6 @@ def search_command(
             )
         return
     if image is not None or images is not None:
-        if image is not None and not image.is_file():
-            exit_with(f"no such image file: {image}")
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
