@@ -52,6 +52,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "dns": "registry",
     "psycopg": "registry",
     "weasyprint": "evidence",
+    "pyhanko": "evidence",
+    "asn1crypto": "evidence",
     "cryptography": "evidence",
     "jinja2": "evidence",
     "dlib": "faces",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from traindex import __version__
-from traindex.cli.commands import COMMAND_MODULES
+from traindex.cli.commands import register_commands
 from traindex.cli.extras import ExtrasGroup
 from traindex.config import Settings
 
@@ -48,5 +48,4 @@ def root(
     ctx.obj = Settings(home=home) if home is not None else Settings()
 
 
-for _module in COMMAND_MODULES:
-    _module.register(app)
+register_commands(app)
