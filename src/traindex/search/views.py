@@ -17,14 +17,16 @@ from traindex.catalog.manifest import Manifest
 from traindex.catalog.rows import ShardReader
 from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
+from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.catalog_index import open_pdq
+from traindex.fingerprint.coverage import DOWNLOAD_STAGE, measure_release
 from traindex.index.binary import MultiIndexHashIndex
 
 if TYPE_CHECKING:
     from traindex.index.keypoints import KeypointIndex
 
-__all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "row_match"]
+__all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "coverage_of", "row_match"]
 
 ROW_COLUMNS: tuple[str, ...] = (
     "source_row", "key", "url", "caption", "license", "width", "height", "host", "domain",
@@ -33,11 +35,13 @@ ROW_COLUMNS: tuple[str, ...] = (
 _EXTRA = ("domain", "flickr_photo_id", "flickr_owner", "punsafe", "pwatermark")
 
 
-def _stamp(release: Release, manifest: Manifest) -> tuple[object, float, float]:
+def _stamp(release: Release, manifest: Manifest) -> tuple[object, ...]:
     return (
         manifest.updated_at,
         release.indexed_stamp("fingerprints"),
         release.indexed_stamp("keypoints"),
+        release.indexed_stamp("faces"),
+        release.stage_tables(DOWNLOAD_STAGE),
     )
 
 
@@ -52,6 +56,7 @@ class ReleaseView:
         self.relpaths = {s.id: s.relpath for s in manifest.sources}
         self.keys = KeyIndex(release.keys_dir)
         self.rows = ShardReader(release)
+        self._coverage: dict[tuple[str, ...], ReleaseCoverage] = {}
 
     @cached_property
     def text(self) -> TextIndex:
@@ -70,6 +75,12 @@ class ReleaseView:
         from traindex.fingerprint.keypoint_index import open_keypoints
 
         return open_keypoints(self.release)
+
+    def coverage(self, signals: tuple[str, ...]) -> ReleaseCoverage:
+        """What ``signals`` cover in this release (measured once per view and signals)."""
+        if signals not in self._coverage:
+            self._coverage[signals] = measure_release(self.release, self.manifest, signals)
+        return self._coverage[signals]
 
     def records(self, shard_id: int, rows: Sequence[int]) -> list[dict[str, Any]]:
         return self.rows.fetch(shard_id, list(rows), ROW_COLUMNS).to_pylist()  # type: ignore[no-any-return]
@@ -91,6 +102,11 @@ class ViewCache:
                 view = self._views[key] = ReleaseView(release, manifest)
             views.append(view)
         return views
+
+
+def coverage_of(views: Sequence[ReleaseView], signals: tuple[str, ...]) -> Coverage:
+    """The coverage of an answer that used ``signals`` over ``views``."""
+    return Coverage(signals, tuple(view.coverage(signals) for view in views))
 
 
 def row_match(

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json, print_table
+from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -31,10 +32,9 @@ def _table(result: FaceSearchResult) -> None:
         f"same face as the face at ({box['left']},{box['top']})-({box['right']},{box['bottom']}): "
         f"{len(result.matches):,} match(es) within distance {result.threshold}"
     )
-    table = Table(
-        "dataset/release", "file:row", "url", "distance", "confidence", "face box",
-        title=title,
-    )  # fmt: skip
+    table = Table(title=title)
+    for column in ("dataset/release", "file:row", "url", "distance", "confidence", "face box"):
+        table.add_column(column, overflow="fold")
     for m in result.matches:
         face = m.extra["face_box"]
         table.add_row(
@@ -75,6 +75,7 @@ def run_face_search(
     if emit_json(result.to_json(), out, as_json):
         return
     _table(result)
+    print_coverage(result.coverage)
     if not result.searched:
         console.print(
             "[yellow]no release has a face index yet[/]: run "

@@ -21,6 +21,7 @@ from traindex.cli.common import (
     settings,
     user_errors,
 )
+from traindex.cli.coverage import print_coverage
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
@@ -70,6 +71,7 @@ def print_result(result: SearchResult) -> None:
     q = result.query
     if not result.matches:
         console.print(_nothing_found(q), highlight=False, soft_wrap=True)
+        print_coverage(result.coverage)
         return
     shown = len(result.matches)
     title = f"{q['kind']} {q.get('normalised', q['value'])!r}: {result.total:,} match(es)"
@@ -92,6 +94,7 @@ def print_result(result: SearchResult) -> None:
             f"{m.score:g}",
         )
     print_table(table)
+    print_coverage(result.coverage)
 
 
 def search_command(
@@ -144,6 +147,18 @@ def search_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False,
+    verify_candidates: Annotated[
+        bool,
+        typer.Option(
+            "--verify-candidates",
+            help="With --image/--images and one of --domain, --url-prefix, --flickr-user, "
+            "--text: download those rows' images (cached) and keep the ones your files' "
+            "pixels prove (same file / same image, with the download as proof).",
+        ),
+    ] = False,
+    max_candidates: Annotated[
+        int, typer.Option("--max-candidates", min=1, max=10_000, help="Download at most N.")
+    ] = 200,
 ) -> None:
     """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
     if face is not None:
@@ -153,11 +168,18 @@ def search_command(
             )
         return
     if image is not None or images is not None:
+        candidates = None
+        if verify_candidates:
+            candidates = _query(
+                {"domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
+                 "text": text}
+            )  # fmt: skip
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out
-            )
+                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                candidates=candidates, max_candidates=max_candidates,
+            )  # fmt: skip
         return
     if similar is not None or similar_text is not None:
         with user_errors():
