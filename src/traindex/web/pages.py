@@ -31,6 +31,7 @@ from traindex.web.present import build_groups, pages
 from traindex.web.rendering import Renderer
 from traindex.web.rows import RowRef
 from traindex.web.sessions import Sessions
+from traindex.web.signed_results import SignedResults
 from traindex.web.uploads import SearchForm, UploadLimits, read_search_form
 
 __all__ = ["KINDS", "WebPages", "form_context"]
@@ -84,6 +85,7 @@ class WebPages:
         self.sessions = sessions
         self.render = renderer
         self.limits = UploadLimits.from_settings(settings)
+        self.signed_results = SignedResults(settings)
 
     def form_context(self, fields: Mapping[str, str]) -> dict[str, Any]:
         return form_context(self.settings, fields)
@@ -94,7 +96,9 @@ class WebPages:
         groups = build_groups(result.matches, ctx.view_of, ctx.thumbnails)
         context = {**self.form_context(fields), "groups": groups, "result": result}
         if isinstance(result, ImageSearchResult):
-            return {**context, "mode": "images", "files": _image_summary(result)}
+            token = self.signed_results.dump(result)
+            files = _image_summary(result)
+            return {**context, "mode": "images", "files": files, "evidence_token": token}
         q = result.query
         size, offset = int(q["limit"]), int(q["offset"])
         keep = {k: v for k, v in fields.items() if k in ("q", "kind", "dataset") and v}
