@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from traindex import __version__
 from traindex.catalog.manifest import Manifest, utc_now
 from traindex.catalog.store import Catalog
+from traindex.catalog.text import query_terms
 from traindex.core.licenses import license_url
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import DatasetNotFoundError, InputError
@@ -53,6 +54,7 @@ class SearchRun:
     matches: list[Match]
     totals: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     images: dict[str, ImageDigests] = field(default_factory=dict)
 
     def query_of(self, match: Match) -> str:
@@ -105,7 +107,23 @@ def _run_from_json(answer: dict[str, Any]) -> SearchRun:
 
 def _text_run(query: dict[str, Any], matches: list[Match], total: int) -> SearchRun:
     value = str(query.get("normalised") or query.get("value", ""))
-    return SearchRun(str(query.get("kind")), query.get("dataset"), [value], matches, {value: total})
+    kind = str(query.get("kind"))
+    if kind != "text":
+        return SearchRun(kind, query.get("dataset"), [value], matches, {value: total})
+    # A report says these rows are the sender's: a row that holds only some of the words
+    # (an ``OR`` search, or a search made before all words were required) is no evidence.
+    words = query_terms(value)
+    kept = [m for m in matches if set(words) <= set(m.matched_terms)]
+    run = SearchRun(kind, query.get("dataset"), [value], kept, {value: total})
+    dropped = len(matches) - len(kept)
+    if dropped:
+        if total == len(matches):
+            run.totals[value] = len(kept)
+        run.notes[value] = (
+            f"{dropped:,} row(s) that contain only some of the words are not listed: "
+            f"evidence lists only rows whose caption contains every word ({', '.join(words)})"
+        )
+    return run
 
 
 def _image_run(answer: dict[str, Any], matches: list[Match]) -> SearchRun:
@@ -167,7 +185,7 @@ def _queries(run: SearchRun) -> Iterable[QueryRecord]:
             outcome=outcome,
             matches=total,
             listed=listed.get(name, 0),
-            detail=error,
+            detail=error or run.notes.get(name),
             image=run.images.get(name),
         )
 

@@ -96,7 +96,9 @@ class QueryRecord(_Frozen):
     outcome: Outcome
     matches: int = Field(description="matching rows in the catalog")
     listed: int = Field(description="matching rows listed in this report")
-    detail: str | None = Field(default=None, description="why a file was unreadable")
+    detail: str | None = Field(
+        default=None, description="why a file was unreadable, or which rows were left out"
+    )
     image: ImageDigests | None = None
 
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from traindex.catalog.store import Catalog
+from traindex.catalog.text import asks_any, query_terms
 from traindex.config import Settings
 from traindex.core.matches import SearchResult
 from traindex.errors import TraindexError
@@ -112,6 +113,8 @@ class WebPages:
             "page_link": "/search?" + urlencode(keep) + "&offset=",
             "prev_offset": offset - size if offset > 0 else None,
             "next_offset": offset + size if offset + size < result.total else None,
+            "words": query_terms(str(q["value"])),
+            "any_words": asks_any(str(q["value"])),
         }
 
     def search_get(self, request: Request) -> HTMLResponse:
