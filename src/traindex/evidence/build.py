@@ -22,6 +22,7 @@ from traindex import __version__
 from traindex.catalog.manifest import Manifest, utc_now
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import query_terms
+from traindex.core.filenames import display_name
 from traindex.core.licenses import license_url
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import DatasetNotFoundError, InputError
@@ -30,6 +31,7 @@ from traindex.evidence.model import (
     EvidenceReport,
     ImageDigests,
     Outcome,
+    QueryMatch,
     QueryRecord,
     ReleaseSearched,
     SourceFile,
@@ -56,9 +58,25 @@ class SearchRun:
     errors: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     images: dict[str, ImageDigests] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
 
     def query_of(self, match: Match) -> str:
-        return str(match.extra.get("query", self.queries[0]))
+        """The query ``match`` answers, as the report shows it (a file's name, no folder)."""
+        raw = str(match.extra.get("query", self.queries[0]))
+        return self.names.get(raw, raw)
+
+    def hide_folders(self) -> SearchRun:
+        """Show query files by name only: a report never shows the sender's local paths."""
+        taken: set[str] = set()
+        self.names = {q: display_name(q, taken) for q in self.queries}
+        shown = self.names
+        self.queries = [shown[q] for q in self.queries]
+        self.errors = {
+            shown.get(k, k): v.replace(k, shown.get(k, k)) for k, v in self.errors.items()
+        }
+        self.totals = {shown.get(k, k): v for k, v in self.totals.items()}
+        self.images = {shown.get(k, k): v for k, v in self.images.items()}
+        return self
 
 
 def match_from_json(data: dict[str, Any]) -> Match:
@@ -81,7 +99,7 @@ def runs_from_result(result: SearchResult | ImageSearchResult) -> SearchRun:
         return _text_run(result.query, result.matches, result.total)
     run = _image_run(result.to_json(), result.matches)
     run.images = {q.name: ImageDigests(sha256=q.sha256 or None, pdq=q.pdq) for q in result.queries}
-    return run
+    return run.hide_folders()
 
 
 def runs_from_json(document: dict[str, Any] | list[dict[str, Any]]) -> list[SearchRun]:
@@ -101,7 +119,7 @@ def _run_from_json(answer: dict[str, Any]) -> SearchRun:
         raise InputError("not traindex search JSON: each answer needs a 'query' object")
     matches = [match_from_json(m) for m in answer.get("matches", [])]
     if answer["query"].get("kind") in ("image", "images"):
-        return _image_run(answer, matches)
+        return _image_run(answer, matches).hide_folders()
     return _text_run(answer["query"], matches, int(answer.get("total", 0)))
 
 
@@ -237,5 +255,24 @@ def build_report(
         traindex_version=__version__,
         releases=_releases(catalog, runs),
         queries=[q for run in runs for q in _queries(run)],
-        matches=[_match(run, m, digests.get(row_ref(m))) for run in runs for m in run.matches],
+        matches=_rows(runs, digests),
     )
+
+
+_CERTAINTY = {"certain": 0, "likely": 1, "review": 2}
+
+
+def _rows(runs: Sequence[SearchRun], digests: Mapping[RowRef, RowImage]) -> list[EvidenceMatch]:
+    """Each matched row once, in first-match order, with every search that matched it."""
+    found: dict[tuple[str, str, str, int], list[EvidenceMatch]] = {}
+    for run in runs:
+        for m in run.matches:
+            key = (m.dataset, m.release, m.shard, m.row)
+            found.setdefault(key, []).append(_match(run, m, digests.get(row_ref(m))))
+    return [_merged(hits) for hits in found.values()]
+
+
+def _merged(hits: list[EvidenceMatch]) -> EvidenceMatch:
+    best = min(hits, key=lambda h: _CERTAINTY.get(h.confidence, len(_CERTAINTY)))
+    by = [QueryMatch(**h.model_dump(include=set(QueryMatch.model_fields))) for h in hits]
+    return best.model_copy(update={"matched_by": by})

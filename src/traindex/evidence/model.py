@@ -21,6 +21,7 @@ __all__ = [
     "EvidenceReport",
     "ImageDigests",
     "Outcome",
+    "QueryMatch",
     "QueryRecord",
     "ReleaseSearched",
     "SourceFile",
@@ -64,8 +65,23 @@ class ImageDigests(_Frozen):
     pdq: str | None = None
 
 
+class QueryMatch(_Frozen):
+    """One search (a query file of a portfolio, or a query value) that matched a row."""
+
+    query: str = Field(description="a file name (never a local path) or the query value")
+    method: str
+    measure: str
+    threshold: str | None = None
+    confidence: str
+    query_image: ImageDigests | None = None
+
+
 class EvidenceMatch(_Frozen):
-    """One dataset row that matched one query, with the number behind the match."""
+    """One dataset row, listed once, with every search that matched it.
+
+    The top-level ``query``, ``method``, ``measure``... are the most certain of those
+    matches; ``matched_by`` lists all of them (a portfolio's files that hit the same row).
+    """
 
     query: str = Field(description="what was searched: a file name or the query value")
     dataset: str
@@ -85,6 +101,7 @@ class EvidenceMatch(_Frozen):
     matched_terms: list[str] = Field(default_factory=list)
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
+    matched_by: list[QueryMatch] = Field(default_factory=list)
 
 
 class QueryRecord(_Frozen):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
@@ -25,6 +24,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from traindex.config import Settings
+from traindex.core.filenames import display_name
 from traindex.errors import InputError
 
 __all__ = ["SearchForm", "UploadLimits", "UploadTooLargeError", "read_search_form"]
@@ -92,17 +92,6 @@ def _check_declared(request: Request, limit: int) -> None:
         )
 
 
-def _display_name(raw: str | None, taken: set[str]) -> str:
-    """The file's base name (browsers may send paths), made unique within the request."""
-    base = PurePosixPath((raw or "").replace("\\", "/")).name or "image"
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base} ({n})"
-    taken.add(name)
-    return name
-
-
 async def _take_file(upload: UploadFile, name: str, limits: UploadLimits, form: SearchForm) -> None:
     size = upload.size if upload.size is not None else 0
     if size > limits.max_file_bytes:
@@ -136,7 +125,7 @@ async def _multipart(request: Request, limits: UploadLimits) -> SearchForm:
         for key, value in data.multi_items():
             if isinstance(value, UploadFile):
                 if value.filename or value.size:  # an empty file input sends a nameless part
-                    await _take_file(value, _display_name(value.filename, taken), limits, form)
+                    await _take_file(value, display_name(value.filename, taken), limits, form)
             elif value.strip():
                 form.fields.setdefault(key, value)
                 form.pairs.append((key, value))
