@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -18,6 +18,7 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from traindex.errors import InputError
+from traindex.evidence.model import EvidenceMatch, QueryMatch
 from traindex.evidence.rowimages import RowRef
 from traindex.evidence.seal import SealedReport
 
@@ -121,7 +122,7 @@ def render_csv(sealed: SealedReport) -> str:
     writer.writeheader()
     for m in sealed.report.matches:
         row = m.dataset_image
-        searched = m.matched_by or [m]
+        searched: Sequence[QueryMatch | EvidenceMatch] = m.matched_by or [m]
         images = [q.query_image for q in searched if q.query_image]
         record = m.model_dump(include=set(_CSV_COLUMNS))
         record.update(
