@@ -30,6 +30,7 @@ from traindex.web.context import PerThread, WebContext
 from traindex.web.overview import summarise
 from traindex.web.present import build_groups, pages
 from traindex.web.rendering import Renderer
+from traindex.web.rowfields import row_fields
 from traindex.web.rows import RowRef
 from traindex.web.sessions import Sessions
 from traindex.web.signed_results import SignedResults
@@ -111,6 +112,8 @@ class WebPages:
             "last": offset + len(result.matches),
             "pages": pages(result.total, offset, size) if result.total > size else [],
             "page_link": "/search?" + urlencode(keep) + "&offset=",
+            "past_end": offset > 0 and offset >= result.total,
+            "last_page_offset": max(0, (result.total - 1) // size * size),
             "prev_offset": offset - size if offset > 0 else None,
             "next_offset": offset + size if offset + size < result.total else None,
             "words": query_terms(str(q["value"])),
@@ -170,7 +173,9 @@ class WebPages:
         # Checked only on request: it fetches the row's URL and its site files (robots.txt,
         # ai.txt, tdmrep.json) under the signal fetcher's address policy.
         verdict = row_signals(self.settings, url) if signals and isinstance(url, str) else None
-        context = {"detail": detail, "thumb_url": thumb, "groups": groups, "verdict": verdict}
+        fields = row_fields(detail.record)
+        context: dict[str, Any] = {"detail": detail, "thumb_url": thumb, "groups": groups}
+        context.update(verdict=verdict, fields=fields)
         return self.render.page(request, "row.html", context)
 
     def datasets(self, request: Request) -> HTMLResponse:
