@@ -38,6 +38,9 @@ _FORMATS = {
     "json": "application/json",
 }
 _LETTER_FORMATS = {"pdf": "application/pdf", "md": "text/markdown; charset=utf-8"}
+# The forms may carry a signed image-search result: ~320 bytes per match compressed, and
+# an upload of web_max_files (100) files may list 20 matches each; 8 MB leaves room.
+_FORM_BYTES = 8 * 1024 * 1024
 
 
 class ReportPages:
@@ -86,7 +89,7 @@ class ReportPages:
         self, request: Request, build: Callable[[SearchForm], tuple[bytes, str, str]]
     ) -> Response:
         try:
-            form = await read_search_form(request, self.limits)
+            form = await read_search_form(request, self.limits, form_bytes=_FORM_BYTES)
             self.sessions.check_csrf(self.sessions.load(request), form.fields.get("csrf_token"))
             content, media_type, filename = await run_in_threadpool(build, form)
         except TraindexError as exc:

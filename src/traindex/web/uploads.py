@@ -134,8 +134,8 @@ async def _multipart(request: Request, limits: UploadLimits) -> SearchForm:
     return form
 
 
-async def _small_body(request: Request) -> bytes:
-    chunks = [c async for c in _bounded(request.stream(), _MAX_FORM_BYTES)]
+async def _small_body(request: Request, limit: int) -> bytes:
+    chunks = [c async for c in _bounded(request.stream(), limit)]
     return b"".join(chunks)
 
 
@@ -157,8 +157,11 @@ def _json_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
-async def read_search_form(request: Request, limits: UploadLimits) -> SearchForm:
-    """Parse a multipart, urlencoded or JSON search request within ``limits``.
+async def read_search_form(
+    request: Request, limits: UploadLimits, *, form_bytes: int = _MAX_FORM_BYTES
+) -> SearchForm:
+    """Parse a multipart, urlencoded or JSON search request within ``limits``; a body
+    without files is read up to ``form_bytes``.
 
     Raises ``UploadTooLargeError`` for a request over the byte or file-count limit and
     ``InputError`` for a body that cannot be read.
@@ -167,8 +170,8 @@ async def read_search_form(request: Request, limits: UploadLimits) -> SearchForm
     if content_type == "multipart/form-data":
         _check_declared(request, limits.max_request_bytes)
         return await _multipart(request, limits)
-    _check_declared(request, _MAX_FORM_BYTES)
-    body = await _small_body(request)
+    _check_declared(request, form_bytes)
+    body = await _small_body(request, form_bytes)
     if content_type == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(body.decode("utf-8", "replace"), max_num_fields=_MAX_FIELDS)

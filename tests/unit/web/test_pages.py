@@ -158,3 +158,14 @@ def test_image_results_carry_a_signed_result_for_the_report(
     forged = client.post("/report", data={**fields, "result": token[:-4] + "AAAA"})
     assert forged.status_code == 400
     assert "not made by this site" in forged.text
+
+
+def test_a_large_signed_result_fits_the_report_form(client: TestClient, photos: Path) -> None:
+    """A portfolio's result token may exceed the 256 KB of a search form; the report reads
+    it (and refuses the forged one) instead of calling it an oversized upload."""
+    html = client.get("/").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    forged = {"csrf_token": csrf, "result": "x" * 400_000, "format": "json"}
+    answer = client.post("/report", data=forged)
+    assert answer.status_code == 400
+    assert "not made by this site" in answer.text
