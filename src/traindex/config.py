@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     signals_allow_loopback: bool = Field(
         default=False, description="allow 127.0.0.0/8 and ::1 even when refusing private ones"
     )
+    signals_c2pa_trust_anchors: Path | None = Field(
+        default=None,
+        description="PEM file of C2PA trust anchors; only signers chaining to one can allow",
+    )
 
     # Near-copy check of generated images (traindex.nearcopy) and CLIP similarity
     # (traindex.fingerprint.clip, traindex.search.similar); docs/nearcopy.md explains them.

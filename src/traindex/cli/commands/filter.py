@@ -85,6 +85,14 @@ def filter_command(
     signals: Annotated[
         bool, typer.Option("--signals", help="Also drop rows whose live signals say reserved.")
     ] = False,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown",
+            help="With --signals: keep or drop rows whose signals are only unknown "
+            "(unreadable, e.g. robots.txt 503, or silent). Logged as decision 'unknown'.",
+        ),
+    ] = "keep",
     log: Annotated[Path | None, typer.Option("--log", help="Parquet log of removed rows.")] = None,
     include_unverified: Annotated[
         bool, typer.Option("--include-unverified", help="Unverified claims remove rows too.")
@@ -107,7 +115,12 @@ def filter_command(
         from traindex.filtering.run import FilterOptions, filter_inputs
 
         decider, registry_id = open_decider(
-            config, registry, pubkey=pubkey, signals=signals, count_unverified=include_unverified
+            config,
+            registry,
+            pubkey=pubkey,
+            signals=signals,
+            count_unverified=include_unverified,
+            unknown=unknown,
         )
         options = FilterOptions(
             registry_id, log, fmt, parse_column_spec(columns), config.batch_rows
