@@ -55,11 +55,13 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _check_evidence(page: Page, rows: list[str]) -> set[str]:
-    """Press Download (PDF, then signed JSON) and Create letter (PDF, then Markdown) on the
-    page's report and letter forms; the report must verify and name ``rows``."""
+    """Press Download (PDF, HTML, then signed JSON) and Create letter (PDF, then Markdown)
+    on the page's report and letter forms; the report must verify and name ``rows``."""
     report, letter = "form.report-form[action='/report']", "form.report-form[action='/letter']"
     pdf = _pdf_text(_bytes(_download(page, report, format="pdf")))
     assert "Evidence report" in pdf
+    html = _bytes(_download(page, report, format="html")).decode()
+    _check_html_report(page, html, rows)
     sealed = open_sealed(_bytes(_download(page, report, format="json")))
     listed = {f"{m.source_file}:{m.row}" for m in sealed.report.matches}
     assert set(rows) <= listed
@@ -74,6 +76,18 @@ def _check_evidence(page: Page, rows: list[str]) -> set[str]:
         assert f"`{source}`, row {number}" in markdown
     assert f"Evidence: {len(listed)} matching dataset row(s)" in markdown
     return {"/report Download", "/letter Create letter"}
+
+
+def _check_html_report(page: Page, html: str, rows: list[str]) -> None:
+    """The HTML report, opened in the browser: a page to read, with no button to press."""
+    report = page.context.new_page()
+    report.set_content(html)
+    assert _buttons(report) == set()
+    expect(report.locator("h1")).to_contain_text("Evidence report")
+    text = report.locator("table.matches").first.inner_text()
+    for row in rows:
+        assert f"row {row.rsplit(':', 1)[1]}" in text
+    report.close()
 
 
 def _listed_rows(page: Page) -> list[str]:
