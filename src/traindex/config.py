@@ -161,6 +161,24 @@ class Settings(BaseSettings):
         default=5_000, ge=1, description="larger reports: HTML/CSV/JSON only (PDF ~0.5 MB/row)"
     )
 
+    # Trust and time for signed outputs (docs/evidence.md "Keys, trust and timestamps").
+    trusted_keys: list[Path] = Field(
+        default_factory=list,
+        description="published traindex-keys.json files or 64-hex lines: keys trusted in verify",
+    )
+    tsa_url: str | None = Field(
+        default=None, description="RFC 3161 timestamp authority; None: the machine's clock"
+    )
+    tsa_certificates: list[Path] = Field(
+        default_factory=list, description="PEM certificates of the timestamp authorities trusted"
+    )
+    pdf_certificate: Path | None = Field(
+        default=None, description="PEM certificate signing PDFs (default: self-signed, per key)"
+    )
+    pdf_private_key: Path | None = Field(
+        default=None, description="PEM private key of pdf_certificate (unencrypted)"
+    )
+
     # Opt-out registry (traindex.registry). registry_url None = SQLite in home/registry.
     registry_url: str | None = Field(default=None, description="SQLAlchemy URL of the registry")
     registry_token_ttl_days: float = Field(default=365.0, gt=0, description="API token lifetime")

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.config import Settings
+from traindex.core.trust import TrustedKeys
 from traindex.errors import InputError, TraindexError
 from traindex.registry.decisions import DecisionIndex, Matches
 from traindex.registry.service import RegistryService
@@ -246,12 +247,15 @@ def open_decider(
     pubkey: str | None = None,
     signals: bool = False,
     count_unverified: bool = False,
+    accept_embedded_key: bool = False,
     unknown: str = "keep",
 ) -> tuple[Decider, str]:
     """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
-    bulk API; else a snapshot folder, verified first) plus ``--signals``, and an id naming
-    the claims used (resume redoes files filtered against other claims). ``unknown`` (keep or
-    drop) is what ``--signals`` does with rows whose signals are only ``unknown``."""
+    bulk API; else a snapshot folder, verified first and refused unless its key is pinned,
+    listed in a trusted key list or explicitly accepted) plus ``--signals``, and an id
+    naming the claims used (resume redoes files filtered against other claims).
+    ``unknown`` (keep or drop) is what ``--signals`` does with rows whose signals are only
+    ``unknown``."""
     if unknown != "keep" and not signals:
         raise InputError("--unknown only applies with --signals")
     decider: Decider
@@ -265,7 +269,12 @@ def open_decider(
         decider = RemoteDecider(registry, count_unverified=count_unverified)
         registry_id = f"remote:{registry}"
     else:
-        info, index = load_snapshot_index(Path(registry), pubkey)
+        info, index = load_snapshot_index(
+            Path(registry),
+            pubkey,
+            trusted=TrustedKeys.load(settings),
+            accept_embedded_key=accept_embedded_key,
+        )
         decider = IndexDecider(index, count_unverified=count_unverified)
         registry_id = f"snapshot:{info.manifest_sha256}"
     registry_id += f":unverified={count_unverified}"

@@ -21,6 +21,8 @@ from starlette.responses import Response
 
 from traindex.config import Settings
 from traindex.errors import InputError, TraindexError
+from traindex.evidence.firstpage import LANGUAGES as REPORT_LANGUAGES
+from traindex.evidence.firstpage import Language as ReportLanguage
 from traindex.evidence.letters import KINDS, LANGUAGES, compose_letter
 from traindex.evidence.service import EvidenceService, RenderedReport
 from traindex.search.queries import Query
@@ -63,7 +65,10 @@ class ReportPages:
             run = self.service.search_query(query, fields.get("dataset") or None)
         else:
             raise InputError(f"a report needs a search kind, not {kind!r}")
-        return self.service.report([run], fields.get("requested_by", "").strip()[:500])
+        lang = fields.get("lang", "en")
+        requested_by = fields.get("requested_by", "").strip()[:500]
+        language: ReportLanguage = lang if lang in REPORT_LANGUAGES else "en"
+        return self.service.report([run], requested_by, language)
 
     def _report(self, form: SearchForm) -> tuple[bytes, str, str]:
         fmt = form.fields.get("format", "pdf")
