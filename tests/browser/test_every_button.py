@@ -83,7 +83,7 @@ def _check_html_report(page: Page, html: str, rows: list[str]) -> None:
     report = page.context.new_page()
     report.set_content(html)
     assert _buttons(report) == set()
-    expect(report.locator("h1")).to_contain_text("Evidence report")
+    expect(report.locator("h1").first).to_contain_text("Evidence report")
     text = report.locator("table.matches").first.inner_text()
     for row in rows:
         assert f"row {row.rsplit(':', 1)[1]}" in text
