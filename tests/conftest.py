@@ -25,7 +25,7 @@ hypothesis_settings.register_profile("traindex", deadline=None)
 hypothesis_settings.load_profile("traindex")
 
 REPO = Path(__file__).resolve().parent.parent
-# $TRAINDEX_SHARED_DATA (as ``traindex demo`` reads it) for a checkout that is not next to it
+# a git worktree elsewhere points at the checkout's data with TRAINDEX_SHARED_DATA
 SHARED_DATA = Path(os.environ.get("TRAINDEX_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "REPORT_FORMAT",
+    "DownloadProof",
     "EvidenceMatch",
     "EvidenceReport",
     "ImageDigests",
@@ -24,12 +25,13 @@ __all__ = [
     "PublishedRow",
     "QueryMatch",
     "QueryRecord",
+    "ReleaseCovered",
     "ReleaseSearched",
     "SourceFile",
 ]
 
 REPORT_FORMAT: Literal["traindex-evidence/1"] = "traindex-evidence/1"
-Outcome = Literal["found", "not found", "unreadable"]
+Outcome = Literal["found", "not found", "partly searched", "not searched", "unreadable"]
 
 
 class _Frozen(BaseModel):
@@ -45,6 +47,18 @@ class SourceFile(_Frozen):
     rows: int
 
 
+class ReleaseCovered(_Frozen):
+    """What an image search compared in one release (``core.coverage``): a report never
+    claims absence for rows outside ``rows_searched``."""
+
+    signals: list[str]
+    state: str = Field(description="searched, partly searched or not searched")
+    rows_searched: int
+    failures: dict[str, int] = Field(default_factory=dict, description="reason -> images")
+    shards_not_searched: list[str] = Field(default_factory=list)
+    summary: str
+
+
 class ReleaseSearched(_Frozen):
     """A dataset release that was searched (or, if ``in_catalog`` is false, only cited)."""
 
@@ -57,6 +71,7 @@ class ReleaseSearched(_Frozen):
     rejected_rows: int | None = None
     ingested_at: datetime | None = None
     sources: list[SourceFile] = Field(default_factory=list)
+    coverage: ReleaseCovered | None = None
 
 
 class ImageDigests(_Frozen):
@@ -75,6 +90,17 @@ class QueryMatch(_Frozen):
     threshold: str | None = None
     confidence: str
     query_image: ImageDigests | None = None
+
+
+class DownloadProof(_Frozen):
+    """How a candidate row was verified: its image fetched at ``fetched_at`` from ``url``
+    (``search --verify-candidates``) and matched by the method and measure stated."""
+
+    url: str
+    final_url: str | None = None
+    fetched_at: str
+    http_status: int | None = None
+    sha256: str = Field(description="SHA-256 of the bytes fetched")
 
 
 class PublishedRow(_Frozen):
@@ -120,6 +146,7 @@ class EvidenceMatch(_Frozen):
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
     matched_by: list[QueryMatch] = Field(default_factory=list)
+    download_proof: DownloadProof | None = None
     published: PublishedRow | None = Field(
         default=None, description="the row in the published file (Parquet sources)"
     )
@@ -154,5 +181,16 @@ class EvidenceReport(_Frozen):
 
     @property
     def negatives(self) -> list[QueryRecord]:
-        """Searches that found nothing (negative results are evidence too)."""
+        """Searches that found nothing (negative results are evidence too), including
+        those that could not search every row (their outcome says so)."""
         return [q for q in self.queries if q.outcome != "found"]
+
+    @property
+    def not_found(self) -> list[QueryRecord]:
+        """Searches that compared every row and found none: the only true negatives."""
+        return [q for q in self.queries if q.outcome == "not found"]
+
+    @property
+    def unsearched(self) -> list[QueryRecord]:
+        """Searches over rows never fingerprinted (wholly or in part): no absence claimed."""
+        return [q for q in self.queries if q.outcome in ("not searched", "partly searched")]
