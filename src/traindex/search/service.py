@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import fold
+from traindex.catalog.text import fold, query_terms
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, Resolved, resolve
 from traindex.search.views import ReleaseView, ViewCache, row_match
@@ -151,7 +151,7 @@ def _match(
     terms: tuple[str, ...] = ()
     if resolved.field is None:
         caption_terms = set(fold(record["caption"] or ""))
-        terms = tuple(t for t in dict.fromkeys(fold(resolved.query.value)) if t in caption_terms)
+        terms = tuple(t for t in query_terms(resolved.query.value) if t in caption_terms)
     form = resolved.url_form(record["url"])
     return row_match(
         view,

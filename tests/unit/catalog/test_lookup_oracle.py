@@ -128,3 +128,42 @@ def test_text_single_terms_match_folded_scan(
     for word in random.Random(3).sample(words, 25):
         expected = {(relpath[Path(f).name], r) for f, r, c in table if word in fold(c or "")}
         assert _found(service, "text", word) == expected, word
+
+
+def _captions(settings: Settings) -> list[tuple[str, int, set[str]]]:
+    """Every caption row as (source file, row, its folded words): the brute-force oracle."""
+    shards = str(settings.datasets_dir / "laion400m/test/samples/*.parquet")
+    table = duckdb.execute(
+        "SELECT filename, source_row, caption FROM read_parquet(?, filename=true)", [shards]
+    ).fetchall()
+    manifest = next(m for _, m in Catalog(settings).releases())
+    relpath = {f"{s.id:05d}.parquet": s.relpath for s in manifest.sources}
+    return [(relpath[Path(f).name], int(r), set(fold(c or ""))) for f, r, c in table]
+
+
+def test_text_words_are_all_required_unless_or(
+    service: SearchService, small_settings: Settings
+) -> None:
+    rows = _captions(small_settings)
+    rng = random.Random(13)
+    pairs = [tuple(rng.sample(sorted(w), 2)) for _, _, w in rng.sample(rows, 20) if len(w) > 2]
+    pairs += [("robert", "kneschke"), ("robert", "burns"), ("eiffel", "tower")]
+    for a, b in pairs:
+        both = {(s, r) for s, r, words in rows if {a, b} <= words}
+        either = {(s, r) for s, r, words in rows if {a, b} & words}
+        assert _found(service, "text", f"{a} {b}") == both, (a, b)
+        assert _found(service, "text", f"{a} OR {b}") == either, (a, b)
+    robert = _found(service, "text", "Robert")
+    assert len(robert) > 1
+    assert _found(service, "text", "Robert Kneschke") == set()  # no row holds both words
+    assert _found(service, "text", "Robert Burns") < robert
+
+
+def test_matched_terms_say_which_words_a_row_holds(service: SearchService) -> None:
+    result = service.search(Query("text", "robert OR burns -kiyosaki"), limit=100)
+    assert result.matches
+    for match in result.matches:
+        words = set(fold(match.caption or ""))
+        assert set(match.matched_terms) == {"robert", "burns"} & words
+        assert "kiyosaki" not in words
+        assert match.to_json()["matched_terms"] == list(match.matched_terms)

@@ -111,7 +111,11 @@ def search_command(
         str | None, typer.Option("--flickr-user", help="Flickr NSID, alias or profile URL.")
     ] = None,
     text: Annotated[
-        str | None, typer.Option("--text", help='Caption words; "quoted phrase" for phrases.')
+        str | None,
+        typer.Option(
+            "--text",
+            help='Caption words, all required; "quoted phrase"; a OR b for either.',
+        ),
     ] = None,
     sha256: Annotated[
         str | None, typer.Option("--sha256", help="SHA-256 of the original image file (hex).")
