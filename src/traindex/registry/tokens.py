@@ -13,6 +13,7 @@ run at once as fit the configured memory; the rest wait their turn.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -69,13 +70,22 @@ class Slots:
         self._slots.release()
 
 
+@functools.cache
+def _process_slots(size: int) -> Slots:
+    return Slots(size)
+
+
 class PasswordHashing:
-    """argon2 hash/verify, at most ``memory_mb // 64 MiB`` (at least one) at a time."""
+    """argon2 hash/verify, at most ``memory_mb // 64 MiB`` (at least one) at a time.
+
+    The slots are shared by every ``PasswordHashing`` of this process with the same size
+    (the API and the web pages each open a registry service, but share one memory)."""
 
     def __init__(self, memory_mb: int, hasher: PasswordHasher | None = None) -> None:
         self.hasher = hasher or PasswordHasher()
         per_call_mb = max(1, self.hasher.memory_cost // 1024)  # memory_cost is in KiB
-        self.slots = Slots(max(1, memory_mb // per_call_mb))
+        size = max(1, memory_mb // per_call_mb)
+        self.slots = _process_slots(size)
 
     def hash(self, secret: str) -> str:
         with self.slots:
