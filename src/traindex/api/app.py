@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from traindex import __version__
+from traindex.api.errors import document_bad_bodies, install_error_handlers
 from traindex.api.routes import ROUTER_MODULES
 from traindex.config import Settings
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     _offline_docs(app)
+    install_error_handlers(app)
     for module in ROUTER_MODULES:
         app.include_router(module.router(settings))
+    document_bad_bodies(app)
     return app

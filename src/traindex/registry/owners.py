@@ -10,6 +10,8 @@ caller nothing cannot grow the append-only log without bound.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,11 +25,39 @@ from traindex.registry.refusals import RefusalThrottle
 from traindex.registry.store import RegistryStore, as_utc
 from traindex.registry.tokens import PasswordHashing, TokenCache, new_token, parse_token
 
-__all__ = ["OwnerAccounts", "now_utc"]
+__all__ = ["OWNER_NAME_PATTERN", "OwnerAccounts", "now_utc"]
 
 _CACHE_FOR = timedelta(seconds=60)
 """How long a verified token skips argon2 in this process. Short, because a token rotated
 through another process (CLI, second server) must stop working here soon too."""
+
+
+def _name_pattern() -> str:
+    """Owner names: no control, format or private-use characters, no line or paragraph
+    separators, no spaces but U+0020, and not only spaces. (Lone surrogates cannot arrive:
+    the API refuses them while decoding, and Rust's regex cannot name them.)
+
+    One regex for both the service and the API schema, so a schema-valid name is never
+    refused; ``\\U`` escapes are read alike by Python's and pydantic's (Rust) regex."""
+    refused = {"Cc", "Cf", "Co", "Zl", "Zp"}
+    bad = [
+        c
+        for c in range(0x110000)
+        if unicodedata.category(chr(c)) in refused
+        or (unicodedata.category(chr(c)) == "Zs" and c != 0x20)
+    ]
+    ranges, start = [], 0
+    for i in range(1, len(bad) + 1):
+        if i == len(bad) or bad[i] != bad[i - 1] + 1:
+            low, high = bad[start], bad[i - 1]
+            ranges.append(f"\\U{low:08x}" + ("" if low == high else f"-\\U{high:08x}"))
+            start = i
+    cls = "".join(ranges)
+    return f"^[^{cls}]*[^{cls} ][^{cls}]*$"
+
+
+OWNER_NAME_PATTERN = _name_pattern()
+_OWNER_NAME = re.compile(OWNER_NAME_PATTERN)
 
 
 def now_utc() -> datetime:
@@ -70,8 +100,9 @@ class OwnerAccounts:
         self, name: str, email: str | None = None, *, client: str | None = None
     ) -> tuple[Owner, str]:
         """Create an owner; returns it with its API token (shown once, stored hashed)."""
-        clean = name.strip() if isinstance(name, str) else ""
-        if not clean or len(clean) > 200 or not clean.isprintable():
+        raw = name if isinstance(name, str) else ""
+        clean = raw.strip(" ")
+        if len(raw) > 200 or not _OWNER_NAME.fullmatch(raw):
             self._deny("register_owner", clean[:80], "invalid owner name", client)
             raise ClaimRejected("owner name must be 1-200 printable characters")
         if email is not None and (len(email) > 320 or "@" not in email):

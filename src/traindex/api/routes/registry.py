@@ -25,12 +25,13 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from starlette.exceptions import HTTPException
 
 from traindex.config import Settings
 from traindex.registry.errors import AuthError, RateLimitedError, RegistryError
 from traindex.registry.models import ClaimRequest, Owner, Selector, to_json
+from traindex.registry.owners import OWNER_NAME_PATTERN
 from traindex.registry.ratelimit import TokenBuckets
 from traindex.registry.service import RegistryService
 from traindex.registry.snapshot import JSONL, MANIFEST, PARQUET, SIGNATURE
@@ -43,6 +44,12 @@ _SNAPSHOT_FILES = {
     PARQUET: "application/vnd.apache.parquet",
     JSONL: "application/x-ndjson",
 }
+_SNAPSHOT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the file, by its type",
+        "content": {media: {} for media in _SNAPSHOT_FILES.values()},
+    }
+}
 _SNAPSHOT_MAX_AGE_S = 3600.0
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -53,10 +60,44 @@ def _error(
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every registry error: ``{"error": {"code": ..., "message": ...}}``."""
+
+    error: ErrorDetail
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "unreadable request body",
+        401: "missing, unknown, replaced or expired token (operations that need one)",
+        403: "the token's owner may not do this",
+        404: "no such claim",
+        405: "method not allowed",
+        409: "owner name taken",
+        413: "request body over the size limit",
+        422: "invalid request, or a claim the registry's rules refuse",
+        429: "rate limit; `Retry-After` says when to retry",
+    }.items()
+}
+
+
+def _iso_datetime(value: object) -> object:
+    """Only RFC 3339 text (or null) is a date here: pydantic would also take a number."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("expected an RFC 3339 date-time string")
+    return value
+
+
 class SelectorIn(BaseModel):
     kind: Literal["url", "url_prefix", "domain", "flickr_owner", "image"]
     value: str
-    include_subdomains: bool = True
+    include_subdomains: StrictBool = True
     sha256: str | None = None
     pdq: str | None = None
     md5: str | None = None
@@ -68,21 +109,24 @@ class ClaimIn(BaseModel):
         "do_not_train"
     )
     contact: str | None = None
-    expires_at: datetime | None = None
+    expires_at: Annotated[datetime | None, BeforeValidator(_iso_datetime)] = None
 
 
 class BulkClaimsIn(BaseModel):
     claims: list[ClaimIn] = Field(max_length=1_000, description="<= 1,000 claims, all or none")
 
 
+_TERMS = Literal["do_not_train", "allow", "allow_with_attribution", "license_required"]
+
+
 class OwnerIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+    name: str = Field(min_length=1, max_length=200, pattern=OWNER_NAME_PATTERN)
+    email: str | None = Field(default=None, max_length=320, pattern="@")
 
 
 class CheckIn(BaseModel):
     items: list[str] = Field(description="URLs, sha256:HEX, md5:HEX or pdq:HEX (<= 10,000)")
-    count_unverified: bool = False
+    count_unverified: StrictBool = False
 
 
 def client_of(request: Request) -> str:
@@ -157,6 +201,10 @@ def _registry_error(exc: RegistryError) -> JSONResponse:
 
 def _route_class(guard: _Guard) -> type[APIRoute]:
     class GuardedRoute(APIRoute):
+        def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+            kwargs["responses"] = {**_ERRORS, **(kwargs.get("responses") or {})}
+            super().__init__(path, endpoint, **kwargs)
+
         def get_route_handler(self) -> Handler:
             inner = super().get_route_handler()
 
@@ -245,7 +293,7 @@ def _account_routes(api: APIRouter, registry: _Lazy, guard: _Guard) -> None:
     def add_image_claim(
         request: Request,
         file: Annotated[UploadFile, File(description="The image; only its hashes are kept.")],
-        terms: Annotated[str, Form()] = "do_not_train",
+        terms: Annotated[_TERMS, Form()] = "do_not_train",
     ) -> dict[str, Any]:
         """Claim an image by upload: SHA-256, MD5 and PDQ are kept, the bytes are not."""
         account = owner(request)
@@ -292,7 +340,7 @@ def _claim_routes(api: APIRouter, registry: _Lazy, settings: Settings) -> None:
         decisions = registry().check(body.items, count_unverified=body.count_unverified)
         return {"decisions": [to_json(d) for d in decisions]}
 
-    @api.get("/snapshot/{name}")
+    @api.get("/snapshot/{name}", response_class=FileResponse, responses=_SNAPSHOT_RESPONSE)
     def snapshot(
         name: Literal["manifest.json", "manifest.sig", "claims.parquet", "claims.jsonl"],
     ) -> FileResponse:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from traindex.api.limits import ClientLimit, retry_headers
 from traindex.config import Settings
-from traindex.errors import TraindexError
+from traindex.errors import InputError, TraindexError
 from traindex.web.context import PerThread
 from traindex.web.rendering import status_of
 from traindex.web.searching import QUERY_FIELDS
@@ -42,7 +42,7 @@ _FIELD_DOCS: dict[str, str] = {
 _COMMON: dict[str, Any] = {
     "dataset": {"type": "string", "description": "NAME or NAME/RELEASE (default: all)"},
     "limit": {"type": "integer", "minimum": 1, "maximum": 500},
-    "offset": {"type": "integer", "minimum": 0},
+    "offset": {"type": "integer", "minimum": 0, "maximum": 2**40},
 }
 
 
@@ -118,6 +118,23 @@ def error_answer(exc: TraindexError) -> JSONResponse:
     return json_answer({"detail": str(exc)}, status_of(exc), retry_headers(exc))
 
 
+_ALLOWED = frozenset({*QUERY_FIELDS, "image", "dataset", "limit", "offset"})
+_RANGES = {"limit": (1, 500), "offset": (0, 2**40)}
+
+
+def checked(form: SearchForm) -> SearchForm:
+    """The documented request only: no other fields, ``limit``/``offset`` integers in range
+    (the web form shares the reader but carries more fields, such as its CSRF token)."""
+    unknown = sorted({name for name, _ in form.pairs} - _ALLOWED)
+    if unknown:
+        raise InputError(f"unknown field(s): {', '.join(unknown)}")
+    for name, (low, high) in _RANGES.items():
+        value = form.fields.get(name)
+        if value is not None and not (value.isdigit() and low <= int(value) <= high):
+            raise InputError(f"{name} must be an integer from {low} to {high}")
+    return form
+
+
 def router(settings: Settings) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["search"])
     services = PerThread(settings)
@@ -132,7 +149,7 @@ def router(settings: Settings) -> APIRouter:
         """Search by image file(s), URL, domain, Flickr photo/account, digest or caption text."""
         try:
             rate.admit(request)
-            form = await read_search_form(request, limits)
+            form = checked(await read_search_form(request, limits))
             answer = await run_in_threadpool(run, form)
         except TraindexError as exc:
             return error_answer(exc)

@@ -20,6 +20,12 @@ from traindex.web.rows import RowRef
 __all__ = ["router"]
 
 
+_ROW_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "unreadable row reference; `detail` says why"},
+    404: {"description": "no such dataset, release, shard or row"},
+}
+
+
 def router(settings: Settings) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["catalog"])
     services = PerThread(settings)
@@ -45,7 +51,7 @@ def router(settings: Settings) -> APIRouter:
             "elsewhere": [m.to_json() for m in found.elsewhere],
         }
 
-    @api.get("/rows/{dataset}/{release}", response_model=dict[str, Any])
+    @api.get("/rows/{dataset}/{release}", response_model=dict[str, Any], responses=_ROW_ERRORS)
     async def row(
         dataset: str,
         release: str,
