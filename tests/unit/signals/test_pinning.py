@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-
 from tests.conftest import StartServer
+
 from traindex.config import Settings
 from traindex.signals.fetch import Fetcher
 from traindex.signals.pinning import AddressPins
@@ -49,7 +50,7 @@ def test_checked_addresses_are_pinned() -> None:
 
 
 class _Seen(BaseHTTPRequestHandler):
-    hosts: list[str] = []
+    hosts: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         _Seen.hosts.append(self.headers["Host"])
