@@ -18,15 +18,16 @@ def _client(tmp_path: Path) -> TestClient:
     return TestClient(create_app(settings))
 
 
-def test_api_search_is_limited_per_client(tmp_path: Path) -> None:
+def test_api_image_search_is_limited_per_client_but_lookups_are_not(tmp_path: Path) -> None:
     client = _client(tmp_path)
-    answers = [
-        client.post("/api/search", json={"url": "https://a.example/1.jpg"}) for _ in range(5)
-    ]
+    image = {"image": ("a.jpg", b"not an image", "image/jpeg")}
+    answers = [client.post("/api/search", files=image) for _ in range(5)]
     assert 429 not in [a.status_code for a in answers[:3]]
     assert [a.status_code for a in answers[3:]] == [429, 429]
     assert set(answers[3].json()) == {"detail"}
     assert int(answers[3].headers["Retry-After"]) >= 1
+    lookup = client.post("/api/search", json={"url": "https://a.example/1.jpg"})
+    assert lookup.status_code != 429
 
 
 def test_evidence_building_is_limited_per_client(tmp_path: Path) -> None:

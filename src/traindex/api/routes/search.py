@@ -5,7 +5,7 @@ Accepts ``multipart/form-data`` (one or more ``image`` files, plus optional fiel
 query fields. The body is read within the upload limits of ``Settings`` (see
 ``traindex.web.uploads``); errors come back as ``{"detail": message}`` with 400 (bad
 input), 404 (unknown dataset), 413 (too large / too many files) or 429 (this client's
-search rate used up, see ``traindex.api.limits``; ``Retry-After`` says when to retry).
+image-search rate used up, see ``traindex.api.limits``; ``Retry-After`` says when).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ _OPENAPI: dict[str, Any] = {
         "400": {"description": "unreadable input; `detail` says why"},
         "404": {"description": "no such dataset"},
         "413": {"description": "upload over the byte or file-count limit"},
-        "429": {"description": "too many searches from this address; see `Retry-After`"},
+        "429": {"description": "too many image searches from this address; see `Retry-After`"},
     },
 }
 
@@ -148,8 +148,9 @@ def router(settings: Settings) -> APIRouter:
     async def search(request: Request) -> JSONResponse:
         """Search by image file(s), URL, domain, Flickr photo/account, digest or caption text."""
         try:
-            rate.admit(request)
             form = checked(await read_search_form(request, limits))
+            if form.files or form.rejected:  # image search is the costly kind (~20 ms/image)
+                rate.admit(request)
             answer = await run_in_threadpool(run, form)
         except TraindexError as exc:
             return error_answer(exc)
