@@ -61,11 +61,13 @@ def _jpeg(xmp: bytes | None) -> bytes:
 
 
 def _site(host: int, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Site files per host: robots.txt varies by host % 5, ai.txt % 4, tdmrep.json % 6."""
+    """Site files per host: robots.txt varies by host % 5 (2: IETF ``Content-Usage``
+    ``train-ai=n`` for /img/, crawling allowed), ai.txt % 4, tdmrep.json % 6."""
     if path == "/robots.txt":
         robots = {
             0: b"User-agent: GPTBot\nDisallow: /\n",
             1: b"User-agent: *\nDisallow: /img/private/\n",
+            2: b"User-agent: *\nAllow: /\nContent-Usage: /img/ train-ai=n\n",
             3: b"User-agent: CCBot\nDisallow: /\n",
         }
         if host % 5 == 4:
@@ -80,7 +82,8 @@ def _site(host: int, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
 
 
 def _image(index: int, plain: bytes, tagged: bytes) -> tuple[list[tuple[str, str]], bytes]:
-    """Per-image signals by index % 10: header variants, TDMRep header, IPTC XMP."""
+    """Per-image signals by index % 10: header variants, TDMRep header, IPTC XMP, and a
+    ``Content-Usage: train-ai=n`` header (7)."""
     headers = [("Content-Type", "image/jpeg")]
     kind = index % 10
     extra = {
@@ -89,6 +92,7 @@ def _image(index: int, plain: bytes, tagged: bytes) -> tuple[list[tuple[str, str
         2: [("X-Robots-Tag", "noindex"), ("X-Robots-Tag", "NoImageAI")],
         3: [("tdm-reservation", "1")],
         6: [("X-Robots-Tag", "max-snippet: 20, noai")],
+        7: [("Content-Usage", "train-ai=n, search=y")],
     }.get(kind, [])
     return headers + extra, tagged if kind == 4 else plain
 
@@ -211,7 +215,16 @@ def _server_counts(port: int) -> dict[str, int]:
 
 
 def _table(report: dict[str, Any]) -> str:
-    families = ["robots.txt", "ai.txt", "tdmrep", "x-robots-tag", "meta-robots", "iptc", "c2pa"]
+    families = [
+        "robots.txt",
+        "ai.txt",
+        "tdmrep",
+        "x-robots-tag",
+        "meta-robots",
+        "iptc",
+        "c2pa",
+        "content-usage",
+    ]
     tx, dd = report["traindex"], report.get("datadiligence")
     rows = [("", "traindex", "datadiligence" if dd else "-")]
     rows.append(("URLs/s", str(tx["urls_per_s"]), str(dd["urls_per_s"]) if dd else "-"))

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     signals_allow_loopback: bool = Field(
         default=False, description="allow 127.0.0.0/8 and ::1 even when refusing private ones"
     )
+    signals_c2pa_trust_anchors: Path | None = Field(
+        default=None,
+        description="PEM file of C2PA trust anchors; only signers chaining to one can allow",
+    )
 
     # Near-copy check of generated images (traindex.nearcopy) and CLIP similarity
     # (traindex.fingerprint.clip, traindex.search.similar); docs/nearcopy.md explains them.
@@ -155,6 +159,24 @@ class Settings(BaseSettings):
     )
     evidence_pdf_max_matches: int = Field(
         default=5_000, ge=1, description="larger reports: HTML/CSV/JSON only (PDF ~0.5 MB/row)"
+    )
+
+    # Trust and time for signed outputs (docs/evidence.md "Keys, trust and timestamps").
+    trusted_keys: list[Path] = Field(
+        default_factory=list,
+        description="published traindex-keys.json files or 64-hex lines: keys trusted in verify",
+    )
+    tsa_url: str | None = Field(
+        default=None, description="RFC 3161 timestamp authority; None: the machine's clock"
+    )
+    tsa_certificates: list[Path] = Field(
+        default_factory=list, description="PEM certificates of the timestamp authorities trusted"
+    )
+    pdf_certificate: Path | None = Field(
+        default=None, description="PEM certificate signing PDFs (default: self-signed, per key)"
+    )
+    pdf_private_key: Path | None = Field(
+        default=None, description="PEM private key of pdf_certificate (unencrypted)"
     )
 
     # Opt-out registry (traindex.registry). registry_url None = SQLite in home/registry.

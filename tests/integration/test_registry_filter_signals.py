@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from traindex.config import Settings
+from traindex.errors import InputError
 from traindex.filtering.deciders import open_decider
 from traindex.filtering.run import FilterOptions, filter_inputs
 
@@ -64,3 +65,55 @@ def test_signals_remove_reserved_rows(settings: Settings, site: str, tmp_path: P
     logged = pq.read_table(log).to_pylist()
     assert [row["url"] for row in logged] == urls[:3]
     assert all("robots" in row["source"] for row in logged)
+
+
+class _Down(_Site):
+    """robots.txt answers 503: RFC 9309 "unreachable", so the signals verdict is unknown."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+
+@pytest.mark.parametrize("unknown", ["keep", "drop"])
+def test_unknown_rows_follow_the_builders_choice(
+    settings: Settings,
+    site: str,
+    http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer],
+    tmp_path: Path,
+    unknown: str,
+) -> None:
+    local = Settings(
+        home=settings.home, signals_allow_loopback=True, signals_refuse_private_addresses=False
+    )
+    down = f"http://127.0.0.1:{http_server(_Down).server_address[1]}"
+    urls = [f"{site}/private/1.jpg", f"{site}/public/1.jpg", f"{down}/public/2.jpg"]
+    src = tmp_path / "urls.txt"
+    src.write_text("\n".join(urls) + "\n")
+    decider, registry_id = open_decider(local, None, signals=True, unknown=unknown)
+    assert registry_id.endswith(f":signals:unknown={unknown}")
+    log = tmp_path / "removed.parquet"
+    (summary,) = filter_inputs(
+        src, tmp_path / "out.txt", decider, FilterOptions(registry_id, log=log)
+    )
+    logged = pq.read_table(log).to_pylist()
+    if unknown == "keep":
+        assert (tmp_path / "out.txt").read_text().splitlines() == urls[1:]
+        assert dict(summary.result.removed) == {"signal:reserved": 1}
+        return
+    assert (tmp_path / "out.txt").read_text().splitlines() == [urls[1]]
+    assert dict(summary.result.removed) == {"signal:reserved": 1, "signal:unknown": 1}
+    assert [(r["url"], r["decision"], r["source"]) for r in logged][1] == (
+        urls[2],
+        "unknown",
+        "unreadable: robots.txt",
+    )
+
+
+def test_unknown_choice_needs_signals(settings: Settings) -> None:
+    with pytest.raises(InputError, match="--signals"):
+        open_decider(settings, None, unknown="drop")

@@ -21,6 +21,7 @@ __all__ = [
     "EvidenceReport",
     "ImageDigests",
     "Outcome",
+    "PublishedRow",
     "QueryRecord",
     "ReleaseSearched",
     "SourceFile",
@@ -64,6 +65,23 @@ class ImageDigests(_Frozen):
     pdq: str | None = None
 
 
+class PublishedRow(_Frozen):
+    """Where a matched row is in the dataset file as published, with its raw values.
+
+    Anyone holding the public file can confirm the row without traindex: the file is
+    named with its size and SHA-256 (from the ingest manifest), the row by its 0-based
+    position, and ``check`` is a one-line DuckDB query that prints it.
+    """
+
+    file: str = Field(description="source file as published (path inside the release)")
+    bytes: int
+    sha256: str
+    row: int = Field(description="0-based position of the row in that file")
+    url: str = Field(description="the URL exactly as the file has it (before normalising)")
+    caption: str | None = None
+    check: str | None = Field(default=None, description="DuckDB query showing the row")
+
+
 class EvidenceMatch(_Frozen):
     """One dataset row that matched one query, with the number behind the match."""
 
@@ -85,6 +103,9 @@ class EvidenceMatch(_Frozen):
     matched_terms: list[str] = Field(default_factory=list)
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
+    published: PublishedRow | None = Field(
+        default=None, description="the row in the published file (Parquet sources)"
+    )
 
 
 class QueryRecord(_Frozen):

@@ -4,7 +4,9 @@ A decider sees one batch of rows as Arrow string columns (raw URL, Flickr owner,
 MD5; any may be missing; Arrow so that the index decider never turns the rows that match
 nothing into Python objects) and returns, per row, ``None`` (keep) or a ``Removal`` naming why.
 Rows are removed only for ``do_not_train`` (the registry's strictest decision) and, with
-``--signals``, for a ``reserved`` signal verdict; ``license_required`` and attribution
+``--signals``, for a ``reserved`` signal verdict (and an ``unknown`` one with
+``--unknown drop``: nothing could be read, e.g. robots.txt answered 503, or nothing states a
+preference; logged as decision ``unknown``); ``license_required`` and attribution
 terms are the builder's to honour, so they are counted in the log's decision column only
 when the row goes for another reason.
 """
@@ -23,13 +25,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.config import Settings
-from traindex.errors import TraindexError
+from traindex.core.trust import TrustedKeys
+from traindex.errors import InputError, TraindexError
 from traindex.registry.decisions import DecisionIndex, Matches
 from traindex.registry.service import RegistryService
 from traindex.registry.snapshot import load_snapshot_index
+from traindex.signals.base import Basis, Verdict
 from traindex.signals.service import resolve_agents, run_checks
+from traindex.signals.verdict import TargetVerdict
 
 __all__ = [
+    "UNKNOWN_CHOICES",
     "ChainDecider",
     "Columns",
     "Decider",
@@ -41,6 +47,7 @@ __all__ = [
 ]
 
 _CHUNK = 10_000
+UNKNOWN_CHOICES = ("keep", "drop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,23 +189,30 @@ class SignalsDecider(Decider):
     ``traindex.signals`` with its caching and per-host limits.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, unknown: str = "keep") -> None:
+        if unknown not in UNKNOWN_CHOICES:
+            raise InputError(f"--unknown must be keep or drop, got {unknown!r}")
         self.settings = settings
         self.agents = resolve_agents([])
+        self.drop_unknown = unknown == "drop"
 
     def decide(self, columns: Columns) -> list[Removal | None]:
         all_urls: list[str | None] = columns.url.to_pylist()
         urls = [u for u in dict.fromkeys(all_urls) if u]
         verdicts = {v.target: v for v in run_checks(urls, self.settings, self.agents)}
-        out: list[Removal | None] = []
-        for url in all_urls:
-            verdict = verdicts.get(url) if url else None
-            if verdict is None or verdict.verdict.value != "reserved":
-                out.append(None)
-                continue
-            signals = sorted({r.signal for r in verdict.results if r.verdict.value == "reserved"})
-            out.append(Removal("signal", "reserved", " ".join(signals), True))
-        return out
+        return [self._removal(verdicts.get(url) if url else None) for url in all_urls]
+
+    def _removal(self, verdict: TargetVerdict | None) -> Removal | None:
+        if verdict is None or verdict.verdict is Verdict.ALLOWED:
+            return None
+        if verdict.verdict is Verdict.RESERVED:
+            signals = sorted({r.signal for r in verdict.results if r.verdict is Verdict.RESERVED})
+            return Removal("signal", "reserved", " ".join(signals), True)
+        if not self.drop_unknown:
+            return None
+        unread = sorted({r.signal for r in verdict.results if r.basis is Basis.ERROR})
+        source = "unreadable: " + " ".join(unread) if unread else "no signal states a preference"
+        return Removal("signal", "unknown", source, False)
 
 
 class ChainDecider(Decider):
@@ -233,10 +247,17 @@ def open_decider(
     pubkey: str | None = None,
     signals: bool = False,
     count_unverified: bool = False,
+    accept_embedded_key: bool = False,
+    unknown: str = "keep",
 ) -> tuple[Decider, str]:
     """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
-    bulk API; else a snapshot folder, verified first) plus ``--signals``, and an id naming
-    the claims used (resume redoes files filtered against other claims)."""
+    bulk API; else a snapshot folder, verified first and refused unless its key is pinned,
+    listed in a trusted key list or explicitly accepted) plus ``--signals``, and an id
+    naming the claims used (resume redoes files filtered against other claims).
+    ``unknown`` (keep or drop) is what ``--signals`` does with rows whose signals are only
+    ``unknown``."""
+    if unknown != "keep" and not signals:
+        raise InputError("--unknown only applies with --signals")
     decider: Decider
     if registry is None:
         service = RegistryService.open(settings)
@@ -248,11 +269,16 @@ def open_decider(
         decider = RemoteDecider(registry, count_unverified=count_unverified)
         registry_id = f"remote:{registry}"
     else:
-        info, index = load_snapshot_index(Path(registry), pubkey)
+        info, index = load_snapshot_index(
+            Path(registry),
+            pubkey,
+            trusted=TrustedKeys.load(settings),
+            accept_embedded_key=accept_embedded_key,
+        )
         decider = IndexDecider(index, count_unverified=count_unverified)
         registry_id = f"snapshot:{info.manifest_sha256}"
     registry_id += f":unverified={count_unverified}"
     if signals:
-        decider = ChainDecider([decider, SignalsDecider(settings)])
-        registry_id += ":signals"
+        decider = ChainDecider([decider, SignalsDecider(settings, unknown)])
+        registry_id += f":signals:unknown={unknown}"
     return decider, registry_id

@@ -8,7 +8,13 @@ nothing it would use; the fixed resize makes the hash independent of the resolut
 copy happens to have (measured on the shipped photos: resize 0.25-2x plus JPEG q30-q70
 stays within 16 bits, against 28 bits when hashing full-size pixels) and makes hashing
 cheaper than a plain full decode. The hash is therefore *traindex's* PDQ: compare it with
-hashes made by this pipeline, not with hashes from other PDQ tools (those differ by ~10 bits).
+hashes made by this pipeline. Against reference PDQ (``pdqhash`` on full-resolution pixels,
+what ThreatExchange-style hash lists hold) ``bench/pdq_interop.py`` measured, over the 106
+photos in the shared data: median 14 bits, 90th percentile 30, and 93 of the 96 photos with a
+usable reference hash (quality >= 50) within the 31-bit match radius (worst 34); hashes of
+low-quality images (flat or tiny, quality < 50, which PDQ itself says not to match) are 84-120
+bits apart. So an external reference hash finds traindex's hash of the same photo in ~97% of
+usable cases at radius 31; docs/signals.md has the table.
 
 Bit order is ThreatExchange's: the 256 bits of ``pdqhash.compute`` packed MSB first, so
 ``Fingerprint.hex`` is the usual 64-character PDQ hex.

@@ -120,12 +120,14 @@ class CheckContext:
     ``agents`` are the crawler product tokens to evaluate (bare tokens such as ``GPTBot``;
     RFC 9309 matching needs the token, not a full User-Agent string). ``fetcher`` is absent
     for local files. ``noindex_reserves`` makes ``noindex``/``noimageindex``/``none`` count
-    as a reservation, as img2dataset does by default.
+    as a reservation, as img2dataset does by default. ``c2pa_trust_anchors`` is the PEM text
+    of the configured C2PA trust list (``None``: no signer is trusted).
     """
 
     agents: tuple[str, ...]
     fetcher: Fetcher | None = None
     noindex_reserves: bool = False
+    c2pa_trust_anchors: str | None = None
 
 
 class SignalChecker(Protocol):

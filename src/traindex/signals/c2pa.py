@@ -7,10 +7,21 @@ reserved (CAWG: "in the absence of additional information, constrained shall be 
 equivalent to notAllowed"), ``allowed`` is allowed. An ``ai_inference``-only restriction is
 not a training reservation and is reported as no statement.
 
+Trust, one rule for every file (test keys included):
+
+- **tampering** - any validation failure that is not about the signer's trust (hash or
+  signature mismatch, malformed claim) - refuses the manifest: ``unknown`` (error), the reason
+  names the failure codes; nothing in it is attributed to anyone;
+- **untrusted or unresolvable signer** (``signingCredential.untrusted``, CAWG identity not
+  resolvable offline, ...): the assertion is read and the reason says "signed by X, not on a
+  configured trust list". A reservation still counts - a reservation from any source is one,
+  and ignoring it would fail open. An ``allowed`` does not count: anyone can sign
+  "allowed" with a self-made key, so it is ``unknown`` (absent) and says why;
+- **trusted** (the signer chains to ``signals_c2pa_trust_anchors``): both count.
+
 Remote manifest fetching and OCSP are turned off: a checker must not call third parties, and
 c2pa's default would. A manifest that cannot be read (remote-only, corrupt, cut body) is
-``unknown`` - never ``allowed``, which is how datadiligence fails open. A reservation in a
-manifest that fails validation still counts (with a warning); an ``allowed`` from one does not.
+``unknown`` - never ``allowed``, which is how datadiligence fails open.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import asyncio
 import io
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -27,7 +38,7 @@ import c2pa
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
 
-__all__ = ["C2paChecker", "evaluate_store", "sniff_mime"]
+__all__ = ["C2paChecker", "Validation", "evaluate_store", "read_validation", "sniff_mime"]
 
 _LABEL = re.compile(r"^(?:c2pa|cawg)\.training-mining(?:__\d+)?$")
 _TRAINING = ("ai_training", "ai_generative_training", "data_mining")
@@ -35,9 +46,34 @@ _RESTRICTED = ("notallowed", "constrained")
 _MARKERS = (b"jumb", b"c2pa", b"provenance")
 
 
+# Failure codes about who signed, not about what was signed: the content is intact.
+_TRUST_CODE = re.compile(r"(?:untrusted|unresolv|revoked|expired|ocsp|\.identity\.)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """What c2pa said about the active manifest: state, failure codes and the signer."""
+
+    state: str
+    failures: tuple[str, ...]
+    signer: str
+
+    @property
+    def tampered(self) -> tuple[str, ...]:
+        """Failure codes that show the content or claim changed after signing."""
+        return tuple(code for code in self.failures if not _TRUST_CODE.search(code))
+
+    @property
+    def trusted(self) -> bool:
+        return self.state.lower() == "trusted" and not self.failures
+
+
 @cache
-def _context() -> Any:
-    return c2pa.Context.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
+def _context(trust_anchors: str | None) -> Any:
+    config: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
+    if trust_anchors:
+        config["trust"] = {"trust_anchors": trust_anchors}
+    return c2pa.Context.from_dict(config)
 
 
 def sniff_mime(data: bytes, content_type: str) -> str | None:
@@ -57,12 +93,25 @@ def sniff_mime(data: bytes, content_type: str) -> str | None:
     return None
 
 
-def _read(data: bytes, mime: str) -> tuple[dict[str, Any], str]:
-    reader = c2pa.Reader(mime, io.BytesIO(data), context=_context())
+def read_validation(store: dict[str, Any], state: str, results: Any) -> Validation:
+    """The active manifest's failure codes and signer from c2pa's JSON and results."""
+    active = (results or {}).get("activeManifest") or {} if isinstance(results, dict) else {}
+    codes = tuple(str(item.get("code", "")) for item in active.get("failure") or [])
+    label = store.get("active_manifest")
+    info = ((store.get("manifests") or {}).get(label) or {}).get("signature_info") or {}
+    name = info.get("common_name") or info.get("issuer") or "an unnamed signer"
+    issuer = info.get("issuer")
+    signer = f"{name} (issuer {issuer})" if issuer and issuer != name else str(name)
+    return Validation(state, codes, signer)
+
+
+def _read(data: bytes, mime: str, trust_anchors: str | None) -> tuple[dict[str, Any], Validation]:
+    reader = c2pa.Reader(mime, io.BytesIO(data), context=_context(trust_anchors))
     with reader:
         store = json.loads(reader.json())
         state = str(reader.get_validation_state() or "")
-    return store, state
+        results = reader.get_validation_results()
+    return store, read_validation(store, state, results)
 
 
 def _entries(manifest: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -75,35 +124,52 @@ def _entries(manifest: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-def evaluate_store(store: dict[str, Any], state: str, where: str) -> CheckResult:
-    """The verdict of the active manifest in a c2pa ``Reader.json()`` store."""
-    label = store.get("active_manifest")
-    manifest = (store.get("manifests") or {}).get(label) or {}
-    base = f"{where} C2PA manifest {label}"
-    entries = [(a, k, e) for a, k, e in _entries(manifest) if k.endswith(_TRAINING)]
-    invalid = state.lower() == "invalid"
+def _restriction(entries: list[tuple[str, str, dict[str, Any]]]) -> tuple[str, str, str] | None:
+    """``(assertion, key, raw)`` of the first ``notAllowed``/``constrained`` training entry."""
     for assertion, key, entry in entries:
         use = str(entry.get("use", ""))
         if use.lower() in _RESTRICTED:
             info = entry.get("constraint_info") or entry.get("constraints_info")
-            raw = use + (f" ({info})" if info else "")
-            why = f"{key} is {use}" + (" (manifest fails validation)" if invalid else "")
-            src = f"{base} {assertion}/{key}"
-            return CheckResult("c2pa", Verdict.RESERVED, Basis.STATEMENT, src, raw, why)
+            return assertion, key, use + (f" ({info})" if info else "")
+    return None
+
+
+def evaluate_store(store: dict[str, Any], check: Validation, where: str) -> CheckResult:
+    """The verdict of the active manifest in a c2pa ``Reader.json()`` store (rule: module doc)."""
+    label = store.get("active_manifest")
+    manifest = (store.get("manifests") or {}).get(label) or {}
+    base = f"{where} C2PA manifest {label}"
+    entries = [(a, k, e) for a, k, e in _entries(manifest) if k.endswith(_TRAINING)]
+    restricted = _restriction(entries)
+    if check.tampered:
+        codes = ", ".join(check.tampered)
+        claim = f"; it claims {restricted[2]} but cannot be attributed" if restricted else ""
+        why = f"manifest fails validation ({codes}): refused as tampered{claim}"
+        return CheckResult("c2pa", Verdict.UNKNOWN, Basis.ERROR, base, f"invalid: {codes}", why)
+    trust = "trusted signer" if check.trusted else "not on a configured trust list"
+    signed = f"signed by {check.signer}, {trust}"
+    if restricted is not None:
+        assertion, key, raw = restricted
+        src = f"{base} {assertion}/{key}"
+        why = f"{key} is {raw.split(' ')[0]} ({signed})"
+        return CheckResult("c2pa", Verdict.RESERVED, Basis.STATEMENT, src, raw, why)
     allowed = [(a, k) for a, k, e in entries if str(e.get("use", "")).lower() == "allowed"]
-    if allowed and invalid:
-        why = "manifest allows training but fails validation; not trusted"
-        return CheckResult("c2pa", Verdict.UNKNOWN, Basis.ERROR, base, "allowed", why)
     if allowed:
         src = f"{base} {allowed[0][0]}/{allowed[0][1]}"
-        return CheckResult("c2pa", Verdict.ALLOWED, Basis.STATEMENT, src, "allowed", "allowed")
-    why = f"manifest ({state or 'unvalidated'}) has no training/data-mining statement"
+        if check.trusted:
+            why = f"allowed ({signed})"
+            return CheckResult("c2pa", Verdict.ALLOWED, Basis.STATEMENT, src, "allowed", why)
+        why = f"allows training, but {signed}: not counted"
+        return CheckResult("c2pa", Verdict.UNKNOWN, Basis.ABSENT, src, "allowed", why)
+    why = f"manifest ({check.state or 'unvalidated'}) has no training/data-mining statement"
     return CheckResult("c2pa", Verdict.UNKNOWN, Basis.ABSENT, base, None, why)
 
 
-def _check_bytes(data: bytes, mime: str, where: str, complete: bool) -> CheckResult:
+def _check_bytes(
+    data: bytes, mime: str, where: str, complete: bool, trust_anchors: str | None
+) -> CheckResult:
     try:
-        store, state = _read(data, mime)
+        store, check = _read(data, mime, trust_anchors)
     except c2pa.C2paError.ManifestNotFound:
         if complete:
             return CheckResult("c2pa", Verdict.UNKNOWN, Basis.ABSENT, where, None, "no manifest")
@@ -112,7 +178,7 @@ def _check_bytes(data: bytes, mime: str, where: str, complete: bool) -> CheckRes
     except Exception as exc:  # native library boundary: any failure means "unreadable"
         why = f"manifest unreadable offline: {exc}"
         return CheckResult("c2pa", Verdict.UNKNOWN, Basis.ERROR, where, type(exc).__name__, why)
-    return evaluate_store(store, state, where)
+    return evaluate_store(store, check, where)
 
 
 class C2paChecker:
@@ -139,6 +205,11 @@ class C2paChecker:
                 resource.fetched_at,
             )
         result = await asyncio.to_thread(
-            _check_bytes, resource.body, mime, resource.source, resource.complete
+            _check_bytes,
+            resource.body,
+            mime,
+            resource.source,
+            resource.complete,
+            context.c2pa_trust_anchors,
         )
         return replace(result, fetched_at=resource.fetched_at)

@@ -1,11 +1,11 @@
-"""robots.txt (RFC 9309) for AI crawler tokens, parsed by ``robotspy``.
+"""robots.txt (RFC 9309) for AI crawler tokens: protego with RFC group handling (``rep.py``).
 
-Parser choice: run over Google's 140 conformance vectors (``google_robotstxt_vectors.json``),
-robotspy 0.13 passes 136, protego 0.7 passes 128 (protego lets an unknown line close a group,
-an RFC violation, and matches user agents by substring, so a group ``bot`` would govern
-``GPTBot``). robotspy's four misses are documented in ``docs/signals.md``: three
-``ID_Encoding`` cases where it percent-decodes before comparing, and the Google-only
-``index.html`` = directory rule.
+Parser choice, measured by ``bench/robots_conformance.py`` (figures in ``docs/signals.md``):
+protego's path matching follows RFC 9309 (literal ``%2A``/``%24``, CR line ends, ``//``
+paths, implicit ``/robots.txt``) where robotspy 0.13 does not; protego's group handling does
+not (it drops ``User-agent: img2dataset/1.4 (+https://...)``, lets unknown lines close groups),
+so traindex selects groups itself. With that, traindex passes all RFC examples and issue-15
+classes and 137 of Google's 140 vectors (the other 3 follow the RFC's encoding table).
 
 Fetch semantics (RFC 9309 §2.3.1): 2xx is parsed (first ``signals_max_site_file_bytes``,
 at least the 500 KiB the RFC requires); 4xx and redirect chains that loop or exceed five hops
@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-
-from robots import RobotsParser
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
 from traindex.signals.crawlers import is_product_token
 from traindex.signals.fetch import FailureKind, FetchResult
+from traindex.signals.rep import RepFile, parse_rep
 
 __all__ = [
     "AgentDecision",
@@ -63,19 +61,17 @@ def decode_site_text(body: bytes) -> str | None:
     return text
 
 
-def _rules_text(parser: RobotsParser, group: str | None) -> str:
+def _rules_text(parsed: RepFile, group: str | None) -> str:
     if group is None:
         return "(no group applies)"
-    rules = parser.agents_rules.get(group, [])
-    text = "; ".join(("Allow: " if r.allowed else "Disallow: ") + r.path for r in rules)
-    text = text or "(empty group)"
+    text = "; ".join(parsed.groups.get(group, ())) or "(empty group)"
     return text if len(text) <= _RAW_LIMIT else text[: _RAW_LIMIT - 1] + "…"
 
 
 def match_token(agent: str) -> str:
     """The part of ``agent`` robots.txt groups can name: up to the first non-RFC character.
 
-    RFC 9309 tokens are letters, ``_`` and ``-``; robotspy (like Google's parser) reads
+    RFC 9309 tokens are letters, ``_`` and ``-``; the RFC (like Google's parser) reads
     ``User-agent: AI2Bot`` as group ``ai``, so ``AI2Bot`` must be looked up as ``AI``.
     Anything that is not a token at all (``Foo Bar``) is left alone and matches no group.
     """
@@ -85,23 +81,15 @@ def match_token(agent: str) -> str:
     return match.group(0) if match else agent
 
 
-@lru_cache(maxsize=512)
-def _parsed(text: str) -> RobotsParser:
-    """Parse once per distinct file: bulk checks evaluate thousands of URLs per host."""
-    return RobotsParser.from_string(text)
-
-
 def evaluate(text: str, agents: tuple[str, ...], url: str) -> list[AgentDecision]:
     """Evaluate ``url`` for each bare product token in ``agents`` against robots.txt ``text``."""
-    parser = _parsed(text)
+    parsed = parse_rep(text)
     decisions = []
     for agent in agents:
-        token = match_token(agent).lower()
-        group = token if token in parser.agents_rules else None
-        if group is None and "*" in parser.agents_rules:
-            group = "*"
-        allowed = bool(parser.can_fetch(token, url))
-        decisions.append(AgentDecision(agent, allowed, group, _rules_text(parser, group)))
+        token = match_token(agent)
+        group = parsed.group_for(token)
+        allowed = parsed.allowed(token, url)
+        decisions.append(AgentDecision(agent, allowed, group, _rules_text(parsed, group)))
     return decisions
 
 

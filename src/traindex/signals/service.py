@@ -1,11 +1,12 @@
 """The signal-check service: targets in, one ``TargetVerdict`` per target out.
 
 This is what the CLI (and later the API and the filter) call; they hold no logic of their
-own. A target is a local file (IPTC and C2PA are read from its bytes) or a URL (all seven
-signals: the site files through the shared cache, the URL's own response for headers, HTML
-meta and embedded metadata). Bad input never raises here: a refused scheme, a private
-address, a missing file or an unreachable host each become an ``unknown`` result that says
-why. Bulk checks run through a bounded worker pool and keep the input order.
+own. A target is a local file (IPTC and C2PA are read from its bytes) or a URL (all eight
+signals, ``Content-Usage`` included: the site files through the shared cache, the URL's own
+response for headers, HTML meta and embedded metadata). Bad input never raises here: a
+refused scheme, a private address, a missing file or an unreachable host each become an
+``unknown`` result that says why. Bulk checks run through a bounded worker pool and keep
+the input order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import httpx
 
 from traindex.config import Settings
 from traindex.errors import InputError
+from traindex.signals.aipref import ContentUsageChecker
 from traindex.signals.aitxt import AiTxtChecker
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, SignalChecker, Verdict
 from traindex.signals.c2pa import C2paChecker
@@ -39,6 +42,7 @@ __all__ = [
     "check_targets",
     "resolve_agents",
     "run_checks",
+    "trust_anchors",
 ]
 
 URL_CHECKERS: tuple[SignalChecker, ...] = (
@@ -49,6 +53,7 @@ URL_CHECKERS: tuple[SignalChecker, ...] = (
     MetaRobotsChecker(),
     IptcChecker(),
     C2paChecker(),
+    ContentUsageChecker(),
 )
 FILE_CHECKERS: tuple[SignalChecker, ...] = (IptcChecker(), C2paChecker())
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -72,6 +77,20 @@ def resolve_agents(agents: Sequence[str]) -> tuple[str, ...]:
             "e.g. GPTBot, not the full User-Agent string)"
         )
     return tuple(dict.fromkeys(agents))
+
+
+def trust_anchors(settings: Settings) -> str | None:
+    """The PEM text of ``signals_c2pa_trust_anchors``, or ``None`` when none is configured."""
+    path = settings.signals_c2pa_trust_anchors
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read C2PA trust anchors {path}: {exc}") from exc
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InputError(f"C2PA trust anchors {path}: no PEM certificate in the file")
+    return text
 
 
 def _is_url(target: str) -> bool:
@@ -133,7 +152,7 @@ async def check_one(target: str, fetcher: Fetcher, context: CheckContext) -> Tar
         loaded = _file_resource(target, fetcher.settings.signals_max_body_bytes)
         if isinstance(loaded, str):
             return _input_problem(target, target, loaded)
-        return await _run(target, loaded, FILE_CHECKERS, CheckContext(context.agents))
+        return await _run(target, loaded, FILE_CHECKERS, replace(context, fetcher=None))
     try:
         await fetcher.policy.check(target)
     except UrlRefusedError as exc:
@@ -156,9 +175,10 @@ async def check_targets(
     progress: Progress | None = None,
 ) -> list[TargetVerdict]:
     """Check every target with at most ``signals_concurrency`` in flight; input order kept."""
+    anchors = trust_anchors(settings)  # before opening anything: a bad path is a user error
     own = fetcher is None
     active = fetcher or Fetcher(settings, transport=transport, resolver=resolver)
-    context = CheckContext(agents, active, noindex_reserves)
+    context = CheckContext(agents, active, noindex_reserves, anchors)
     results: list[TargetVerdict | None] = [None] * len(targets)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(len(targets)):

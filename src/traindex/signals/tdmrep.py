@@ -2,20 +2,27 @@
 
 Rules from the TDMRep final report: in ``tdmrep.json`` the first rule (array order) whose
 ``location`` matches wins - not the longest; ``location`` uses robots.txt ``*``/``$``
-patterns, case-sensitive, against path and query. ``tdm-reservation`` is ``1`` (reserved) or
-``0``; anything else is a protocol error and leaves the value unset (for the file we stop at
-that rule). Precedence: file, then the ``tdm-reservation`` header supersedes it, then HTML
-``<meta name="tdm-reservation">`` supersedes the header; an absent or invalid value never
-resets what an earlier step said. ``tdm-policy`` is kept only with reservation ``1``.
+patterns, case-sensitive, against path and query, both percent-normalised first (RFC 3986
+§6.2.2, as the spec requires): escapes of unreserved characters decoded, other escapes'
+hex upper-cased, non-ASCII characters encoded, and a literal ``*`` or ``$`` in the URL
+encoded (``%2A``/``%24`` is how a location spells them, as in RFC 9309 §2.2.3).
+
+``tdm-reservation`` is ``1`` (reserved) or ``0``; anything else is a protocol error and
+leaves the value unset (for the file we stop at that rule). Precedence: file, then the
+``tdm-reservation`` header supersedes it, then HTML ``<meta name="tdm-reservation">``
+supersedes the header; an absent or invalid value never resets what an earlier step said.
+``tdm-policy`` is kept only with reservation ``1``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from functools import lru_cache
+from urllib.parse import quote, urlsplit
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
 from traindex.signals.fetch import FetchResult
@@ -29,6 +36,7 @@ __all__ = [
     "apply_step",
     "location_matches",
     "match_file",
+    "normalise",
     "parse_tdmrep_json",
     "path_of",
     "result_for",
@@ -82,12 +90,46 @@ def parse_tdmrep_json(body: bytes) -> list[TdmRule]:
     return rules
 
 
-def location_matches(pattern: str, path: str) -> bool:
-    """robots.txt-style prefix match: ``*`` any run of characters, trailing ``$`` = end."""
-    anchored = pattern.endswith("$")
-    body = pattern[:-1] if anchored else pattern
+_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# Printable ASCII stays as written, except the three characters normalisation must encode.
+_LITERAL = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "%*$")
+
+
+def _escape(piece: str) -> str:
+    char = chr(int(piece[1:], 16))
+    return char if char in _UNRESERVED else piece.upper()
+
+
+def normalise(value: str, *, pattern: bool = False) -> str:
+    """``value`` percent-normalised for comparison (RFC 3986 §6.2.2.1-2).
+
+    In a ``pattern``, ``*`` and a trailing ``$`` are operators and stay; in a request URI
+    they are data and get encoded, so ``/foo-$`` equals a location ``/foo-%24``.
+    """
+    anchored = pattern and value.endswith("$")
+    body = value[:-1] if anchored else value
+    safe = _LITERAL + ("*" if pattern else "")
+    pieces = _ESCAPE.split(body)
+    text = "".join(
+        _escape(piece) if index % 2 else quote(piece, safe=safe)
+        for index, piece in enumerate(pieces)
+    )
+    return text + ("$" if anchored else "")
+
+
+@lru_cache(maxsize=4096)
+def _location_regex(pattern: str) -> re.Pattern[str]:
+    normal = normalise(pattern, pattern=True)
+    anchored = normal.endswith("$")
+    body = normal[:-1] if anchored else normal
     regex = ".*".join(re.escape(part) for part in body.split("*"))
-    return re.match(regex + (r"\Z" if anchored else ""), path) is not None
+    return re.compile(regex + (r"\Z" if anchored else ""))
+
+
+def location_matches(pattern: str, path: str) -> bool:
+    """robots.txt-style prefix match on normalised forms: ``*`` any run, trailing ``$`` end."""
+    return _location_regex(pattern).match(normalise(path)) is not None
 
 
 def _valid(value: object) -> int | None:

@@ -13,7 +13,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
-from traindex.signals.c2pa import C2paChecker, evaluate_store
+from traindex.signals.c2pa import C2paChecker, Validation, evaluate_store
 from traindex.signals.iptc import IptcChecker, XmpError, classify, read_rights
 
 PLUS_ATTR = (
@@ -27,7 +27,7 @@ IMAGE_FIXTURES = {
     "c2pa-python_C_with_CAWG_data.jpg": ("c2pa", Verdict.RESERVED, Basis.STATEMENT),
     "c2pa-python_C.jpg": ("c2pa", Verdict.UNKNOWN, Basis.ABSENT),
     "c2pa-python_CA.jpg": ("c2pa", Verdict.UNKNOWN, Basis.ABSENT),
-    "c2pa-python_XCA.jpg": ("c2pa", Verdict.UNKNOWN, Basis.ABSENT),
+    "c2pa-python_XCA.jpg": ("c2pa", Verdict.UNKNOWN, Basis.ERROR),  # assertion.dataHash.mismatch
     "c2pa-python_A.jpg": ("c2pa", Verdict.UNKNOWN, Basis.ABSENT),
     "c2pa-python_cloud.jpg": ("c2pa", Verdict.UNKNOWN, Basis.ERROR),
 }
@@ -88,6 +88,18 @@ def test_cawg_reservation_names_the_assertion(shared_data: Path) -> None:
     assert result is not None
     assert "cawg.training-mining/cawg.ai_generative_training" in result.source
     assert result.raw == "notAllowed"
+    assert (
+        "signed by C2PA Signer (issuer C2PA Test Signing Cert), not on a configured trust list"
+        in result.reason
+    )
+
+
+@pytest.mark.shared
+def test_tampered_fixture_is_refused_with_its_failure_code(shared_data: Path) -> None:
+    result = _check(C2paChecker(), _file(shared_data / "optout-signals/images/c2pa-python_XCA.jpg"))
+    assert result is not None
+    assert result.raw == "invalid: assertion.dataHash.mismatch"
+    assert "refused as tampered" in result.reason
 
 
 @pytest.mark.shared
@@ -103,27 +115,44 @@ def _store(entries: dict[str, Any], label: str = "cawg.training-mining") -> dict
     return {"active_manifest": "m", "manifests": {"m": {"assertions": [assertion]}}}
 
 
+TRUSTED = Validation("Trusted", (), "Signer")
+UNTRUSTED = Validation("Valid", ("signingCredential.untrusted",), "Signer")
+UNRESOLVED = Validation("Invalid", ("cawg.identity.unresolvable",), "Signer")
+TAMPERED = Validation(
+    "Invalid", ("signingCredential.untrusted", "assertion.dataHash.mismatch"), "S"
+)
+ALLOW = {"cawg.ai_training": {"use": "allowed"}}
+DENY = {"cawg.data_mining": {"use": "notAllowed"}}
+
+
 @pytest.mark.parametrize(
-    ("entries", "state", "verdict", "basis"),
+    ("entries", "check", "verdict", "basis"),
     [
-        ({"cawg.ai_training": {"use": "constrained"}}, "Valid", Verdict.RESERVED, Basis.STATEMENT),
-        ({"cawg.data_mining": {"use": "notAllowed"}}, "Invalid", Verdict.RESERVED, Basis.STATEMENT),
-        ({"cawg.ai_training": {"use": "allowed"}}, "Valid", Verdict.ALLOWED, Basis.STATEMENT),
-        ({"cawg.ai_training": {"use": "allowed"}}, "Invalid", Verdict.UNKNOWN, Basis.ERROR),
-        ({"cawg.ai_inference": {"use": "notAllowed"}}, "Valid", Verdict.UNKNOWN, Basis.ABSENT),
-        ({}, "Valid", Verdict.UNKNOWN, Basis.ABSENT),
+        ({"cawg.ai_training": {"use": "constrained"}}, TRUSTED, Verdict.RESERVED, Basis.STATEMENT),
+        (DENY, UNTRUSTED, Verdict.RESERVED, Basis.STATEMENT),
+        (DENY, UNRESOLVED, Verdict.RESERVED, Basis.STATEMENT),
+        (DENY, TAMPERED, Verdict.UNKNOWN, Basis.ERROR),
+        (ALLOW, TRUSTED, Verdict.ALLOWED, Basis.STATEMENT),
+        (ALLOW, UNTRUSTED, Verdict.UNKNOWN, Basis.ABSENT),
+        (ALLOW, UNRESOLVED, Verdict.UNKNOWN, Basis.ABSENT),
+        (ALLOW, TAMPERED, Verdict.UNKNOWN, Basis.ERROR),
+        ({"cawg.ai_inference": {"use": "notAllowed"}}, TRUSTED, Verdict.UNKNOWN, Basis.ABSENT),
+        ({}, TRUSTED, Verdict.UNKNOWN, Basis.ABSENT),
     ],
 )
 def test_training_mining_entries(
-    entries: dict[str, Any], state: str, verdict: Verdict, basis: Basis
+    entries: dict[str, Any], check: Validation, verdict: Verdict, basis: Basis
 ) -> None:
-    result = evaluate_store(_store(entries), state, "x")
+    """Tampering refuses; an untrusted signer's reservation counts, its allow does not."""
+    result = evaluate_store(_store(entries), check, "x")
     assert (result.verdict, result.basis) == (verdict, basis)
+    if check is UNTRUSTED and entries:
+        assert "signed by Signer, not on a configured trust list" in result.reason
 
 
 def test_instance_suffix_and_c2pa_label_are_read() -> None:
     store = _store({"c2pa.ai_training": {"use": "notAllowed"}}, "c2pa.training-mining__2")
-    assert evaluate_store(store, "Valid", "x").verdict is Verdict.RESERVED
+    assert evaluate_store(store, TRUSTED, "x").verdict is Verdict.RESERVED
 
 
 @pytest.mark.parametrize("fmt", ["WEBP", "TIFF", "PNG", "JPEG"])

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from traindex.signals.base import Basis, CheckContext, Resource, Verdict
 from traindex.signals.fetch import Fetcher
@@ -17,6 +19,7 @@ from traindex.signals.tdmrep import (
     TdmRepChecker,
     TdmRepError,
     location_matches,
+    normalise,
     parse_tdmrep_json,
 )
 
@@ -131,3 +134,65 @@ def test_location_patterns() -> None:
     assert not location_matches("/Images/", "/images/a.jpg")
     assert location_matches("/", "/anything")
     assert location_matches("/a(b)[c]+", "/a(b)[c]+/d")
+
+
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        ("/path/foo-%24", "https://ex.com/path/foo-$"),
+        ("/~user/", "https://ex.com/%7Euser/a.jpg"),
+        ("/foo/bar/baz", "https://ex.com/foo/bar/%62%61%7A"),
+    ],
+)
+def test_locations_and_uris_are_percent_normalised(
+    location: str, url: str, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    """Issue 15's three examples: the spec gives reserved; unnormalised matching gave unknown."""
+    body = json.dumps([{"location": location, "tdm-reservation": 1}]).encode()
+    fetcher = make_fetcher(lambda request: httpx.Response(200, content=body))
+    resource = Resource(url, url, url, (), b"", "image/jpeg", None)
+
+    async def run() -> Any:
+        try:
+            return await TdmRepChecker().check(resource, CheckContext(("GPTBot",), fetcher))
+        finally:
+            await fetcher.aclose()
+
+    result = asyncio.run(run())
+    assert (result.verdict, result.basis) == (Verdict.RESERVED, Basis.STATEMENT)
+
+
+def test_normalisation_keeps_reserved_escapes_distinct() -> None:
+    """RFC 3986 §6.2.2: ``%2F`` is not ``/``; escapes' hex case is not significant."""
+    assert normalise("/a%2fb%7e") == "/a%2Fb~"
+    assert not location_matches("/a/b", "/a%2Fb")
+    assert normalise("/a*$", pattern=True) == "/a*$"
+    assert normalise("/a*$") == "/a%2A%24"
+
+
+_segment = st.text("abcXYZ019-._~!$&'()+,;=:@/ü", min_size=1, max_size=12)
+
+
+def _encode_some(path: str, data: st.DataObject) -> str:
+    """Percent-encode a random subset of unreserved/non-ASCII characters, random hex case."""
+    out = []
+    for char in path:
+        if (char.isalnum() or char in "-._~") and data.draw(st.booleans()):
+            hexed = "".join(f"%{b:02X}" for b in char.encode())
+            out.append(hexed.lower() if data.draw(st.booleans()) else hexed)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@given(_segment, _segment, st.data())
+def test_equivalent_encodings_give_the_same_verdict(
+    prefix: str, rest: str, data: st.DataObject
+) -> None:
+    """A path and any normalised-equivalent spelling of it match the same locations."""
+    path = "/" + prefix + rest
+    spelled = _encode_some(path, data)
+    location = _encode_some("/" + prefix, data).replace("$", "%24")  # a location's literal $
+    for pattern in (location, location + "*", location + "$"):
+        assert location_matches(pattern, spelled) is location_matches(pattern, path)
+    assert location_matches(location, spelled)

@@ -67,6 +67,13 @@ def check(
     noindex: Annotated[
         bool, typer.Option("--noindex", help="Count noindex/noimageindex as a reservation.")
     ] = False,
+    c2pa_trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--c2pa-trust-anchors",
+            help="PEM trust list: only C2PA signers chaining to it can make a file 'allowed'.",
+        ),
+    ] = None,
 ) -> None:
     """Check robots.txt, ai.txt, TDMRep, X-Robots-Tag/meta, IPTC and C2PA for each target."""
     with user_errors():
@@ -80,9 +87,12 @@ def check(
             exit_with("give at least one URL or file, or --urls FILE")
         with _progress(enabled=urls is not None) as bar:
             task = bar.add_task("checking", total=len(wanted))
+            chosen = settings(ctx)
+            if c2pa_trust is not None:
+                chosen = chosen.model_copy(update={"signals_c2pa_trust_anchors": c2pa_trust})
             verdicts = run_checks(
                 wanted,
-                settings(ctx),
+                chosen,
                 agents,
                 noindex_reserves=noindex,
                 progress=lambda _verdict: bar.advance(task),

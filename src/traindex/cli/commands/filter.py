@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, print_json, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey
 from traindex.ingest.columns import parse_column_spec
 
 if TYPE_CHECKING:
@@ -82,9 +83,18 @@ def filter_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Trusted key for a snapshot (64 hex or file).")
     ] = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
     signals: Annotated[
         bool, typer.Option("--signals", help="Also drop rows whose live signals say reserved.")
     ] = False,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown",
+            help="With --signals: keep or drop rows whose signals are only unknown "
+            "(unreadable, e.g. robots.txt 503, or silent). Logged as decision 'unknown'.",
+        ),
+    ] = "keep",
     log: Annotated[Path | None, typer.Option("--log", help="Parquet log of removed rows.")] = None,
     include_unverified: Annotated[
         bool, typer.Option("--include-unverified", help="Unverified claims remove rows too.")
@@ -107,7 +117,13 @@ def filter_command(
         from traindex.filtering.run import FilterOptions, filter_inputs
 
         decider, registry_id = open_decider(
-            config, registry, pubkey=pubkey, signals=signals, count_unverified=include_unverified
+            config,
+            registry,
+            pubkey=pubkey,
+            signals=signals,
+            count_unverified=include_unverified,
+            accept_embedded_key=accept_embedded_key,
+            unknown=unknown,
         )
         options = FilterOptions(
             registry_id, log, fmt, parse_column_spec(columns), config.batch_rows
