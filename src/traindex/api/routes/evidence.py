@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from traindex.api.limits import ClientLimit
 from traindex.api.routes.search import error_answer
@@ -78,7 +78,7 @@ class ReportRequest(BaseModel):
 class SignedReportBody(BaseModel):
     report: dict[str, Any] = Field(description="the signed report document (its JSON file)")
     public_key: str | None = Field(default=None, description="pin the signer's key (64 hex)")
-    accept_embedded_key: bool = Field(
+    accept_embedded_key: StrictBool = Field(  # strict: "yes" or 0 are not booleans
         default=False, description="trust the key the report carries (integrity only)"
     )
 
