@@ -25,8 +25,8 @@ hypothesis_settings.register_profile("traindex", deadline=None)
 hypothesis_settings.load_profile("traindex")
 
 REPO = Path(__file__).resolve().parent.parent
-# TRAINDEX_SHARED_DATA points elsewhere (e.g. from a git worktree that is not next to it)
-SHARED_DATA = Path(os.environ.get("TRAINDEX_SHARED_DATA", REPO.parent / "shared" / "data"))
+# a git worktree elsewhere points at the checkout's data with TRAINDEX_SHARED_DATA
+SHARED_DATA = Path(os.environ.get("TRAINDEX_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,10 @@ def _covered(report: EvidenceReport, t: dict[str, str]) -> Section:
         if not r.in_catalog:
             lines.append(t["not_in_catalog"].format(name=f"{r.dataset} / {r.release}"))
             continue
+        if r.coverage is not None:  # an image search: only fingerprinted rows were compared
+            name = f"{r.dataset} / {r.release}"
+            lines.append(t["image_coverage"].format(name=name, summary=r.coverage.summary))
+            continue
         lines.append(
             t["covered"].format(
                 name=f"{r.dataset} / {r.release}",

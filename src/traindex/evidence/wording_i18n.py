@@ -21,6 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "covered": "{name}: {rows:,} rows searched from {files} source file(s); {failed:,} rows "
         "whose download had failed and {rejected:,} unreadable rows were not searched.",
         "not_in_catalog": "{name}: cited by a search result but not held here; not searched.",
+        "image_coverage": "{name} (image search): {summary}.",
         "negatives": '{n} of {total} search(es) found nothing. "Not found" is said only of '
         "rows that were actually compared.",
         "not_covered": "Rows of other datasets or releases, and images never fingerprinted, "
@@ -58,6 +59,7 @@ TEXT: dict[str, dict[str, str]] = {
         "durchsucht.",
         "not_in_catalog": "{name}: von einem Suchergebnis genannt, aber hier nicht vorhanden; "
         "nicht durchsucht.",
+        "image_coverage": "{name} (Bildsuche): {summary}.",
         "negatives": '{n} von {total} Suche(n) ergaben keinen Treffer. "Nicht gefunden" '
         "wird nur für tatsächlich verglichene Zeilen gesagt.",
         "not_covered": "Zeilen anderer Datensätze oder Versionen und nie erfasste Bilder wurden "
@@ -97,6 +99,7 @@ TEXT: dict[str, dict[str, str]] = {
         "doorzocht.",
         "not_in_catalog": "{name}: genoemd in een zoekresultaat maar hier niet aanwezig; niet "
         "doorzocht.",
+        "image_coverage": "{name} (zoeken op beeld): {summary}.",
         "negatives": '{n} van {total} zoekopdracht(en) vonden niets. "Niet gevonden" geldt '
         "alleen voor rijen die echt zijn vergeleken.",
         "not_covered": "Rijen van andere datasets of versies en nooit verwerkte afbeeldingen "

@@ -18,10 +18,10 @@ from traindex.catalog.store import Release
 from traindex.errors import InputError
 from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
 from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
-from traindex.fingerprint.locate import shard_images
+from traindex.fingerprint.locate import ImageRef, shard_images
 from traindex.jobs.stages import ShardResult, StageTask, row_keys, write_table
 
-__all__ = ["KeypointShardTask", "keypoint_shard"]
+__all__ = ["KeypointShardTask", "keypoint_record", "keypoint_shard"]
 
 
 KeypointShardTask = StageTask[KeypointOptions]
@@ -35,18 +35,24 @@ def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
         found = keys.get(ref.key)
         if found is None:  # images of failed or rejected rows have no catalog row
             continue
-        record: dict[str, object] = {"row": found[0], "key": ref.key, "image": ref.name}
-        try:
-            points = dataset_points(ref.data, options, name=ref.name, max_pixels=shard.max_pixels)
-        except InputError as exc:
-            yield {**record, "count": 0, "error": str(exc)}
-            continue
-        yield {
-            **record,
-            "count": len(points),
-            "points": points.points.astype("float16").tobytes(),
-            "descriptors": points.descriptors.tobytes(),
-        }
+        yield keypoint_record(ref, found[0], options, shard.max_pixels)
+
+
+def keypoint_record(
+    ref: ImageRef, row: int, options: KeypointOptions, max_pixels: int
+) -> dict[str, object]:
+    """One image's keypoint row (``error`` set when it cannot be decoded)."""
+    record: dict[str, object] = {"row": row, "key": ref.key, "image": ref.name}
+    try:
+        points = dataset_points(ref.data, options, name=ref.name, max_pixels=max_pixels)
+    except InputError as exc:
+        return {**record, "count": 0, "error": str(exc)}
+    return {
+        **record,
+        "count": len(points),
+        "points": points.points.astype("float16").tobytes(),
+        "descriptors": points.descriptors.tobytes(),
+    }
 
 
 def keypoint_shard(task: KeypointShardTask) -> ShardResult:

@@ -37,6 +37,7 @@ __all__ = [
     "ShardResult",
     "ShardTask",
     "StageTask",
+    "fingerprint_record",
     "fingerprint_shard",
     "row_keys",
     "stage_tasks",
@@ -112,9 +113,10 @@ def row_keys(release: Release, shard_id: int) -> dict[str, tuple[int, str | None
     }
 
 
-def _fingerprint(
+def fingerprint_record(
     ref: ImageRef, row: int, hasher: PdqFingerprinter, max_pixels: int
 ) -> dict[str, object]:
+    """One image's fingerprint row (``error`` set when it cannot be decoded)."""
     record: dict[str, object] = {
         "row": row, "key": ref.key, "image": ref.name,
         "sha256": hashlib.sha256(ref.data).hexdigest(),
@@ -143,7 +145,7 @@ def _records(task: ShardTask, release: Release) -> Iterator[dict[str, object]]:
     for ref in shard_images(task.format, task.source, wanted, task.folder):
         found = keys.get(ref.key)
         if found is not None:  # images of failed or rejected rows have no catalog row
-            yield _fingerprint(ref, found[0], hasher, task.max_pixels)
+            yield fingerprint_record(ref, found[0], hasher, task.max_pixels)
 
 
 def write_table(out: Path, records: list[dict[str, object]], schema: pa.Schema) -> None:

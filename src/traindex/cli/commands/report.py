@@ -121,9 +121,10 @@ def _write(rendered: RenderedReport, formats: list[tuple[Path, ReportFormat]]) -
         console.print(f"wrote {path}")
     sealed = rendered.sealed
     console.print(
-        f"{len(sealed.report.matches):,} matching row(s), {len(sealed.report.negatives):,} "
-        f"search(es) without result; digest {sealed.signature.digest}, "
-        f"key {sealed.signature.key_fingerprint}; {time_statement(sealed)}",
+        f"{len(sealed.report.matches):,} matching row(s), {len(sealed.report.not_found):,} "
+        f"search(es) not found, {len(sealed.report.unsearched):,} not (fully) searched; "
+        f"digest {sealed.signature.digest}, key {sealed.signature.key_fingerprint}; "
+        f"{time_statement(sealed)}",
         highlight=False,
         soft_wrap=True,
     )
