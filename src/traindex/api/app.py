@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from traindex import __version__
+from traindex.api.errors import document_bad_bodies, install_error_handlers
 from traindex.api.routes import ROUTER_MODULES
 from traindex.config import Settings
 
@@ -24,6 +25,8 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         static_url="/_swagger",
     )
+    install_error_handlers(app)
     for module in ROUTER_MODULES:
         app.include_router(module.router(settings))
+    document_bad_bodies(app)
     return app

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from traindex.api.limits import ClientLimit
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import asks_any, query_terms
 from traindex.config import Settings
@@ -114,6 +115,8 @@ class WebPages:
         self.render = renderer
         self.limits = UploadLimits.from_settings(settings)
         self.signed_results = SignedResults(settings)
+        self.search_rate = ClientLimit(settings, "image search")
+        self.signal_rate = ClientLimit(settings, "signal check")
 
     def form_context(self, fields: Mapping[str, str]) -> dict[str, Any]:
         return form_context(self.settings, fields)
@@ -174,6 +177,7 @@ class WebPages:
     async def search_post(self, request: Request) -> HTMLResponse:
         fields: dict[str, str] = {}
         try:
+            self.search_rate.admit(request)
             form = await read_search_form(request, self.limits)
             fields = form.fields
             self.sessions.check_csrf(self.sessions.load(request), fields.get("csrf_token"))
@@ -194,6 +198,8 @@ class WebPages:
     ) -> Response:
         ctx = self.services.get()
         try:
+            if signals:
+                self.signal_rate.admit(request)
             detail = ctx.rows.detail(RowRef(dataset, release, shard, row))
         except TraindexError as exc:
             return self.render.error(request, exc)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from traindex.api.limits import ClientLimit
 from traindex.config import Settings
 from traindex.errors import InputError, TraindexError
 from traindex.evidence.firstpage import LANGUAGES as REPORT_LANGUAGES
@@ -54,6 +55,7 @@ class ReportPages:
         self.sessions = sessions
         self.render = renderer
         self.limits = UploadLimits.from_settings(settings)
+        self.rate = ClientLimit(settings, "evidence")
 
     def _signed(self, form: SearchForm) -> RenderedReport:
         fields = form.fields
@@ -94,6 +96,7 @@ class ReportPages:
         self, request: Request, build: Callable[[SearchForm], tuple[bytes, str, str]]
     ) -> Response:
         try:
+            self.rate.admit(request)
             form = await read_search_form(request, self.limits, form_bytes=_FORM_BYTES)
             self.sessions.check_csrf(self.sessions.load(request), form.fields.get("csrf_token"))
             content, media_type, filename = await run_in_threadpool(build, form)

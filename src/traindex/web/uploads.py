@@ -139,6 +139,9 @@ async def _small_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_NUMBER_FIELDS = frozenset({"limit", "offset"})
+
+
 def _json_fields(body: bytes) -> dict[str, str]:
     try:
         data = json.loads(body or b"{}")
@@ -148,10 +151,11 @@ def _json_fields(body: bytes) -> dict[str, str]:
         raise InputError("the JSON body must be an object of search fields")
     fields: dict[str, str] = {}
     for key, value in data.items():
-        if value is None:
-            continue
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise InputError(f"field {key!r} must be a string or a number")
+        wanted = int if key in _NUMBER_FIELDS else str  # JSON has types: keep them honest
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise InputError(
+                f"field {key!r} must be {'an integer' if wanted is int else 'a string'}"
+            )
         if str(value).strip():
             fields[str(key)] = str(value)
     return fields
