@@ -6,7 +6,8 @@ release's PDQ and SHA-256 indexes. Shards already fingerprinted are skipped, so 
 resumes; bad images are recorded per image and never stop the job. With ``faces`` a second
 pass (``faces.face_shard``, same distributors) finds and embeds faces and adds them to the
 release's face index; with ``keypoints`` another (``keypoints.keypoint_shard``) stores ORB
-points for crop- and overlay-tolerant image search.
+points for crop- and overlay-tolerant image search; with ``iscc`` another
+(``iscc.iscc_shard``) stores ISO 24138 Image-Codes for content-bound declarations.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from traindex.fingerprint.keypoint_index import index_keypoints
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import FolderImages
 from traindex.jobs.faces import face_shard
+from traindex.jobs.iscc import IsccOptions, iscc_shard
 from traindex.jobs.keypoints import keypoint_shard
 from traindex.jobs.local import run_local
 from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard, stage_tasks
@@ -53,6 +55,7 @@ class FingerprintReport:
     faces_indexed: int = 0
     keypoint_images: int = 0
     keypoints_indexed: int = 0
+    iscc_images: int = 0
 
 
 def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) -> list[ShardTask]:
@@ -93,10 +96,11 @@ def fingerprint(
     on_done: Callable[[ShardResult], None] = lambda result: None,
     faces: FaceOptions | None = None,
     keypoints: KeypointOptions | None = None,
+    iscc: bool = False,
 ) -> list[FingerprintReport]:
     """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``); with
     ``faces``, also find, embed and index the faces in its images; with ``keypoints``,
-    their ORB points."""
+    their ORB points; with ``iscc``, their ISCC Image-Codes."""
     folder = FolderImages(images) if images is not None else None
     reports = []
     for release, manifest in Catalog(settings).select(dataset):
@@ -112,6 +116,10 @@ def fingerprint(
         if keypoints is not None:
             point_jobs = stage_tasks(tasks, keypoints)
             point_results = _distribute(point_jobs, keypoint_shard, distributor, workers, on_done)
+        iscc_results = []
+        if iscc:
+            iscc_jobs = stage_tasks(tasks, IsccOptions())
+            iscc_results = _distribute(iscc_jobs, iscc_shard, distributor, workers, on_done)
         reports.append(
             FingerprintReport(
                 dataset=manifest.name,
@@ -126,6 +134,7 @@ def fingerprint(
                 faces_indexed=index_faces(release) if faces is not None else 0,
                 keypoint_images=sum(r.images for r in point_results),
                 keypoints_indexed=index_keypoints(release) if keypoints is not None else 0,
+                iscc_images=sum(r.images for r in iscc_results),
             )
         )
     return reports

@@ -52,6 +52,14 @@ def fingerprint_command(
             "overlays and screenshots of an image, which PDQ alone misses.",
         ),
     ] = False,
+    iscc: Annotated[
+        bool,
+        typer.Option(
+            "--iscc",
+            help="Also compute ISO 24138 ISCC Image-Codes, so content-bound opt-out "
+            "declarations (registry import-declaration) match this release in filter.",
+        ),
+    ] = False,
 ) -> None:
     """Fingerprint a dataset's images (SHA-256 + PDQ) and index them for image search."""
     if distributor not in ("local", "ray"):
@@ -95,6 +103,7 @@ def fingerprint_command(
             on_done=on_done,
             faces=face_options,
             keypoints=KeypointOptions() if keypoints else None,
+            iscc=iscc,
         )
     for r in reports:
         rate = r.images / r.seconds if r.seconds else 0.0
@@ -112,6 +121,8 @@ def fingerprint_command(
             console.print(
                 f"  keypoints: {r.keypoint_images:,} images, {r.keypoints_indexed:,} points indexed"
             )
+        if iscc:
+            console.print(f"  iscc: {r.iscc_images:,} images (see iscc/*.parquet)")
 
 
 def register(app: typer.Typer) -> None:
