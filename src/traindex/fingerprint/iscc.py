@@ -17,6 +17,7 @@ Codes are compared by the Hamming distance of their 64-bit bodies, as ``iscc-cor
 from __future__ import annotations
 
 import iscc_core
+import numpy as np
 from PIL import Image, ImageChops
 
 from traindex.errors import InputError
@@ -52,7 +53,8 @@ def _trim_border(image: Image.Image) -> Image.Image:
 def image_code_of_pixels(image: Image.Image) -> str:
     """The ISCC Image-Code (``ISCC:EE...``, 64 bits) of a decoded RGB image."""
     small = _trim_border(image).convert("L").resize((32, 32), Image.Resampling.BICUBIC)
-    result = iscc_core.gen_image_code_v0(list(small.getdata()), bits=ISCC_BITS)
+    pixels = np.asarray(small, dtype=np.uint8).ravel().tolist()
+    result = iscc_core.gen_image_code_v0(pixels, bits=ISCC_BITS)
     return str(result["iscc"])
 
 
