@@ -42,7 +42,7 @@ PDQ's 31 is of 256."""
 
 def _trim_border(image: Image.Image) -> Image.Image:
     """``iscc-sdk``'s border trim: crop to the box that differs from the top-left pixel."""
-    background = Image.new(image.mode, image.size, image.getpixel((0, 0)))  # type: ignore[arg-type]
+    background = Image.new(image.mode, image.size, image.getpixel((0, 0)))
     diff = ImageChops.difference(image, background)
     box = ImageChops.add(diff, diff).getbbox()
     if box is None or box == (0, 0, *image.size):
