@@ -36,9 +36,7 @@ class ContentMatches:
 
 def iscc_matches(settings: Settings, dataset: str, index: DecisionIndex) -> ContentMatches:
     """Match every ISCC of ``dataset``'s releases (``NAME`` or ``NAME/RELEASE``)."""
-    releases = Catalog(settings).select(dataset)
-    if not releases:
-        raise InputError(f"no catalog release {dataset!r} (see `traindex datasets`)")
+    releases = Catalog(settings).select(dataset)  # raises naming the known datasets
     by_url: dict[str, Matches] = {}
     counted = 0
     for release, _ in releases:

@@ -28,13 +28,15 @@ def test_ray_and_local_write_identical_fingerprints(tmp_path: Path, shared_data:
             distributor=mode,
             workers=2,
             keypoints=KeypointOptions(),  # type: ignore[arg-type]
+            iscc=True,
         )
         assert (report.images, report.shards, report.keypoint_images) == (18, 2, 18)
+        assert report.iscc_images == 18
         assert report.keypoints_indexed > 18 * 64
         release = settings.datasets_dir / "cc3m/main"
         tables[mode] = [
             pq.read_table(p).to_pylist()
-            for stage in ("fingerprints", "keypoints")
+            for stage in ("fingerprints", "keypoints", "iscc")
             for p in sorted((release / stage).glob("*.parquet"))
         ]
     assert tables["ray"] == tables["local"]

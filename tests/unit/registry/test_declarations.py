@@ -69,9 +69,7 @@ def test_not_json_and_empty_files_are_refused() -> None:
 
 
 @given(
-    st.dictionaries(
-        st.sampled_from(["all", "train-ai", "train-genai"]), st.booleans(), min_size=1
-    )
+    st.dictionaries(st.sampled_from(["all", "train-ai", "train-genai"]), st.booleans(), min_size=1)
 )
 def test_inheritance_follows_the_spec(stated: dict[str, bool]) -> None:
     """train-ai inherits from all, train-genai from train-ai: a claim is filed exactly when
