@@ -7,16 +7,22 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.iscc import DEFAULT_ISCC_RADIUS, iscc_from_body
+from traindex.registry import store
 from traindex.registry.declarations import export_declarations, parse_declarations
 from traindex.registry.service import RegistryService
+from traindex.registry.snapshot import load_snapshot_index
+from traindex.registry.store import migrate, open_engine
 
 BODY = "c3a1f00d5e6b7a29"
 CODE = iscc_from_body(BODY)
@@ -130,3 +136,30 @@ def test_cli_import_and_export(tmp_path: Path, settings: Settings) -> None:
                               "--owner", "Studio"])  # fmt: skip
     assert bad.exit_code != 0
     assert "field 'train-ai'" in bad.output
+
+
+def test_snapshots_carry_the_iscc(service: RegistryService, tmp_path: Path) -> None:
+    owner, _ = service.register_owner("Studio")
+    service.add_claims(owner, parse_declarations(json.dumps(SIGNED)), verified=True)
+    info = service.snapshot(tmp_path / "snap")
+    _, index = load_snapshot_index(tmp_path / "snap", info.manifest["public_key"])
+    assert index.match_hashes("iscc", [_flip(BODY, 2), _flip(BODY, 20)])[1] == ()
+    assert len(index.match_hashes("iscc", [_flip(BODY, 2)])[0]) == 1
+
+
+def test_a_database_from_before_revision_0002_gains_the_columns(settings: Settings) -> None:
+    """An old registry (tables without ``iscc``/``declaration``) is upgraded in place."""
+    path = settings.home / "old.sqlite"
+    engine = open_engine(path)
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.__file__).parent / "migrations"))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        for column in ("iscc", "declaration"):
+            conn.exec_driver_sql(f"ALTER TABLE claims DROP COLUMN {column}")
+        conn.commit()
+    migrate(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("claims")}
+    assert {"iscc", "declaration"} <= columns
+    engine.dispose()
