@@ -20,8 +20,7 @@ import pyarrow.parquet as pq
 from traindex.catalog.store import Release
 from traindex.errors import InputError
 from traindex.fingerprint.iscc import image_code, image_code_body
-from traindex.fingerprint.locate import shard_images
-from traindex.jobs.stages import ShardResult, StageTask, row_keys, write_table
+from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage
 
 __all__ = ["ISCC_SCHEMA", "STAGE", "IsccOptions", "IsccShardTask", "iscc_shard", "read_iscc"]
 
@@ -47,16 +46,9 @@ IsccShardTask = StageTask[IsccOptions]
 
 
 def _records(task: IsccShardTask) -> Iterator[dict[str, object]]:
-    shard = task.shard
-    keys = row_keys(Release(shard.release_dir), shard.shard_id)
-    wanted = {key: file for key, (_, file) in keys.items()}
-    for ref in shard_images(shard.format, shard.source, wanted, shard.folder):
-        found = keys.get(ref.key)
-        if found is None:  # images of failed or rejected rows have no catalog row
-            continue
-        record: dict[str, object] = {"row": found[0], "key": ref.key, "image": ref.name}
+    for ref, record in catalog_images(task.shard):
         try:
-            code = image_code(ref.data, name=ref.name, max_pixels=shard.max_pixels)
+            code = image_code(ref.data, name=ref.name, max_pixels=task.shard.max_pixels)
         except InputError as exc:
             yield {**record, "error": str(exc)}
             continue
@@ -65,13 +57,7 @@ def _records(task: IsccShardTask) -> Iterator[dict[str, object]]:
 
 def iscc_shard(task: IsccShardTask) -> ShardResult:
     """Compute the Image-Codes of one shard's images, or skip it if already done."""
-    out = Release(task.shard.release_dir).stage_table(STAGE, task.shard.shard_id)
-    if out.exists():
-        return ShardResult(task.shard.shard_id, 0, 0, skipped=True)
-    records = list(_records(task))
-    write_table(out, records, ISCC_SCHEMA)
-    errors = sum(1 for r in records if r.get("error"))
-    return ShardResult(task.shard.shard_id, len(records), errors, skipped=False)
+    return run_stage(task.shard, STAGE, lambda: _records(task), ISCC_SCHEMA)
 
 
 def read_iscc(release: Release) -> pa.Table:

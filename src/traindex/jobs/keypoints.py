@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from traindex.catalog.store import Release
 from traindex.errors import InputError
 from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
 from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
-from traindex.fingerprint.locate import shard_images
-from traindex.jobs.stages import ShardResult, StageTask, row_keys, write_table
+from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage
 
 __all__ = ["KeypointShardTask", "keypoint_shard"]
 
@@ -29,13 +27,7 @@ KeypointShardTask = StageTask[KeypointOptions]
 
 def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
     shard, options = task.shard, task.options
-    keys = row_keys(Release(shard.release_dir), shard.shard_id)
-    wanted = {key: file for key, (_, file) in keys.items()}
-    for ref in shard_images(shard.format, shard.source, wanted, shard.folder):
-        found = keys.get(ref.key)
-        if found is None:  # images of failed or rejected rows have no catalog row
-            continue
-        record: dict[str, object] = {"row": found[0], "key": ref.key, "image": ref.name}
+    for ref, record in catalog_images(shard):
         try:
             points = dataset_points(ref.data, options, name=ref.name, max_pixels=shard.max_pixels)
         except InputError as exc:
@@ -51,10 +43,4 @@ def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
 
 def keypoint_shard(task: KeypointShardTask) -> ShardResult:
     """Find the keypoints of one shard's images, or skip it if already done."""
-    out = Release(task.shard.release_dir).stage_table(STAGE, task.shard.shard_id)
-    if out.exists():
-        return ShardResult(task.shard.shard_id, 0, 0, skipped=True)
-    records = list(_records(task))
-    write_table(out, records, KEYPOINT_SCHEMA)
-    errors = sum(1 for r in records if r.get("error"))
-    return ShardResult(task.shard.shard_id, len(records), errors, skipped=False)
+    return run_stage(task.shard, STAGE, lambda: _records(task), KEYPOINT_SCHEMA)
