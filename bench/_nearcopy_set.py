@@ -9,6 +9,7 @@ test photos (two different kittens among them), and random 60-95 % views of thos
 
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +22,7 @@ from traindex.config import Settings
 __all__ = ["SHARED", "TRAINING", "edits", "evaluation_set", "training_release"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TRAINDEX_SHARED_DATA") or ROOT.parent / "shared" / "data")
 TRAINING = 14
 W_H = "clip-retrieval/tests/test_clip_inference/test_images"
 
@@ -31,11 +32,14 @@ edits = SimpleNamespace(**runpy.run_path(str(ROOT / "tests" / "unit" / "nearcopy
 
 
 def training_release(
-    work: Path,
+    work: Path, *, keypoints: bool = False
 ) -> tuple[Settings, list[tuple[str, Image.Image]], list[Image.Image]]:
-    """Build the release under ``work``; return settings, training photos, other photos."""
+    """Build the release under ``work`` (with ``keypoints``: fingerprinted with ORB points
+    too); return settings, training photos, other photos."""
     photos = edits.real_photos(SHARED)
-    settings = edits.build_release(work / "home", work / "images", photos[:TRAINING])
+    settings = edits.build_release(
+        work / "home", work / "images", photos[:TRAINING], keypoints=keypoints
+    )
     others = [image for _, image in photos[TRAINING:]]
     others += [Image.open(p).convert("RGB") for p in sorted((SHARED / W_H).glob("*.jpg"))]
     return settings, photos[:TRAINING], others

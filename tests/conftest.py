@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,7 +25,8 @@ hypothesis_settings.register_profile("traindex", deadline=None)
 hypothesis_settings.load_profile("traindex")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# a git worktree elsewhere points at the checkout's data with TRAINDEX_SHARED_DATA
+SHARED_DATA = Path(os.environ.get("TRAINDEX_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +65,76 @@ def http_server() -> Iterator[StartServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@dataclass(frozen=True)
+class LoopbackTsa:
+    """An RFC 3161 timestamp authority on 127.0.0.1 (pyHanko's test TSA behind HTTP)."""
+
+    url: str
+    certificate: Path
+
+
+StartTsa = Callable[[str], LoopbackTsa]
+
+
+def _tsa_identity(name: str, folder: Path) -> tuple[bytes, bytes]:
+    """A self-signed RSA timestamping certificate (EKU timeStamping, critical) and key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (folder / f"{name}.pem").write_bytes(pem)
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.DER), der_key
+
+
+@pytest.fixture
+def loopback_tsa(http_server: StartServer, tmp_path: Path) -> StartTsa:
+    """Start a named timestamp authority on loopback; its certificate is written to a file."""
+    from asn1crypto import keys, tsp, x509
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    def start(name: str) -> LoopbackTsa:
+        cert_der, key_der = _tsa_identity(name, tmp_path)
+        stamper = DummyTimeStamper(
+            x509.Certificate.load(cert_der), keys.PrivateKeyInfo.load(key_der)
+        )
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                reply = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http_server(Handler)
+        return LoopbackTsa(
+            f"http://127.0.0.1:{server.server_address[1]}/", tmp_path / f"{name}.pem"
+        )
+
+    return start

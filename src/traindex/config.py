@@ -87,6 +87,30 @@ class Settings(BaseSettings):
         description="PEM file of C2PA trust anchors; only signers chaining to one can allow",
     )
 
+    # Download and fingerprint of row URLs (traindex.download; docs/image-search.md). The
+    # fetcher is the signal checker's (same address policy, redirect and size limits).
+    download_user_agent: str = Field(
+        default="traindex/0.1 (fingerprints images for opt-out search; no training; "
+        "robots.txt token: traindex)",
+        min_length=1,
+        description="User-Agent of the image downloader; its robots.txt token is 'traindex'",
+    )
+    download_robots_token: str = Field(default="traindex", min_length=1)
+    download_concurrency: int = Field(default=32, ge=1, description="images in flight")
+    download_per_host_concurrency: int = Field(default=4, ge=1)
+    download_per_host_rate: float = Field(
+        default=8.0, gt=0, description="requests per second per host:port at most"
+    )
+    download_max_bytes: int = Field(
+        default=20_000_000, ge=1024, description="larger image bodies are not fingerprinted"
+    )
+    download_total_timeout: float = Field(default=30.0, gt=0, description="seconds per image")
+    download_connect_host: str | None = Field(
+        default=None,
+        description="connect here instead of resolving row hosts (tests, benchmarks); an "
+        "operator's choice, so the address policy allows it",
+    )
+
     # Near-copy check of generated images (traindex.nearcopy) and CLIP similarity
     # (traindex.fingerprint.clip, traindex.search.similar); docs/nearcopy.md explains them.
     nearcopy_copy_distance: int = Field(
@@ -108,6 +132,12 @@ class Settings(BaseSettings):
         default=0.8, ge=0.0, le=1.0, description="LAION pwatermark flagged on a near copy"
     )
     nearcopy_max_matches: int = Field(default=10, ge=1, description="matches kept per output")
+    web_nearcopy_burst: int = Field(
+        default=10, ge=1, description="near-copy checks a web client may run back to back"
+    )
+    web_nearcopy_per_minute: float = Field(
+        default=6.0, gt=0, description="near-copy checks per minute per web client after that"
+    )
     clip_model_dir: Path | None = Field(
         default=None, description="user-supplied CLIP ONNX folder (clip.json); never downloaded"
     )
@@ -159,6 +189,24 @@ class Settings(BaseSettings):
     )
     evidence_pdf_max_matches: int = Field(
         default=5_000, ge=1, description="larger reports: HTML/CSV/JSON only (PDF ~0.5 MB/row)"
+    )
+
+    # Trust and time for signed outputs (docs/evidence.md "Keys, trust and timestamps").
+    trusted_keys: list[Path] = Field(
+        default_factory=list,
+        description="published traindex-keys.json files or 64-hex lines: keys trusted in verify",
+    )
+    tsa_url: str | None = Field(
+        default=None, description="RFC 3161 timestamp authority; None: the machine's clock"
+    )
+    tsa_certificates: list[Path] = Field(
+        default_factory=list, description="PEM certificates of the timestamp authorities trusted"
+    )
+    pdf_certificate: Path | None = Field(
+        default=None, description="PEM certificate signing PDFs (default: self-signed, per key)"
+    )
+    pdf_private_key: Path | None = Field(
+        default=None, description="PEM private key of pdf_certificate (unencrypted)"
     )
 
     # Opt-out registry (traindex.registry). registry_url None = SQLite in home/registry.

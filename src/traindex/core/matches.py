@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from traindex.core.coverage import Coverage
+
 __all__ = ["Match", "MatchMethod", "SearchResult"]
 
 MatchMethod = Literal[
@@ -67,10 +69,16 @@ class SearchResult:
     query: dict[str, Any]
     matches: list[Match]
     total: int
+    coverage: Coverage | None = None
+    """Set by searches over fingerprints or embeddings (similar); ``None`` for metadata
+    searches, which see every ingested row."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "query": self.query,
             "total": self.total,
             "matches": [m.to_json() for m in self.matches],
         }
+        if self.coverage is not None:
+            data["coverage"] = self.coverage.to_json()
+        return data

@@ -25,6 +25,7 @@ __all__ = [
     "SignatureError",
     "Signer",
     "canonical_json",
+    "file_sha256",
     "key_fingerprint",
     "load_or_create_signer",
     "load_public_key",
@@ -44,6 +45,15 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB chunks (snapshot files, dataset files)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def public_key_hex(key: Ed25519PublicKey) -> str:

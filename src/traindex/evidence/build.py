@@ -14,22 +14,25 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 
 from traindex import __version__
 from traindex.catalog.manifest import Manifest, utc_now
 from traindex.catalog.store import Catalog
+from traindex.core.coverage import Coverage, ReleaseCoverage, outcome_without_match
 from traindex.core.licenses import license_url
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import DatasetNotFoundError, InputError
 from traindex.evidence.model import (
+    DownloadProof,
     EvidenceMatch,
     EvidenceReport,
     ImageDigests,
     Outcome,
     QueryRecord,
+    ReleaseCovered,
     ReleaseSearched,
     SourceFile,
 )
@@ -54,6 +57,7 @@ class SearchRun:
     totals: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     images: dict[str, ImageDigests] = field(default_factory=dict)
+    coverage: Coverage | None = None
 
     def query_of(self, match: Match) -> str:
         return str(match.extra.get("query", self.queries[0]))
@@ -76,7 +80,9 @@ def match_from_json(data: dict[str, Any]) -> Match:
 def runs_from_result(result: SearchResult | ImageSearchResult) -> SearchRun:
     """A ``SearchRun`` from a search made in this process (keeps query image digests)."""
     if isinstance(result, SearchResult):
-        return _text_run(result.query, result.matches, result.total)
+        run = _text_run(result.query, result.matches, result.total)
+        run.coverage = result.coverage
+        return run
     run = _image_run(result.to_json(), result.matches)
     run.images = {q.name: ImageDigests(sha256=q.sha256 or None, pdq=q.pdq) for q in result.queries}
     return run
@@ -100,7 +106,14 @@ def _run_from_json(answer: dict[str, Any]) -> SearchRun:
     matches = [match_from_json(m) for m in answer.get("matches", [])]
     if answer["query"].get("kind") in ("image", "images"):
         return _image_run(answer, matches)
-    return _text_run(answer["query"], matches, int(answer.get("total", 0)))
+    run = _text_run(answer["query"], matches, int(answer.get("total", 0)))
+    run.coverage = _coverage(answer)
+    return run
+
+
+def _coverage(answer: dict[str, Any]) -> Coverage | None:
+    data = answer.get("coverage")
+    return Coverage.from_json(data) if isinstance(data, dict) else None
 
 
 def _text_run(query: dict[str, Any], matches: list[Match], total: int) -> SearchRun:
@@ -113,6 +126,7 @@ def _image_run(answer: dict[str, Any], matches: list[Match]) -> SearchRun:
     errors = {e["query"]: e["error"] for e in answer.get("errors", [])}
     run = SearchRun("image", query.get("dataset"), list(query.get("files", [])), matches)
     run.errors = errors
+    run.coverage = _coverage(answer)
     run.totals = dict(Counter(str(m.extra.get("query")) for m in matches))
     for m in matches:
         run.images.setdefault(
@@ -122,9 +136,23 @@ def _image_run(answer: dict[str, Any], matches: list[Match]) -> SearchRun:
     return run
 
 
-def _release(dataset: str, release: str, manifest: Manifest | None) -> ReleaseSearched:
+def _covered(coverage: Coverage, release: ReleaseCoverage) -> ReleaseCovered:
+    data = release.to_json(coverage.signals)
+    return ReleaseCovered(
+        signals=list(coverage.signals),
+        state=data["state"],
+        rows_searched=data["rows_searched"],
+        failures=data["failures"],
+        shards_not_searched=data["shards_not_searched"],
+        summary=data["summary"],
+    )
+
+
+def _release(
+    dataset: str, release: str, manifest: Manifest | None, covered: ReleaseCovered | None
+) -> ReleaseSearched:
     if manifest is None:
-        return ReleaseSearched(dataset=dataset, release=release, in_catalog=False)
+        return ReleaseSearched(dataset=dataset, release=release, in_catalog=False, coverage=covered)
     return ReleaseSearched(
         dataset=dataset,
         release=release,
@@ -138,6 +166,7 @@ def _release(dataset: str, release: str, manifest: Manifest | None) -> ReleaseSe
             SourceFile(path=s.relpath, bytes=s.size, sha256=s.sha256, rows=s.rows)
             for s in manifest.sources
         ],
+        coverage=covered,
     )
 
 
@@ -151,7 +180,17 @@ def _releases(catalog: Catalog, runs: Sequence[SearchRun]) -> list[ReleaseSearch
         manifests.update({(m.name, m.release): m for _, m in selected})
         for match in run.matches:
             manifests.setdefault((match.dataset, match.release), None)
-    return [_release(name, rel, manifests[(name, rel)]) for name, rel in sorted(manifests)]
+    covered: dict[tuple[str, str], ReleaseCovered] = {}
+    for run in runs:
+        if run.coverage is None:
+            continue
+        for rc in run.coverage.releases:
+            covered.setdefault((rc.dataset, rc.release), _covered(run.coverage, rc))
+            manifests.setdefault((rc.dataset, rc.release), None)
+    return [
+        _release(name, rel, manifests[(name, rel)], covered.get((name, rel)))
+        for name, rel in sorted(manifests)
+    ]
 
 
 def _queries(run: SearchRun) -> Iterable[QueryRecord]:
@@ -159,7 +198,9 @@ def _queries(run: SearchRun) -> Iterable[QueryRecord]:
     for name in run.queries:
         error = run.errors.get(name)
         total = run.totals.get(name, 0)
-        outcome: Outcome = "unreadable" if error else ("found" if total else "not found")
+        outcome = _outcome(run, error, total)
+        if outcome in ("not searched", "partly searched") and run.coverage is not None:
+            error = run.coverage.summary()
         yield QueryRecord(
             kind=run.kind,
             value=name,
@@ -170,6 +211,15 @@ def _queries(run: SearchRun) -> Iterable[QueryRecord]:
             detail=error,
             image=run.images.get(name),
         )
+
+
+def _outcome(run: SearchRun, error: str | None, total: int) -> Outcome:
+    """Absence is claimed only of rows compared (``core.coverage``)."""
+    if error:
+        return "unreadable"
+    if total:
+        return "found"
+    return cast(Outcome, outcome_without_match(run.coverage))
 
 
 def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
@@ -194,7 +244,13 @@ def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
         matched_terms=list(m.matched_terms),
         query_image=run.images.get(run.query_of(m)) if image else None,
         dataset_image=ImageDigests(sha256=row.sha256, pdq=row.pdq) if row else None,
+        download_proof=_proof(m),
     )
+
+
+def _proof(m: Match) -> DownloadProof | None:
+    proof = m.extra.get("verified_by_download")
+    return DownloadProof.model_validate(proof) if isinstance(proof, dict) else None
 
 
 def build_report(

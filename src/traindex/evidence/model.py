@@ -17,17 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "REPORT_FORMAT",
+    "DownloadProof",
     "EvidenceMatch",
     "EvidenceReport",
     "ImageDigests",
     "Outcome",
+    "PublishedRow",
     "QueryRecord",
+    "ReleaseCovered",
     "ReleaseSearched",
     "SourceFile",
 ]
 
 REPORT_FORMAT: Literal["traindex-evidence/1"] = "traindex-evidence/1"
-Outcome = Literal["found", "not found", "unreadable"]
+Outcome = Literal["found", "not found", "partly searched", "not searched", "unreadable"]
 
 
 class _Frozen(BaseModel):
@@ -43,6 +46,18 @@ class SourceFile(_Frozen):
     rows: int
 
 
+class ReleaseCovered(_Frozen):
+    """What an image search compared in one release (``core.coverage``): a report never
+    claims absence for rows outside ``rows_searched``."""
+
+    signals: list[str]
+    state: str = Field(description="searched, partly searched or not searched")
+    rows_searched: int
+    failures: dict[str, int] = Field(default_factory=dict, description="reason -> images")
+    shards_not_searched: list[str] = Field(default_factory=list)
+    summary: str
+
+
 class ReleaseSearched(_Frozen):
     """A dataset release that was searched (or, if ``in_catalog`` is false, only cited)."""
 
@@ -55,6 +70,7 @@ class ReleaseSearched(_Frozen):
     rejected_rows: int | None = None
     ingested_at: datetime | None = None
     sources: list[SourceFile] = Field(default_factory=list)
+    coverage: ReleaseCovered | None = None
 
 
 class ImageDigests(_Frozen):
@@ -62,6 +78,34 @@ class ImageDigests(_Frozen):
 
     sha256: str | None = None
     pdq: str | None = None
+
+
+class DownloadProof(_Frozen):
+    """How a candidate row was verified: its image fetched at ``fetched_at`` from ``url``
+    (``search --verify-candidates``) and matched by the method and measure stated."""
+
+    url: str
+    final_url: str | None = None
+    fetched_at: str
+    http_status: int | None = None
+    sha256: str = Field(description="SHA-256 of the bytes fetched")
+
+
+class PublishedRow(_Frozen):
+    """Where a matched row is in the dataset file as published, with its raw values.
+
+    Anyone holding the public file can confirm the row without traindex: the file is
+    named with its size and SHA-256 (from the ingest manifest), the row by its 0-based
+    position, and ``check`` is a one-line DuckDB query that prints it.
+    """
+
+    file: str = Field(description="source file as published (path inside the release)")
+    bytes: int
+    sha256: str
+    row: int = Field(description="0-based position of the row in that file")
+    url: str = Field(description="the URL exactly as the file has it (before normalising)")
+    caption: str | None = None
+    check: str | None = Field(default=None, description="DuckDB query showing the row")
 
 
 class EvidenceMatch(_Frozen):
@@ -85,6 +129,10 @@ class EvidenceMatch(_Frozen):
     matched_terms: list[str] = Field(default_factory=list)
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
+    download_proof: DownloadProof | None = None
+    published: PublishedRow | None = Field(
+        default=None, description="the row in the published file (Parquet sources)"
+    )
 
 
 class QueryRecord(_Frozen):
@@ -114,5 +162,16 @@ class EvidenceReport(_Frozen):
 
     @property
     def negatives(self) -> list[QueryRecord]:
-        """Searches that found nothing (negative results are evidence too)."""
+        """Searches that found nothing (negative results are evidence too), including
+        those that could not search every row (their outcome says so)."""
         return [q for q in self.queries if q.outcome != "found"]
+
+    @property
+    def not_found(self) -> list[QueryRecord]:
+        """Searches that compared every row and found none: the only true negatives."""
+        return [q for q in self.queries if q.outcome == "not found"]
+
+    @property
+    def unsearched(self) -> list[QueryRecord]:
+        """Searches over rows never fingerprinted (wholly or in part): no absence claimed."""
+        return [q for q in self.queries if q.outcome in ("not searched", "partly searched")]

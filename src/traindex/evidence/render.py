@@ -18,6 +18,7 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from traindex.errors import InputError
+from traindex.evidence.firstpage import Language, first_page, time_statement
 from traindex.evidence.rowimages import RowRef
 from traindex.evidence.seal import SealedReport
 
@@ -79,8 +80,11 @@ def format_of(path: Path) -> ReportFormat:
     raise InputError(f"unknown report format {path.suffix!r}; use .html, .pdf, .json or .csv")
 
 
-def render_html(sealed: SealedReport, thumbnails: Mapping[RowRef, str] | None = None) -> str:
-    """Self-contained HTML: styles and thumbnails inline, no external requests."""
+def render_html(
+    sealed: SealedReport, thumbnails: Mapping[RowRef, str] | None = None, lang: Language = "en"
+) -> str:
+    """Self-contained HTML: the lawyer's page in ``lang`` first, then the evidence tables;
+    styles and thumbnails inline, no external requests."""
     thumbs = thumbnails or {}
     report = sealed.report
     rows = [
@@ -98,6 +102,8 @@ def render_html(sealed: SealedReport, thumbnails: Mapping[RowRef, str] | None = 
             found=sum(1 for q in report.queries if q.outcome == "found"),
             matched_releases=len({(m.dataset, m.release) for m in report.matches}),
             css=css,
+            first=first_page(sealed, lang),
+            time_statement=time_statement(sealed),
         )
     )
 
@@ -136,12 +142,16 @@ def render_csv(sealed: SealedReport) -> str:
 
 
 def render(
-    sealed: SealedReport, fmt: ReportFormat, thumbnails: Mapping[RowRef, str] | None = None
+    sealed: SealedReport,
+    fmt: ReportFormat,
+    thumbnails: Mapping[RowRef, str] | None = None,
+    *,
+    lang: Language = "en",
 ) -> bytes:
-    """The report in ``fmt`` as bytes ready to write."""
+    """The report in ``fmt`` as bytes ready to write (HTML and PDF open in ``lang``)."""
     if fmt == "json":
         return sealed.to_bytes()
     if fmt == "csv":
         return render_csv(sealed).encode("utf-8")
-    html = render_html(sealed, thumbnails)
+    html = render_html(sealed, thumbnails, lang)
     return html_to_pdf(html) if fmt == "pdf" else html.encode("utf-8")

@@ -50,13 +50,26 @@ class Signature(BaseModel):
 
 @dataclass(frozen=True)
 class SealedReport:
-    """A report body with its signature; ``to_bytes`` is the file."""
+    """A report body with its signature (and RFC 3161 token); ``to_bytes`` is the file.
+
+    The timestamp token covers ``signed_bytes`` (the file without the token), so it
+    vouches for the body and the signature together; see ``core.timestamps``.
+    """
 
     report: EvidenceReport
     signature: Signature
+    timestamp: dict[str, str] | None = None
+
+    def signed_bytes(self) -> bytes:
+        return canonical_json(
+            {"report": _body(self.report), "signature": self.signature.model_dump()}
+        )
 
     def document(self) -> dict[str, Any]:
-        return {"report": _body(self.report), "signature": self.signature.model_dump()}
+        document = {"report": _body(self.report), "signature": self.signature.model_dump()}
+        if self.timestamp is not None:
+            document["timestamp"] = self.timestamp
+        return document
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.document())
@@ -83,20 +96,38 @@ def seal(report: EvidenceReport, signer: Signer) -> SealedReport:
     return SealedReport(report, signature)
 
 
-def _parse(data: bytes) -> tuple[dict[str, Any], Signature]:
+_TIMESTAMP_FIELDS = {"authority", "time", "token"}
+
+
+def _timestamp(document: dict[str, Any]) -> dict[str, str] | None:
+    record = document.get("timestamp")
+    if record is None:
+        return None
+    if (
+        not isinstance(record, dict)
+        or set(record) != _TIMESTAMP_FIELDS
+        or not all(isinstance(v, str) for v in record.values())
+    ):
+        raise SignatureError("malformed timestamp block: needs authority, time and token")
+    return record
+
+
+def _parse(data: bytes) -> tuple[dict[str, Any], Signature, dict[str, str] | None]:
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise SignatureError(f"not a JSON report file: {exc}") from exc
-    if not isinstance(document, dict) or set(document) != {"report", "signature"}:
-        raise SignatureError("a signed report has exactly the fields 'report' and 'signature'")
+    if not isinstance(document, dict) or set(document) - {"timestamp"} != {"report", "signature"}:
+        raise SignatureError(
+            "a signed report has the fields 'report' and 'signature' (and maybe 'timestamp')"
+        )
     if canonical_json(document) != data:
         raise SignatureError("file is not in canonical form: bytes were added, removed or edited")
     try:
         signature = Signature.model_validate(document["signature"])
     except ValidationError as exc:
         raise SignatureError(f"malformed signature block: {exc.errors()[0]['msg']}") from exc
-    return document["report"], signature
+    return document["report"], signature, _timestamp(document)
 
 
 def open_document(
@@ -116,7 +147,7 @@ def open_sealed(data: bytes, public_key: str | Ed25519PublicKey | None = None) -
     Without ``public_key`` the key embedded in the file is used: that proves the file is
     intact, not who signed it; pass the signer's published key to prove that too.
     """
-    body, signature = _parse(data)
+    body, signature, timestamp = _parse(data)
     payload = canonical_json(body)
     if hashlib.sha256(payload).hexdigest() != signature.digest:
         raise SignatureError("report body does not match its recorded digest: it was edited")
@@ -134,4 +165,4 @@ def open_sealed(data: bytes, public_key: str | Ed25519PublicKey | None = None) -
         report = EvidenceReport.model_validate(body)
     except ValidationError as exc:
         raise SignatureError(f"signature is valid but the body is not a report: {exc}") from exc
-    return SealedReport(report, signature)
+    return SealedReport(report, signature, timestamp)

@@ -12,11 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from traindex.catalog.manifest import utc_now
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
-from traindex.core.signing import Signer, load_or_create_signer
+from traindex.core.keyring import Keyring, make_pdf_identity
+from traindex.core.signing import Signer, key_fingerprint
+from traindex.core.timestamps import request_timestamp
 from traindex.errors import InputError
 from traindex.evidence.build import SearchRun, build_report, runs_from_json, runs_from_result
+from traindex.evidence.firstpage import Language
+from traindex.evidence.pades import PdfSigning, sign_pdf
+from traindex.evidence.proof import with_published_rows
 from traindex.evidence.render import ReportFormat, render
 from traindex.evidence.rowimages import RowImages, RowRef
 from traindex.evidence.seal import SealedReport, seal
@@ -34,11 +40,16 @@ def keys_dir(settings: Settings) -> Path:
 
 @dataclass(frozen=True)
 class RenderedReport:
-    """A signed report, its thumbnails, and the largest report it may render as PDF."""
+    """A signed report, its thumbnails, and how PDFs are made (size cap, PAdES signing).
+
+    ``pdf_signing`` None renders an unsigned PDF (only for callers without a keyring).
+    """
 
     sealed: SealedReport
     thumbnails: dict[RowRef, str]
     pdf_max_matches: int = 5_000
+    pdf_signing: PdfSigning | None = None
+    lang: Language = "en"
 
     def render(self, fmt: ReportFormat) -> bytes:
         """The report as ``fmt``; a PDF over ``pdf_max_matches`` rows is refused.
@@ -53,7 +64,12 @@ class RenderedReport:
                 f"the report lists {count:,} rows; PDFs are limited to {self.pdf_max_matches:,} "
                 "(evidence_pdf_max_matches): write .html, .csv or .json instead"
             )
-        return render(self.sealed, fmt, self.thumbnails)
+        data = render(self.sealed, fmt, self.thumbnails, lang=self.lang)
+        if fmt != "pdf" or self.pdf_signing is None:
+            return data
+        fingerprint = self.sealed.signature.key_fingerprint
+        reason = f"traindex evidence report {self.sealed.report.report_id}"
+        return sign_pdf(data, self.pdf_signing, reason=reason, fingerprint=fingerprint)
 
 
 class EvidenceService:
@@ -63,6 +79,7 @@ class EvidenceService:
         self.settings = settings
         self.catalog = Catalog(settings)
         self._signer = signer
+        self.keyring = Keyring(keys_dir(settings))
         self.row_images = RowImages(
             self.catalog,
             max_px=settings.evidence_thumbnail_px,
@@ -72,7 +89,7 @@ class EvidenceService:
     @property
     def signer(self) -> Signer:
         if self._signer is None:
-            self._signer = load_or_create_signer(keys_dir(self.settings))
+            self._signer = self.keyring.signer
         return self._signer
 
     def search_images(
@@ -96,11 +113,27 @@ class EvidenceService:
     def runs_from_json(self, document: dict[str, Any] | list[dict[str, Any]]) -> list[SearchRun]:
         return runs_from_json(document)
 
-    def report(self, runs: Sequence[SearchRun], requested_by: str) -> RenderedReport:
-        """Build and sign the report; thumbnails come from the catalog where it can."""
+    def report(
+        self, runs: Sequence[SearchRun], requested_by: str, lang: Language = "en"
+    ) -> RenderedReport:
+        """Build, sign and (with ``tsa_url``) timestamp the report; PDFs get a PAdES
+        signature by the same operator key. Thumbnails come from the catalog where it can."""
         matches = [m for run in runs for m in run.matches]
         digests = self.row_images.digests(matches)
         body = build_report(runs, self.catalog, requested_by=requested_by, digests=digests)
+        body = with_published_rows(body, self.catalog)
         thumbs = self.row_images.thumbnails(matches, digests, self.settings.evidence_max_thumbnails)
         sealed = seal(body, self.signer)
-        return RenderedReport(sealed, thumbs, self.settings.evidence_pdf_max_matches)
+        if self.settings.tsa_url is not None:
+            stamp = request_timestamp(self.settings.tsa_url, sealed.signed_bytes())
+            sealed = SealedReport(sealed.report, sealed.signature, stamp)
+        limit = self.settings.evidence_pdf_max_matches
+        return RenderedReport(sealed, thumbs, limit, self._pdf_signing(), lang)
+
+    def _pdf_signing(self) -> PdfSigning:
+        """The keyring's PDF identity; a signer given in code gets a fresh one bound to it."""
+        signer = self.signer
+        if signer.path is None:
+            identity = make_pdf_identity(key_fingerprint(signer.public_key), utc_now())
+            return PdfSigning(identity, self.settings.tsa_url)
+        return PdfSigning.from_settings(self.settings, self.keyring)

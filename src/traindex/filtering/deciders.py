@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.config import Settings
+from traindex.core.trust import TrustedKeys
 from traindex.errors import InputError, TraindexError
 from traindex.filtering.content import iscc_matches
 from traindex.registry.decisions import DecisionIndex, Matches
@@ -262,15 +263,17 @@ def open_decider(
     pubkey: str | None = None,
     signals: bool = False,
     count_unverified: bool = False,
+    accept_embedded_key: bool = False,
     unknown: str = "keep",
     iscc_release: str | None = None,
 ) -> tuple[Decider, str]:
     """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
-    bulk API; else a snapshot folder, verified first) plus ``--signals``, and an id naming
-    the claims used (resume redoes files filtered against other claims). ``unknown`` (keep or
-    drop) is what ``--signals`` does with rows whose signals are only ``unknown``.
-    ``iscc_release`` (a catalog dataset fingerprinted with ``--iscc``) lets ISCC-bound
-    claims remove the input rows whose URL carries a matching image there."""
+    bulk API; else a snapshot folder, verified first and refused unless its key is pinned,
+    listed in a trusted key list or explicitly accepted) plus ``--signals``, and an id
+    naming the claims used (resume redoes files filtered against other claims).
+    ``unknown`` (keep or drop) is what ``--signals`` does with rows whose signals are only
+    ``unknown``. ``iscc_release`` (a catalog dataset fingerprinted with ``--iscc``) lets
+    ISCC-bound claims remove the input rows whose URL carries a matching image there."""
     if unknown != "keep" and not signals:
         raise InputError("--unknown only applies with --signals")
     decider: Decider
@@ -287,7 +290,12 @@ def open_decider(
         decider = RemoteDecider(registry, count_unverified=count_unverified)
         registry_id = f"remote:{registry}"
     else:
-        info, index = load_snapshot_index(Path(registry), pubkey)
+        info, index = load_snapshot_index(
+            Path(registry),
+            pubkey,
+            trusted=TrustedKeys.load(settings),
+            accept_embedded_key=accept_embedded_key,
+        )
         registry_id = f"snapshot:{info.manifest_sha256}"
     if index is not None:
         content = iscc_matches(settings, iscc_release, index) if iscc_release else None

@@ -55,6 +55,7 @@ __all__ = [
     "rotation_grid",
     "rotation_variants",
     "trim_uniform_border",
+    "uniform_border_box",
     "working_copy",
 ]
 
@@ -196,15 +197,15 @@ def _uniform_run(lines: np.ndarray, tolerance: int, majority: float) -> int:
     return int(np.argmin(clean)) if not clean.all() else lines.shape[0]
 
 
-def trim_uniform_border(
+def uniform_border_box(
     image: Image.Image,
     *,
     tolerance: int = 16,
     min_keep: float = 0.3,
     majority: float = 0.35,
-) -> Image.Image | None:
-    """Remove uniform-colour borders (padding, mats, frames, caption bands); ``None`` when
-    there are none.
+) -> tuple[int, int, int, int] | None:
+    """The ``(left, top, right, bottom)`` box inside uniform-colour borders (padding, mats,
+    frames, caption bands); ``None`` when there are none.
 
     Each side is trimmed independently (letterbox bars differ from side bars) while its rows
     or columns stay within ``tolerance`` (0-255, per channel) of that side's outermost line;
@@ -227,7 +228,19 @@ def trim_uniform_border(
     keep_w, keep_h = width - left - right, height - top - bottom
     if top + bottom + left + right == 0 or keep_w < min_keep * width or keep_h < min_keep * height:
         return None
-    return image.crop((left, top, width - right, height - bottom))
+    return left, top, width - right, height - bottom
+
+
+def trim_uniform_border(
+    image: Image.Image,
+    *,
+    tolerance: int = 16,
+    min_keep: float = 0.3,
+    majority: float = 0.35,
+) -> Image.Image | None:
+    """``image`` cropped to :func:`uniform_border_box`; ``None`` when it has no border."""
+    box = uniform_border_box(image, tolerance=tolerance, min_keep=min_keep, majority=majority)
+    return None if box is None else image.crop(box)
 
 
 def working_copy(image: Image.Image, side: int) -> Image.Image:

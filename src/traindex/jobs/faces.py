@@ -26,32 +26,35 @@ from traindex.fingerprint.faces import FaceFingerprinter, FaceOptions, parse_dat
 from traindex.fingerprint.locate import ImageRef, recorded_file, shard_images
 from traindex.jobs.stages import ShardResult, StageTask, write_table
 
-__all__ = ["FaceShardTask", "face_shard"]
+__all__ = ["FaceRow", "FaceShardTask", "face_records", "face_shard"]
 
 
 FaceShardTask = StageTask[FaceOptions]
 
 
 @dataclass(frozen=True, slots=True)
-class _Row:
+class FaceRow:
     row: int
     file: str | None
     boxes: str | None
 
 
-def _catalog_rows(release: Release, shard_id: int) -> dict[str, _Row]:
+def _catalog_rows(release: Release, shard_id: int) -> dict[str, FaceRow]:
     path = release.shard_path(shard_id)
     names = set(pq.read_schema(path).names)
     columns = ["key", "extra"] + (["face_bboxes"] if "face_bboxes" in names else [])
     table = pq.read_table(path, columns=columns).to_pylist()
     return {
-        str(r["key"]): _Row(i, recorded_file(r["extra"]), r.get("face_bboxes"))
+        str(r["key"]): FaceRow(i, recorded_file(r["extra"]), r.get("face_bboxes"))
         for i, r in enumerate(table)
         if r["key"] is not None
     }
 
 
-def _face_records(ref: ImageRef, row: _Row, scanner: FaceFingerprinter) -> list[dict[str, object]]:
+def face_records(
+    ref: ImageRef, row: FaceRow, scanner: FaceFingerprinter
+) -> list[dict[str, object]]:
+    """One image's face rows: one per face, or one ``face = -1`` row (none, or error)."""
     base: dict[str, object] = {"row": row.row, "key": ref.key, "image": ref.name}
     try:
         scan = scanner.scan(ref.data, name=ref.name, dataset_boxes=parse_dataset_boxes(row.boxes))
@@ -82,7 +85,7 @@ def _records(task: FaceShardTask) -> Iterator[dict[str, object]]:
     for ref in shard_images(shard.format, shard.source, wanted, shard.folder):
         found = rows.get(ref.key)
         if found is not None:  # images of failed or rejected rows have no catalog row
-            yield from _face_records(ref, found, scanner)
+            yield from face_records(ref, found, scanner)
 
 
 def face_shard(task: FaceShardTask) -> ShardResult:

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.store import Catalog, Release
 from traindex.config import Settings
+from traindex.download.select import RowSelection
+from traindex.download.stage import DownloadOptions, DownloadTask, download_shard
+from traindex.errors import InputError
 from traindex.fingerprint.catalog_index import index_fingerprints
 from traindex.fingerprint.face_index import index_faces
 from traindex.fingerprint.faces import FaceOptions
@@ -31,7 +34,14 @@ from traindex.jobs.faces import face_shard
 from traindex.jobs.iscc import IsccOptions, iscc_shard
 from traindex.jobs.keypoints import keypoint_shard
 from traindex.jobs.local import run_local
-from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard, stage_tasks
+from traindex.jobs.stages import (
+    ShardResult,
+    ShardTask,
+    fingerprint_shard,
+    stage_tasks,
+)
+from traindex.search.service import SearchService
+from traindex.search.views import ViewCache
 
 __all__ = ["Distributor", "FingerprintReport", "fingerprint"]
 
@@ -86,6 +96,17 @@ def _distribute(
     return run_local(tasks, workers, on_done, stage=stage)
 
 
+def _download_tasks(
+    tasks: list[ShardTask], options: DownloadOptions, picked: dict[int, tuple[int, ...]] | None
+) -> list[DownloadTask]:
+    """One download task per shard holding selected rows (``picked is None``: all rows)."""
+    return [
+        DownloadTask(t, options, None if picked is None else picked[t.shard_id])
+        for t in tasks
+        if picked is None or picked.get(t.shard_id)
+    ]
+
+
 def fingerprint(
     settings: Settings,
     dataset: str,
@@ -96,30 +117,43 @@ def fingerprint(
     on_done: Callable[[ShardResult], None] = lambda result: None,
     faces: FaceOptions | None = None,
     keypoints: KeypointOptions | None = None,
+    download: DownloadOptions | None = None,
+    selection: RowSelection | None = None,
     iscc: bool = False,
 ) -> list[FingerprintReport]:
     """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``); with
     ``faces``, also find, embed and index the faces in its images; with ``keypoints``,
-    their ORB points; with ``iscc``, their ISCC Image-Codes."""
+    their ORB points; with ``iscc``, their ISCC Image-Codes (not with ``download``: the
+    downloaded bytes are not kept for a second pass). With ``download``, the images come
+    from the rows' URLs (only the rows ``selection`` picks), and faces and keypoints are
+    computed in the same pass."""
+    if iscc and download is not None:
+        raise InputError("--iscc needs the images on disk (--images or the dataset's own)")
     folder = FolderImages(images) if images is not None else None
+    catalog = Catalog(settings)
+    search, views = SearchService(catalog), ViewCache(catalog)
+
+    def run(tasks: list[Task], stage: Callable[[Task], ShardResult]) -> list[ShardResult]:
+        return _distribute(tasks, stage, distributor, workers, on_done)
+
     reports = []
-    for release, manifest in Catalog(settings).select(dataset):
+    for release, manifest in catalog.select(dataset):
         started = time.perf_counter()
         tasks = _tasks(release, manifest, folder)
-        results = _distribute(tasks, fingerprint_shard, distributor, workers, on_done)
+        if download is not None:
+            view = views.select(f"{manifest.name}/{manifest.release}")[0]
+            picked = (selection or RowSelection()).positions(view, search)
+            options = replace(download, faces=faces, keypoints=keypoints)
+            results = run(_download_tasks(tasks, options, picked), download_shard)
+            face_results = results if faces is not None else []
+            point_results = results if keypoints is not None else []
+            iscc_results = []
+        else:
+            results = run(tasks, fingerprint_shard)
+            face_results = run(stage_tasks(tasks, faces), face_shard) if faces else []
+            point_results = run(stage_tasks(tasks, keypoints), keypoint_shard) if keypoints else []
+        iscc_results = run(stage_tasks(tasks, IsccOptions()), iscc_shard) if iscc else []
         added = index_fingerprints(release)
-        face_results = []
-        if faces is not None:
-            face_jobs = stage_tasks(tasks, faces)
-            face_results = _distribute(face_jobs, face_shard, distributor, workers, on_done)
-        point_results = []
-        if keypoints is not None:
-            point_jobs = stage_tasks(tasks, keypoints)
-            point_results = _distribute(point_jobs, keypoint_shard, distributor, workers, on_done)
-        iscc_results = []
-        if iscc:
-            iscc_jobs = stage_tasks(tasks, IsccOptions())
-            iscc_results = _distribute(iscc_jobs, iscc_shard, distributor, workers, on_done)
         reports.append(
             FingerprintReport(
                 dataset=manifest.name,

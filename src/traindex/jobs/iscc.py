@@ -46,7 +46,8 @@ IsccShardTask = StageTask[IsccOptions]
 
 
 def _records(task: IsccShardTask) -> Iterator[dict[str, object]]:
-    for ref, record in catalog_images(task.shard):
+    for ref, row in catalog_images(task.shard):
+        record: dict[str, object] = {"row": row, "key": ref.key, "image": ref.name}
         try:
             code = image_code(ref.data, name=ref.name, max_pixels=task.shard.max_pixels)
         except InputError as exc:

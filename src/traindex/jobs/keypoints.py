@@ -17,28 +17,35 @@ from collections.abc import Iterator
 from traindex.errors import InputError
 from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
 from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
+from traindex.fingerprint.locate import ImageRef
 from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage
 
-__all__ = ["KeypointShardTask", "keypoint_shard"]
+__all__ = ["KeypointShardTask", "keypoint_record", "keypoint_shard"]
 
 
 KeypointShardTask = StageTask[KeypointOptions]
 
 
 def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
-    shard, options = task.shard, task.options
-    for ref, record in catalog_images(shard):
-        try:
-            points = dataset_points(ref.data, options, name=ref.name, max_pixels=shard.max_pixels)
-        except InputError as exc:
-            yield {**record, "count": 0, "error": str(exc)}
-            continue
-        yield {
-            **record,
-            "count": len(points),
-            "points": points.points.astype("float16").tobytes(),
-            "descriptors": points.descriptors.tobytes(),
-        }
+    for ref, row in catalog_images(task.shard):
+        yield keypoint_record(ref, row, task.options, task.shard.max_pixels)
+
+
+def keypoint_record(
+    ref: ImageRef, row: int, options: KeypointOptions, max_pixels: int
+) -> dict[str, object]:
+    """One image's keypoint row (``error`` set when it cannot be decoded)."""
+    record: dict[str, object] = {"row": row, "key": ref.key, "image": ref.name}
+    try:
+        points = dataset_points(ref.data, options, name=ref.name, max_pixels=max_pixels)
+    except InputError as exc:
+        return {**record, "count": 0, "error": str(exc)}
+    return {
+        **record,
+        "count": len(points),
+        "points": points.points.astype("float16").tobytes(),
+        "descriptors": points.descriptors.tobytes(),
+    }
 
 
 def keypoint_shard(task: KeypointShardTask) -> ShardResult:

@@ -38,6 +38,7 @@ __all__ = [
     "ShardTask",
     "StageTask",
     "catalog_images",
+    "fingerprint_record",
     "fingerprint_shard",
     "row_keys",
     "run_stage",
@@ -114,9 +115,10 @@ def row_keys(release: Release, shard_id: int) -> dict[str, tuple[int, str | None
     }
 
 
-def _fingerprint(
+def fingerprint_record(
     ref: ImageRef, row: int, hasher: PdqFingerprinter, max_pixels: int
 ) -> dict[str, object]:
+    """One image's fingerprint row (``error`` set when it cannot be decoded)."""
     record: dict[str, object] = {
         "row": row, "key": ref.key, "image": ref.name,
         "sha256": hashlib.sha256(ref.data).hexdigest(),
@@ -145,18 +147,18 @@ def _records(task: ShardTask, release: Release) -> Iterator[dict[str, object]]:
     for ref in shard_images(task.format, task.source, wanted, task.folder):
         found = keys.get(ref.key)
         if found is not None:  # images of failed or rejected rows have no catalog row
-            yield _fingerprint(ref, found[0], hasher, task.max_pixels)
+            yield fingerprint_record(ref, found[0], hasher, task.max_pixels)
 
 
-def catalog_images(shard: ShardTask) -> Iterator[tuple[ImageRef, dict[str, object]]]:
-    """One shard's images that have a catalog row, each with the start of its record
-    (``row``, ``key``, ``image``): what every per-image optional stage walks."""
+def catalog_images(shard: ShardTask) -> Iterator[tuple[ImageRef, int]]:
+    """One shard's images that have a catalog row, each with its row: what every per-image
+    optional stage walks."""
     keys = row_keys(Release(shard.release_dir), shard.shard_id)
     wanted = {key: file for key, (_, file) in keys.items()}
     for ref in shard_images(shard.format, shard.source, wanted, shard.folder):
         found = keys.get(ref.key)
         if found is not None:  # images of failed or rejected rows have no catalog row
-            yield ref, {"row": found[0], "key": ref.key, "image": ref.name}
+            yield ref, found[0]
 
 
 def run_stage(

@@ -5,8 +5,12 @@ rotations, trimmed border; ``fingerprint/variants.py``) plus its 3 x 3 grid tile
 (``nearcopy.tiles``). All hashes of a batch go, in one call each, to the release's PDQ
 index (whole training images) and to its region index (training tiles and centre crops,
 ``nearcopy.tile_index``); optionally a CLIP neighbour source adds semantic neighbours.
+When the release has keypoints, the outputs' ORB points are searched too and verified by
+geometry (``nearcopy.located``): a training image pasted at any place and scale becomes
+``keypoints`` evidence, and the match carries the ``region`` where it sits in the output.
 Hits are grouped per (output, training row), turned into ``Evidence`` and judged by
-``VerdictRules``; an output's verdict is its strongest row verdict.
+``VerdictRules``; an output's verdict is its strongest row verdict. What each release let
+the check see is its ``coverage`` (``nearcopy.coverage``).
 
 Matches are ``core.matches.Match`` objects (the search JSON contract) with method
 ``same_image`` when PDQ saw the row and ``similar`` when only CLIP did; ``extra`` carries
@@ -19,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +39,7 @@ from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, query_variants
 from traindex.index.binary import MultiIndexHashIndex
+from traindex.nearcopy.coverage import NearCopyCoverage
 from traindex.nearcopy.evidence import (
     TRAINING_IMAGE,
     VERDICTS,
@@ -44,15 +49,19 @@ from traindex.nearcopy.evidence import (
     searches_regions,
     strongest,
 )
+from traindex.nearcopy.located import OutputPoints, locate, output_points, search_outputs
+from traindex.nearcopy.results import NearCopyReport, OutputResult
 from traindex.nearcopy.tile_index import open_tiles, tiles_stamp
 from traindex.nearcopy.tiles import decode_for_tiles, query_tiles, region_name, unpack_region_id
 from traindex.search.hashing import decode_for_hashing
+from traindex.search.keypoints import KeypointMatch, KeypointRules
 from traindex.search.views import ReleaseView, ViewCache, row_match
 
 __all__ = ["NearCopyChecker", "NearCopyReport", "NeighbourSource", "OutputResult"]
 
 _Key = tuple[int, int]  # (output index, catalog location)
 _EvidenceMap = dict[_Key, dict[tuple[str, str, str], Evidence]]
+_Located = dict[_Key, KeypointMatch]
 _MAX_EVIDENCE = 12  # per match in the JSON: the closest ones; the verdict saw them all
 
 
@@ -66,53 +75,20 @@ class NeighbourSource(Protocol):
         has no embeddings to search."""
 
 
-@dataclass
-class OutputResult:
-    """The verdict on one generated image and the training rows behind it."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One output, described: usable PDQ hashes, keypoints (when a release has them) or
+    why it cannot be read."""
 
-    image: str
-    verdict: Verdict
-    matches: list[Match] = field(default_factory=list)
+    hashes: list[Fingerprint]
+    points: OutputPoints | None = None
     error: str | None = None
 
-    @property
-    def watermark_flag(self) -> bool:
-        return any(m.extra.get("watermark_flag") for m in self.matches)
 
-    def to_json(self) -> dict[str, Any]:
-        verdict = self.verdict if self.error is None else None
-        data: dict[str, Any] = {"image": self.image, "verdict": verdict}
-        data["watermark_flag"] = self.watermark_flag
-        data["matches"] = [m.to_json() for m in self.matches]
-        if self.error is not None:
-            data["error"] = self.error
-        return data
-
-
-@dataclass
-class NearCopyReport:
-    """Results for a batch of outputs, the thresholds used and what was searched where."""
-
-    results: list[OutputResult]
-    rules: VerdictRules
-    dataset: str | None = None
-    searched: dict[str, list[str]] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, int]:
-        """Outputs per verdict (and ``error``), in verdict order."""
-        counts = {
-            v: sum(r.verdict == v and r.error is None for r in self.results) for v in VERDICTS
-        }
-        return counts | {"error": sum(r.error is not None for r in self.results)}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "thresholds": asdict(self.rules),
-            "searched": self.searched,
-            "counts": self.counts(),
-            "results": [r.to_json() for r in self.results],
-        }
+def _evidence_order(evidence: Evidence) -> tuple[int, float]:
+    """Keypoints first (one item that the JSON must keep), then PDQ nearest first, CLIP."""
+    rank = {"keypoints": 0, "clip": 2}.get(evidence.kind, 1)
+    return rank, evidence.distance if evidence.is_pdq else -evidence.distance
 
 
 def _keep(slot: dict[tuple[str, str, str], Evidence], item: Evidence) -> None:
@@ -134,9 +110,13 @@ class NearCopyChecker:
         clip: NeighbourSource | None = None,
         max_matches: int = 10,
         workers: int = 1,
+        keypoint_rules: KeypointRules | None = None,
+        keypoints: bool = True,
     ) -> None:
         self.views = views or ViewCache(catalog)
         self.rules = rules or VerdictRules()
+        self.keypoint_rules = keypoint_rules or KeypointRules()
+        self.keypoints = keypoints
         self.clip = clip
         self.max_matches = max_matches
         self.workers = workers
@@ -155,26 +135,26 @@ class NearCopyChecker:
             workers=workers,
         )
 
-    def _hashes(self, name: str, data: bytes) -> tuple[list[Fingerprint], str | None]:
-        """Usable whole-image variants + grid tiles of one output, or why it is unreadable."""
+    def _describe(self, name: str, data: bytes, points: bool) -> _Prepared:
+        """Usable whole-image variants + grid tiles of one output (and, with ``points``,
+        its keypoints), or why it is unreadable."""
         try:
             decoded = decode_for_hashing(data, name, DEFAULT_MAX_PIXELS)
             pixels = decode_for_tiles(data, name, DEFAULT_MAX_PIXELS)
+            located = output_points(data, name, DEFAULT_MAX_PIXELS) if points else None
         except InputError as exc:
-            return [], str(exc)
+            return _Prepared([], error=str(exc))
         hashes = query_variants(decoded.image, self.hasher, DEFAULT_PLAN)
         hashes += query_tiles(pixels, self.hasher)
-        return [fp for fp in hashes if not fp.low_quality], None
+        return _Prepared([fp for fp in hashes if not fp.low_quality], located)
 
-    def _hash_all(
-        self, files: Sequence[tuple[str, bytes]]
-    ) -> list[tuple[list[Fingerprint], str | None]]:
-        """Hash every output; with ``workers > 1`` on threads (decoding, resizing and PDQ
-        release the GIL, and hashing is most of the time of a check)."""
+    def _describe_all(self, files: Sequence[tuple[str, bytes]], points: bool) -> list[_Prepared]:
+        """Describe every output; with ``workers > 1`` on threads (decoding, resizing, PDQ
+        and ORB release the GIL, and describing is most of the time of a check)."""
         if self.workers <= 1 or len(files) < 2:
-            return [self._hashes(name, data) for name, data in files]
+            return [self._describe(name, data, points) for name, data in files]
         with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(lambda f: self._hashes(*f), files))
+            return list(pool.map(lambda f: self._describe(f[0], f[1], points), files))
 
     def _region_index(self, view: ReleaseView) -> MultiIndexHashIndex | None:
         key = f"{view.release.dir}:{view.stamp}:{tiles_stamp(view.release)}"
@@ -210,6 +190,18 @@ class NearCopyChecker:
                     _keep(found[(qi, loc)], evidence)
         return found
 
+    def _keypoint_evidence(
+        self, view: ReleaseView, prepared: list[_Prepared], found: _EvidenceMap
+    ) -> _Located | None:
+        """Verified keypoint matches as evidence; ``None`` when the release has none."""
+        index = view.keypoints if self.keypoints else None
+        if index is None:
+            return None
+        located = search_outputs(index, [p.points for p in prepared], self.keypoint_rules)
+        for key, match in located.items():
+            _keep(found[key], Evidence("keypoints", "points", TRAINING_IMAGE, match.inliers))
+        return located
+
     def _clip_evidence(
         self,
         view: ReleaseView,
@@ -235,7 +227,7 @@ class NearCopyChecker:
         per_output: dict[int, list[tuple[int, float, _Key]]] = defaultdict(list)
         for key, verdict in judged.items():
             if verdict != "novel":
-                pdq = [e.distance for e in found[key].values() if e.kind != "clip"]
+                pdq = [e.distance for e in found[key].values() if e.is_pdq]
                 rank = (VERDICTS.index(verdict), min(pdq, default=256.0), key)
                 per_output[key[0]].append(rank)
         kept: dict[_Key, Verdict] = {}
@@ -245,7 +237,7 @@ class NearCopyChecker:
         return kept
 
     def _matches(
-        self, view: ReleaseView, names: list[str], found: _EvidenceMap
+        self, view: ReleaseView, prepared: list[_Prepared], found: _EvidenceMap, located: _Located
     ) -> list[tuple[int, Match]]:
         kept = self._ranked(found)
         by_shard: dict[int, list[_Key]] = defaultdict(list)
@@ -255,7 +247,8 @@ class NearCopyChecker:
         for sid, keys in by_shard.items():
             records = view.records(sid, [split_loc(loc)[1] for _, loc in keys])
             for key, record in zip(keys, records, strict=True):
-                match = self._match(view, sid, record, names[key[0]], kept[key], found[key])
+                match = self._match(view, sid, record, kept[key], found[key])
+                _add_region(match, located.get(key), prepared[key[0]].points, record)
                 out.append((key[0], match))
         return out
 
@@ -264,13 +257,12 @@ class NearCopyChecker:
         view: ReleaseView,
         sid: int,
         record: dict[str, Any],
-        output: str,
         verdict: Verdict,
         slot: dict[tuple[str, str, str], Evidence],
     ) -> Match:
-        items = sorted(slot.values(), key=lambda e: (e.kind == "clip", e.distance))
-        pdq = [e for e in items if e.kind != "clip"]
-        extra: dict[str, Any] = {"output": output, "verdict": verdict}
+        items = sorted(slot.values(), key=_evidence_order)
+        pdq = [e for e in items if e.is_pdq]
+        extra: dict[str, Any] = {"verdict": verdict}
         extra["watermark_flag"] = self.rules.flag_watermark(verdict, record.get("pwatermark"))
         extra["tiles_matched"] = self.rules.tiles_agreeing(pdq)
         frames = [e.distance for e in pdq if e.kind != "tile"]
@@ -281,34 +273,42 @@ class NearCopyChecker:
             extra["cosine"] = round(max(cosines), 4)
         extra["evidence"] = [e.to_json() for e in items[:_MAX_EVIDENCE]]
         score = self.rules.score(items)
-        method: MatchMethod = "same_image" if pdq else "similar"
+        seen = pdq or any(e.kind == "keypoints" for e in items)
+        method: MatchMethod = "same_image" if seen else "similar"
         return row_match(view, sid, record, method=method, score=score, extra=extra)
 
     def check(
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None
     ) -> NearCopyReport:
         """Judge each ``(name, bytes)`` output against every release (or ``dataset``)."""
-        prepared = self._hash_all(files)
-        hashes = [h for h, _ in prepared]
-        readable = [qi for qi, (_, error) in enumerate(prepared) if error is None]
-        names = [name for name, _ in files]
+        views = self.views.select(dataset)
+        points = self.keypoints and any(view.keypoints is not None for view in views)
+        prepared = self._describe_all(files, points)
+        hashes = [p.hashes for p in prepared]
+        readable = [qi for qi, p in enumerate(prepared) if p.error is None]
         per_output: dict[int, list[Match]] = defaultdict(list)
-        report = NearCopyReport([], self.rules, dataset)
-        for view in self.views.select(dataset):
+        report = NearCopyReport([], self.rules, dataset, keypoints=self.keypoint_rules)
+        for view in views:
             found = self._pdq_evidence(view, hashes)
+            located = self._keypoint_evidence(view, prepared, found)
             methods = ["pdq"] if view.pdq is not None else []
             methods += ["regions"] if self._region_index(view) is not None else []
+            methods += ["keypoints"] if located is not None else []
             if self._clip_evidence(view, files, readable, found):
                 methods.append("clip")
-            report.searched[f"{view.manifest.name}/{view.manifest.release}"] = methods
-            for qi, match in self._matches(view, names, found):
+            name = f"{view.manifest.name}/{view.manifest.release}"
+            report.searched[name] = methods
+            rows = view.manifest.rows
+            report.coverage[name] = NearCopyCoverage.of(name, view.release, rows, methods)
+            for qi, match in self._matches(view, prepared, found, located or {}):
+                match.extra["output"] = files[qi][0]
                 per_output[qi].append(match)
-        for qi, (_, error) in enumerate(prepared):
+        for qi, (name, _) in enumerate(files):
             matches = sorted(
                 per_output[qi], key=lambda m: (VERDICTS.index(m.extra["verdict"]), -m.score)
             )[: self.max_matches]
             verdict = strongest(m.extra["verdict"] for m in matches)
-            report.results.append(OutputResult(names[qi], verdict, matches, error))
+            report.results.append(OutputResult(name, verdict, matches, prepared[qi].error))
         return report
 
     def check_paths(
@@ -321,7 +321,7 @@ class NearCopyChecker:
     ) -> NearCopyReport:
         """Judge files on disk in batches (memory stays bounded for thousands of outputs);
         an unreadable file becomes a result with ``error`` set."""
-        total = NearCopyReport([], self.rules, dataset)
+        total = NearCopyReport([], self.rules, dataset, keypoints=self.keypoint_rules)
         for start in range(0, len(paths), batch):
             chunk = paths[start : start + batch]
             files: list[tuple[str, bytes]] = []
@@ -334,5 +334,22 @@ class NearCopyChecker:
             part = self.check(files, dataset=dataset)
             total.results.extend(part.results)
             total.searched.update(part.searched)
+            total.coverage.update(part.coverage)
             on_progress(len(chunk))
         return total
+
+
+def _add_region(
+    match: Match,
+    located: KeypointMatch | None,
+    points: OutputPoints | None,
+    record: dict[str, Any],
+) -> None:
+    """Where the training image sits in the output, from the keypoint transform (when
+    the match has one and the row records the training image's width and height)."""
+    if located is None or points is None:
+        return
+    region = locate(located, points.frame, (record.get("width"), record.get("height")))
+    match.extra["keypoint_inliers"] = located.inliers
+    if region is not None:
+        match.extra["region"] = region.to_json()

@@ -9,7 +9,10 @@ the hit is:
   the output *is* that image, resized, recoloured, re-framed;
 * ``tile`` - the same grid cell on both sides: that part of the frame is unchanged;
 * ``region`` - an output tile against a whole training image (the image was pasted in
-  that cell), or the whole output against a training tile (one cell was blown up).
+  that cell), or the whole output against a training tile (one cell was blown up);
+* ``keypoints`` - not a PDQ hit: enough ORB points of the output land on the training
+  image through one similarity transform (``nearcopy.located``): the image, or a large
+  part of it, pasted at any place and scale.
 
 Cells at *different* positions are ignored: unrelated textures (sky, grass) would match
 each other otherwise. The thresholds are data (``VerdictRules``, from ``Settings``), and
@@ -41,7 +44,8 @@ __all__ = [
 Verdict = Literal["copy", "near_copy", "similar", "novel"]
 VERDICTS: tuple[Verdict, ...] = ("copy", "near_copy", "similar", "novel")
 """Strongest first."""
-EvidenceKind = Literal["whole", "tile", "region", "clip"]
+EvidenceKind = Literal["whole", "tile", "region", "keypoints", "clip"]
+_PDQ_KINDS = frozenset({"whole", "tile", "region"})
 TRAINING_IMAGE = "image"
 """The training side of a hit on the PDQ index (the whole image, or its trimmed hash)."""
 _COPY_PARTS = frozenset({*DIHEDRAL_NAMES, "trim"})
@@ -91,13 +95,19 @@ def evidence_kind(output_part: str, training_part: str) -> EvidenceKind | None:
 class Evidence:
     """One reason an output resembles one training row, with the number behind it.
 
-    ``distance`` is PDQ bits (0-256) for PDQ kinds; for ``clip`` it is the cosine.
+    ``distance`` is PDQ bits (0-256) for PDQ kinds; for ``clip`` it is the cosine, for
+    ``keypoints`` the number of agreeing points (a geometrically verified match).
     """
 
     kind: EvidenceKind
     output_part: str
     training_part: str
     distance: float
+
+    @property
+    def is_pdq(self) -> bool:
+        """A PDQ distance in bits (smaller = closer); the other kinds count the other way."""
+        return self.kind in _PDQ_KINDS
 
     @classmethod
     def of(cls, output_part: str, training_part: str, distance: float) -> Evidence | None:
@@ -106,9 +116,9 @@ class Evidence:
         return None if kind is None else cls(kind, output_part, training_part, distance)
 
     def to_json(self) -> dict[str, Any]:
-        method = "clip" if self.kind == "clip" else "pdq"
+        method = "pdq" if self.is_pdq else self.kind
         value = round(self.distance, 4) if self.kind == "clip" else int(self.distance)
-        key = "cosine" if self.kind == "clip" else "distance"
+        key = {"clip": "cosine", "keypoints": "inliers"}.get(self.kind, "distance")
         return {"method": method, "kind": self.kind, "output_part": self.output_part,
                 "training_part": self.training_part, key: value}  # fmt: skip
 
@@ -166,6 +176,9 @@ class VerdictRules:
         frames = [e.distance for e in items if e.kind in ("whole", "region")]
         if frames:
             return 1.0 - min(frames) / 256
+        points = [e.distance for e in items if e.kind == "keypoints"]
+        if points:  # as image search scores a keypoint match: 0.5-0.8, below PDQ's
+            return 0.5 + 0.3 * min(max(points), 100) / 100
         cells: dict[str, float] = {}
         for e in items:
             if e.kind == "tile" and e.distance <= self.tile_distance:
@@ -183,6 +196,8 @@ class VerdictRules:
             return "copy"
         tiles = self.tiles_agreeing(items)
         if tiles >= self.min_tiles or any(e.distance <= self.near_distance for e in pdq):
+            return "near_copy"
+        if any(e.kind == "keypoints" for e in items):  # verified (``search/keypoints.py``)
             return "near_copy"
         if tiles or any(e.kind == "clip" and e.distance >= self.clip_similar for e in items):
             return "similar"

@@ -11,9 +11,11 @@ thumbnail.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -25,7 +27,7 @@ from traindex.evidence.rowimages import RowImages, jpeg_data_uri, row_ref
 from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.nearcopy.check import NearCopyReport, OutputResult
 
-__all__ = ["render_report"]
+__all__ = ["ReportItem", "render_report", "report_items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +37,15 @@ class _Pair:
 
 
 @dataclass(frozen=True, slots=True)
-class _Output:
+class ReportItem:
     result: OutputResult
     thumb: str | None
     pairs: list[_Pair]
+
+    @property
+    def regions(self) -> list[dict[str, Any]]:
+        """Where training images were found in this output (``nearcopy.located``)."""
+        return [p.match.extra["region"] for p in self.pairs if "region" in p.match.extra]
 
 
 @cache
@@ -51,8 +58,9 @@ def _env() -> Environment:
     )
 
 
-def _thumbnail(path: Path, side: int) -> str | None:
-    jpeg = thumbnail_jpeg(path, side)  # an unreadable output is reported; it has no picture
+def _thumbnail(source: bytes | Path, name: str, side: int) -> str | None:
+    # an unreadable output is reported; it has no picture
+    jpeg = thumbnail_jpeg(source, side, name=name)
     return None if jpeg is None else jpeg_data_uri(jpeg)
 
 
@@ -62,20 +70,13 @@ def render_report(
     *,
     unsafe: float = 0.1,
     max_thumbnails: int = 500,
+    files: Mapping[str, bytes] | None = None,
 ) -> str:
-    """The report as one HTML document (outputs are read again from their paths)."""
-    rows = RowImages(catalog, max_px=128, unsafe=unsafe)
-    matches = [m for r in report.results for m in r.matches]
-    digests = rows.digests(matches)
-    thumbs = rows.thumbnails(matches, digests, max_thumbnails)
-    outputs = [
-        _Output(
-            result,
-            _thumbnail(Path(result.image), 256) if i < max_thumbnails else None,
-            [_Pair(m, thumbs.get(row_ref(m))) for m in result.matches],
-        )
-        for i, result in enumerate(report.results)
-    ]
+    """The report as one HTML document. Output pictures come from ``files`` (name ->
+    bytes, e.g. uploads) or, without it, are read again from their paths."""
+    outputs = report_items(
+        report, catalog, unsafe=unsafe, max_thumbnails=max_thumbnails, files=files
+    )
     return (
         _env()
         .get_template("report.html.j2")
@@ -83,9 +84,38 @@ def render_report(
             outputs=outputs,
             counts=report.counts(),
             searched=report.searched,
+            coverage=report.coverage,
             dataset=report.dataset,
-            rules=asdict(report.rules),
+            rules=asdict(report.rules) | {"keypoint_min_inliers": report.keypoints.min_inliers},
             generated=utc_now().strftime("%Y-%m-%d %H:%M UTC"),
             version=__version__,
         )
     )
+
+
+def report_items(
+    report: NearCopyReport,
+    catalog: Catalog,
+    *,
+    unsafe: float = 0.1,
+    max_thumbnails: int = 500,
+    files: Mapping[str, bytes] | None = None,
+) -> list[ReportItem]:
+    """Each output with its thumbnail and its matches' training thumbnails (``data:``
+    URIs from local files only; none for rows flagged unsafe)."""
+    rows = RowImages(catalog, max_px=128, unsafe=unsafe)
+    matches = [m for r in report.results for m in r.matches]
+    digests = rows.digests(matches)
+    thumbs = rows.thumbnails(matches, digests, max_thumbnails)
+    return [
+        ReportItem(
+            result,
+            _thumbnail(
+                files[result.image] if files is not None else Path(result.image), result.image, 256
+            )
+            if i < max_thumbnails and (files is None or result.image in files)
+            else None,
+            [_Pair(m, thumbs.get(row_ref(m))) for m in result.matches],
+        )
+        for i, result in enumerate(report.results)
+    ]

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from traindex.config import Settings
-from traindex.core.signing import load_or_create_signer
+from traindex.core.keyring import Keyring
 from traindex.registry.decisions import ClaimRecord, DecisionIndex
 from traindex.registry.errors import (
     ClaimNotFoundError,
@@ -382,7 +382,8 @@ class RegistryService(OwnerAccounts):
             for row in self.store.iter_claims(None)
             if row.status != "revoked" and (row.expires_at is None or as_utc(row.expires_at) > now)
         )
-        info = write_snapshot(rows, out, load_or_create_signer(self.settings.home / "keys"), now)
+        signer = Keyring(self.settings.home / "keys").signer
+        info = write_snapshot(rows, out, signer, now, self.settings.tsa_url)
         self.store.record_snapshot(
             {
                 "created_at": now,

@@ -30,12 +30,13 @@ from numpy.typing import NDArray
 
 from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import split_loc
+from traindex.core.coverage import Coverage
 from traindex.core.matches import Match
 from traindex.errors import InputError
 from traindex.fingerprint.face_index import index_stamp, open_face_index, read_faces
 from traindex.fingerprint.faces import Face, FaceFingerprinter, FaceOptions
 from traindex.index.vectors import VectorIndex
-from traindex.search.views import ReleaseView, ViewCache, row_match
+from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
 __all__ = [
     "DEFAULT_FACE_BANDS",
@@ -122,6 +123,7 @@ class FaceSearchResult:
     dataset: str | None = None
     searched: list[str] = dataclasses.field(default_factory=list)
     """``NAME/RELEASE`` of every release that has a face index (the others were skipped)."""
+    coverage: Coverage | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +136,7 @@ class FaceSearchResult:
             "total": len(self.matches),
             "matches": [m.to_json() for m in self.matches],
             "searched_releases": self.searched,
+            "coverage": self.coverage.to_json() if self.coverage is not None else None,
         }
 
 
@@ -170,13 +173,17 @@ class FaceSearch:
         assert face.embedding is not None
         matches: list[Match] = []
         searched = []
-        for view in self.views.select(dataset):
+        views = self.views.select(dataset)
+        for view in views:
             index = self._index(view.release)
             if index is not None:
                 searched.append(f"{view.manifest.name}/{view.manifest.release}")
                 matches.extend(self._search_view(view, index, face.embedding))
         matches.sort(key=lambda m: (m.extra["distance"], m.dataset, m.release, m.shard, m.row))
-        return FaceSearchResult(face.describe(), matches[:limit], self.threshold, dataset, searched)
+        return FaceSearchResult(
+            face.describe(), matches[:limit], self.threshold, dataset, searched,
+            coverage_of(views, ("faces",)),
+        )  # fmt: skip
 
     def _index(self, release: Release) -> VectorIndex | None:
         key, stamp = str(release.dir), index_stamp(release)

@@ -29,6 +29,7 @@ import numpy as np
 
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import split_loc
+from traindex.core.coverage import Coverage, outcome_without_match
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
@@ -40,9 +41,16 @@ from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_varia
 from traindex.search.hashing import decode_for_hashing
 from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
 from traindex.search.thresholds import Thresholds
-from traindex.search.views import ReleaseView, ViewCache, row_match
+from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
-__all__ = ["ImageSearch", "ImageSearchResult", "QueryImage", "searchable"]
+__all__ = [
+    "ImageSearch",
+    "ImageSearchResult",
+    "QueryImage",
+    "hamming",
+    "read_query_file",
+    "searchable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +74,20 @@ class ImageSearchResult:
     dataset: str | None = None
     threshold: int = 31
     query_hashes: list[list[Fingerprint]] = field(default_factory=list, repr=False)
+    coverage: Coverage | None = None
+
+    def outcome(self, query: QueryImage, found: set[str]) -> str:
+        """found, unreadable, or what the coverage lets a file without a match claim."""
+        if query.error is not None:
+            return "unreadable"
+        return "found" if query.name in found else outcome_without_match(self.coverage)
+
+    def outcomes(self) -> dict[str, str]:
+        found = {m.extra["query"] for m in self.matches}
+        return {q.name: self.outcome(q, found) for q in self.queries}
 
     def to_json(self) -> dict[str, Any]:
-        found = {m.extra["query"] for m in self.matches}
+        outcomes = self.outcomes()
         return {
             "query": {
                 "kind": "images" if len(self.queries) > 1 else "image",
@@ -78,8 +97,11 @@ class ImageSearchResult:
             },
             "total": len(self.matches),
             "matches": [m.to_json() for m in self.matches],
-            "not_found": [q.name for q in self.queries if q.error is None and q.name not in found],
+            "not_found": [name for name, o in outcomes.items() if o == "not found"],
+            "not_searched": [name for name, o in outcomes.items() if o == "not searched"],
+            "partly_searched": [name for name, o in outcomes.items() if o == "partly searched"],
             "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
+            "coverage": self.coverage.to_json() if self.coverage is not None else None,
         }
 
 
@@ -95,6 +117,27 @@ def searchable(variants: list[Fingerprint]) -> list[Fingerprint]:
     return [v for v in variants if not v.low_quality]
 
 
+def hamming(
+    variants: list[Fingerprint], digests: list[bytes], thresholds: Thresholds
+) -> tuple[int, str] | None:
+    """Nearest (distance, variant) of a query's variants to a few image digests, within
+    each variant's radius: the brute-force comparison of a handful of candidates."""
+    best: tuple[int, str] | None = None
+    for fp in variants:
+        for digest in digests:
+            bits = np.unpackbits(
+                np.frombuffer(
+                    bytes(a ^ b for a, b in zip(fp.digest, digest, strict=True)), np.uint8
+                )
+            )
+            distance = int(bits.sum())
+            if distance <= thresholds.variant_radius(fp.variant) and (
+                best is None or distance < best[0]
+            ):
+                best = (distance, fp.variant)
+    return best
+
+
 _FILE_KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -102,6 +145,11 @@ _FILE_KINDS = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
 )
+
+
+def read_query_file(path: Path, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+    """A query file's bytes within the limit, or an ``InputError`` naming it."""
+    return _read_limited(path, max_bytes)
 
 
 def _read_limited(path: Path, max_bytes: int) -> bytes:
@@ -160,7 +208,8 @@ class ImageSearch:
         self.keypoint_options = keypoint_options or KeypointOptions()
         self.keypoints = keypoints
 
-    def _prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
+    def prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
+        """A query file's digests and the PDQ variants it may look up."""
         sha = hashlib.sha256(data).hexdigest()
         try:
             decoded = decode_for_hashing(data, name, self.max_pixels)
@@ -175,7 +224,7 @@ class ImageSearch:
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None, limit: int = 100
     ) -> ImageSearchResult:
         """Search every file; ``limit`` caps the matches reported per file."""
-        prepared = [self._prepare(name, data) for name, data in files]
+        prepared = [self.prepare(name, data) for name, data in files]
         queries = [q for q, _ in prepared]
         hashes = [h for _, h in prepared]
         views = self.views.select(dataset)
@@ -200,7 +249,10 @@ class ImageSearch:
             per_query[m.extra["query"]] += 1
             if per_query[m.extra["query"]] <= limit:
                 kept.append(m)
-        return ImageSearchResult(queries, kept, dataset, self.thresholds.radius, hashes)
+        signals = ("sha256", "pdq", "keypoints") if self.keypoints else ("sha256", "pdq")
+        return ImageSearchResult(
+            queries, kept, dataset, self.thresholds.radius, hashes, coverage_of(views, signals)
+        )
 
     def search_paths(
         self,
@@ -249,6 +301,7 @@ class ImageSearch:
         total.queries.extend(e if isinstance(e, QueryImage) else next(answered) for e in pending)
         if part is not None:
             total.matches.extend(part.matches)
+            total.coverage = part.coverage
 
     def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
         found: set[_Key] = set()
@@ -302,7 +355,7 @@ class ImageSearch:
             records = view.records(sid, [split_loc(loc)[1] for _, loc in keys])
             for (qi, loc), record in zip(keys, records, strict=True):
                 matches.append(
-                    self._match(
+                    self.match_row(
                         view,
                         sid,
                         record,
@@ -314,7 +367,7 @@ class ImageSearch:
                 )
         return matches
 
-    def _match(
+    def match_row(
         self,
         view: ReleaseView,
         sid: int,
@@ -324,6 +377,7 @@ class ImageSearch:
         near: tuple[int, str] | None,
         located: KeypointMatch | None,
     ) -> Match:
+        """The match of one dataset row for one query, worded by the strongest method."""
         extra: dict[str, Any] = {
             "query": query.name,
             "query_sha256": query.sha256,

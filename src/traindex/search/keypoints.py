@@ -79,12 +79,16 @@ class KeypointRules:
 @dataclass(frozen=True, slots=True)
 class KeypointMatch:
     """How the query maps onto one dataset image: agreeing points out of the candidate
-    pairs, and the fitted transform's scale (dataset / query) and rotation in degrees."""
+    pairs, and the fitted transform's scale (dataset / query) and rotation in degrees.
+    ``transform`` is the fitted 2 x 3 matrix row by row (query point -> dataset point, both
+    in working-side units): inverted, it says where the dataset image sits in the query
+    (``nearcopy.located``)."""
 
     inliers: int
     pairs: int
     scale: float
     rotation: float
+    transform: tuple[float, ...] = ()
 
 
 def _one_to_one(
@@ -135,7 +139,8 @@ def _fit(
     if agreeing < rules.min_inliers:
         return None
     rotation = float(np.degrees(np.arctan2(model[1, 0], model[0, 0])))
-    return KeypointMatch(agreeing, len(src), round(scale, 3), round(rotation, 1))
+    matrix = tuple(float(v) for v in model.ravel())
+    return KeypointMatch(agreeing, len(src), round(scale, 3), round(rotation, 1), matrix)
 
 
 def verify(query: Keypoints, hits: KeypointHits, rules: KeypointRules) -> dict[int, KeypointMatch]:

@@ -58,6 +58,15 @@ class SearchService:
         described.update(limit=limit, offset=offset)
         return SearchResult(query=described, matches=matches, total=total)
 
+    def positions(self, view: ReleaseView, query: Query) -> dict[int, list[int]]:
+        """Every row of one release matching ``query``, as catalog positions per shard (no
+        page limit): how ``fingerprint --download`` fetches only a creator's candidates."""
+        _, hits = self._hits(view, resolve(query), max(view.manifest.rows, 1))
+        found: dict[int, list[int]] = defaultdict(list)
+        for hit in hits:
+            found[hit.shard_id].append(hit.row)
+        return dict(found)
+
     def _hits(self, view: ReleaseView, resolved: Resolved, want: int) -> tuple[int, list[_Hit]]:
         if resolved.field is None:
             count, text_hits = view.text.search(resolved.query.value, limit=max(want, 1))

@@ -29,7 +29,7 @@ from traindex.errors import InputError
 from traindex.fingerprint.clip import ClipEncoder, ClipModelError
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 from traindex.search.embeddings import EmbeddingIndex
-from traindex.search.views import ReleaseView, ViewCache, row_match
+from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
 __all__ = ["SIMILAR_EXPLANATION", "SimilarSearch"]
 
@@ -144,7 +144,8 @@ class SimilarSearch:
     ) -> SearchResult:
         matches: list[Match] = []
         searched = []
-        for view in self.views.select(dataset):
+        views = self.views.select(dataset)
+        for view in views:
             index = self.index(view)
             if index is None:
                 continue
@@ -154,7 +155,7 @@ class SimilarSearch:
         matches.sort(key=lambda m: -m.score)
         described = query | {"dataset": dataset, "model": self.encoder.config.model}
         described |= {"searched": searched, "limit": limit}
-        return SearchResult(query=described, matches=matches[:limit], total=len(matches))
+        return SearchResult(described, matches[:limit], len(matches), coverage_of(views, ("clip",)))
 
     def _matches(self, view: ReleaseView, name: str, hits: list[tuple[int, float]]) -> list[Match]:
         by_shard: dict[int, list[tuple[int, float]]] = defaultdict(list)

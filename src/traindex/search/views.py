@@ -17,13 +17,15 @@ from traindex.catalog.manifest import Manifest
 from traindex.catalog.rows import ShardReader
 from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
+from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.catalog_index import open_pdq
+from traindex.fingerprint.coverage import DOWNLOAD_STAGE, measure_release
 from traindex.fingerprint.keypoint_index import open_keypoints
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.index.keypoints import KeypointIndex
 
-__all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "row_match"]
+__all__ = ["ROW_COLUMNS", "ReleaseView", "ViewCache", "coverage_of", "row_match"]
 
 ROW_COLUMNS: tuple[str, ...] = (
     "source_row", "key", "url", "caption", "license", "width", "height", "host", "domain",
@@ -32,11 +34,13 @@ ROW_COLUMNS: tuple[str, ...] = (
 _EXTRA = ("domain", "flickr_photo_id", "flickr_owner", "punsafe", "pwatermark")
 
 
-def _stamp(release: Release, manifest: Manifest) -> tuple[object, float, float]:
+def _stamp(release: Release, manifest: Manifest) -> tuple[object, ...]:
     return (
         manifest.updated_at,
         release.indexed_stamp("fingerprints"),
         release.indexed_stamp("keypoints"),
+        release.indexed_stamp("faces"),
+        release.stage_tables(DOWNLOAD_STAGE),
     )
 
 
@@ -51,6 +55,7 @@ class ReleaseView:
         self.relpaths = {s.id: s.relpath for s in manifest.sources}
         self.keys = KeyIndex(release.keys_dir)
         self.rows = ShardReader(release)
+        self._coverage: dict[tuple[str, ...], ReleaseCoverage] = {}
 
     @cached_property
     def text(self) -> TextIndex:
@@ -65,6 +70,12 @@ class ReleaseView:
     def keypoints(self) -> KeypointIndex | None:
         """The keypoint index, or ``None`` if the release has no keypoints."""
         return open_keypoints(self.release)
+
+    def coverage(self, signals: tuple[str, ...]) -> ReleaseCoverage:
+        """What ``signals`` cover in this release (measured once per view and signals)."""
+        if signals not in self._coverage:
+            self._coverage[signals] = measure_release(self.release, self.manifest, signals)
+        return self._coverage[signals]
 
     def records(self, shard_id: int, rows: Sequence[int]) -> list[dict[str, Any]]:
         return self.rows.fetch(shard_id, list(rows), ROW_COLUMNS).to_pylist()  # type: ignore[no-any-return]
@@ -86,6 +97,11 @@ class ViewCache:
                 view = self._views[key] = ReleaseView(release, manifest)
             views.append(view)
         return views
+
+
+def coverage_of(views: Sequence[ReleaseView], signals: tuple[str, ...]) -> Coverage:
+    """The coverage of an answer that used ``signals`` over ``views``."""
+    return Coverage(signals, tuple(view.coverage(signals) for view in views))
 
 
 def row_match(

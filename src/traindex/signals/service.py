@@ -43,6 +43,7 @@ __all__ = [
     "resolve_agents",
     "run_checks",
     "trust_anchors",
+    "url_resource",
 ]
 
 URL_CHECKERS: tuple[SignalChecker, ...] = (
@@ -121,7 +122,8 @@ def _file_resource(target: str, limit: int) -> Resource | str:
     )
 
 
-def _url_resource(target: str, fetched: FetchResult) -> Resource:
+def url_resource(target: str, fetched: FetchResult) -> Resource:
+    """What checkers read of a fetched URL; a non-2xx answer counts as an error."""
     error = fetched.error
     status = fetched.status or 0
     if error is None and not 200 <= status < 300:
@@ -160,7 +162,7 @@ async def check_one(target: str, fetcher: Fetcher, context: CheckContext) -> Tar
     fetched, *_ = await asyncio.gather(
         fetcher.fetch(target), *(fetcher.site_file(target, p) for p in _SITE_FILES)
     )
-    return await _run(target, _url_resource(target, fetched), URL_CHECKERS, context)
+    return await _run(target, url_resource(target, fetched), URL_CHECKERS, context)
 
 
 async def check_targets(

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from traindex.catalog.store import Catalog
 from traindex.fingerprint.catalog_index import fingerprinted_shards, indexed_shards
+from traindex.fingerprint.coverage import error_counts
 
 __all__ = ["ReleaseSummary", "summarise"]
 
@@ -42,26 +39,13 @@ class ReleaseSummary:
         return self.images / self.rows if self.rows else 0.0
 
 
-def _fingerprint_counts(path: Path) -> tuple[int, int]:
-    """(images, unreadable) of one fingerprint shard, from Parquet statistics when present."""
-    meta = pq.ParquetFile(path).metadata
-    column = meta.schema.names.index("error")
-    stats = [meta.row_group(g).column(column).statistics for g in range(meta.num_row_groups)]
-    if all(s is not None and s.has_null_count for s in stats):
-        return meta.num_rows, meta.num_rows - sum(s.null_count for s in stats if s is not None)
-    values = pq.read_table(path, columns=["error"]).column(0)
-    return meta.num_rows, int(pc.count(values, mode="only_valid").as_py())
-
-
 def summarise(catalog: Catalog) -> list[ReleaseSummary]:
     """One summary per committed release, in the catalog's order."""
     found = []
     for release, manifest in catalog.releases():
         images = errors = 0
         for shard in fingerprinted_shards(release):
-            total, failed = _fingerprint_counts(
-                release.dir / "fingerprints" / f"{shard:05d}.parquet"
-            )
+            total, failed = error_counts(release.dir / "fingerprints" / f"{shard:05d}.parquet")
             errors += failed
             images += total - failed
         found.append(

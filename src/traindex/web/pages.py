@@ -20,6 +20,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.core.coverage import Coverage, cover_command
 from traindex.core.matches import SearchResult
 from traindex.errors import TraindexError
 from traindex.search.images import ImageSearchResult
@@ -49,12 +50,37 @@ _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/sv
 
 
 def _image_summary(result: ImageSearchResult) -> list[dict[str, Any]]:
-    """Per query file: how many rows it matched, or why it could not be searched."""
+    """Per query file: how many rows it matched, why it could not be searched, or what the
+    coverage lets it claim (``not found`` only when every row was compared)."""
     counts: dict[str, int] = {}
     for match in result.matches:
         counts[match.extra["query"]] = counts.get(match.extra["query"], 0) + 1
+    outcomes = result.outcomes()
     return [
-        {"name": q.name, "error": q.error, "found": counts.get(q.name, 0)} for q in result.queries
+        {
+            "name": q.name,
+            "error": q.error,
+            "found": counts.get(q.name, 0),
+            "outcome": outcomes[q.name],
+        }
+        for q in result.queries
+    ]
+
+
+def coverage_rows(coverage: Coverage | None) -> list[dict[str, str]]:
+    """Per release: its coverage in words and, when rows are left, the command to cover them."""
+    if coverage is None:
+        return []
+    return [
+        {
+            "name": r.name,
+            "state": r.state(coverage.signals),
+            "summary": r.describe(coverage.signals),
+            "command": cover_command(r, coverage.signals)
+            if r.state(coverage.signals) != "searched"
+            else "",
+        }
+        for r in coverage.releases
     ]
 
 
@@ -94,7 +120,13 @@ class WebPages:
         groups = build_groups(result.matches, ctx.view_of, ctx.thumbnails)
         context = {**self.form_context(fields), "groups": groups, "result": result}
         if isinstance(result, ImageSearchResult):
-            return {**context, "mode": "images", "files": _image_summary(result)}
+            return {
+                **context,
+                "mode": "images",
+                "files": _image_summary(result),
+                "coverage": coverage_rows(result.coverage),
+                "coverage_state": result.coverage.state if result.coverage else "not searched",
+            }
         q = result.query
         size, offset = int(q["limit"]), int(q["offset"])
         keep = {k: v for k, v in fields.items() if k in ("q", "kind", "dataset") and v}

@@ -18,6 +18,8 @@ from starlette.responses import Response
 
 from traindex.config import Settings
 from traindex.errors import InputError, TraindexError
+from traindex.evidence.firstpage import LANGUAGES as REPORT_LANGUAGES
+from traindex.evidence.firstpage import Language as ReportLanguage
 from traindex.evidence.letters import KINDS, LANGUAGES, compose_letter
 from traindex.evidence.service import EvidenceService, RenderedReport
 from traindex.search.queries import Query
@@ -48,7 +50,10 @@ class ReportPages:
             raise InputError(f"a report needs a search kind, not {kind!r}")
         query = Query(cast(Literal["url"], kind), fields.get("value", ""))
         run = self.service.search_query(query, fields.get("dataset") or None)
-        return self.service.report([run], fields.get("requested_by", "").strip()[:500])
+        lang = fields.get("lang", "en")
+        requested_by = fields.get("requested_by", "").strip()[:500]
+        language: ReportLanguage = lang if lang in REPORT_LANGUAGES else "en"
+        return self.service.report([run], requested_by, language)
 
     def _report(self, form: SearchForm) -> tuple[bytes, str, str]:
         fmt = form.fields.get("format", "pdf")

@@ -74,6 +74,10 @@ def test_image_query_is_ranked_by_the_model_and_labelled_similar(
         assert match.extra["explanation"] == SIMILAR_EXPLANATION
         assert match.score == pytest.approx(float(published[match.row] @ query[0]), abs=1e-4)
     assert result.query["searched"] == ["clipret/r"]
+    assert result.coverage is not None
+    coverage = result.to_json()["coverage"]
+    assert coverage["signals"] == ["clip"]
+    assert coverage["releases"][0]["covered"]["clip"] == len(published)
 
 
 def test_text_query(settings: Settings, published: np.ndarray, clip_model: Path) -> None:

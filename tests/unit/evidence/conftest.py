@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,30 @@ def rendered(demo_settings: Settings, signer: Signer, portfolio: list[Path]) -> 
         service.search_query(Query("flickr_user", "sneakerdog")),
     ]
     return service.report(runs, "Jane Doe, photographer")
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., str]:
+    """Run ``traindex --home HOME ARGS...`` in-process; assert the exit code, return output."""
+    from typer.testing import CliRunner
+
+    from traindex.cli.main import app
+
+    runner = CliRunner()
+
+    def run(settings: Settings, *args: str, code: int = 0) -> str:
+        result = runner.invoke(app, ["--home", str(settings.home), *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def empty_search() -> dict[str, object]:
+    """A `traindex search --json` answer that found nothing (a report needs no catalog)."""
+    return {
+        "query": {"kind": "url", "value": "https://example.com/a.jpg"},
+        "total": 0,
+        "matches": [],
+    }

@@ -75,7 +75,13 @@ def test_negative_results_are_listed(rendered: RenderedReport, portfolio: list[P
     negatives = [q.value for q in report.negatives]
     assert negatives == [str(portfolio[3])]
     unrelated = next(q for q in report.queries if q.value == str(portfolio[3]))
-    assert unrelated.outcome == "not found"
+    # the demo's LAION-400M rows were never fingerprinted: no absence may be claimed there
+    assert unrelated.outcome == "partly searched"
+    assert report.not_found == []
+    assert report.unsearched == [unrelated]
+    laion = next(r for r in report.releases if r.dataset == "laion400m-sample")
+    assert laion.coverage is not None
+    assert laion.coverage.state == "not searched"
     assert unrelated.matches == 0
     assert unrelated.image is not None
     assert unrelated.image.sha256 == hashlib.sha256(portfolio[3].read_bytes()).hexdigest()

@@ -132,6 +132,7 @@ def test_cli_says_when_no_release_has_a_face_index(settings: Settings, face_root
     assert result.exit_code == 0, result.output
     assert "0 match(es)" in result.output
     assert "no release has a face index yet" in result.output
+    assert "not searched: no release selected" in result.output
 
 
 def test_cli_fingerprint_with_faces_then_search(

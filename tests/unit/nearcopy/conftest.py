@@ -49,3 +49,14 @@ def training_set(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) ->
     settings = edits.build_release(root / "home", root / "images", photos[:TRAINING])
     watermarked = {name for i, (name, _) in enumerate(photos[:TRAINING]) if i % 3 == 0}
     return TrainingSet(settings, root / "images", photos[:TRAINING], photos[TRAINING:], watermarked)
+
+
+@pytest.fixture(scope="session")
+def keypoint_set(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> TrainingSet:
+    """The same training photos as ``training_set``, fingerprinted with keypoints too."""
+    photos = edits.real_photos(shared_data)
+    root = tmp_path_factory.mktemp("nearcopy-keypoints")
+    settings = edits.build_release(
+        root / "home", root / "images", photos[:TRAINING], keypoints=True
+    )
+    return TrainingSet(settings, root / "images", photos[:TRAINING], photos[TRAINING:], set())

@@ -81,3 +81,25 @@ def test_report_never_shows_rows_flagged_unsafe(training_set: TrainingSet, outpu
     assert shown.count("data:image/jpeg;base64,") == 2
     assert hidden.count("data:image/jpeg;base64,") == 1  # the output only
     assert "no local image" in hidden
+
+
+def test_cli_says_when_a_release_has_no_keypoints(training_set: TrainingSet, outputs: Path) -> None:
+    printed = " ".join(_run(training_set, "nearcopy", str(outputs / "c_novel.jpg")).split())
+    assert "no keypoints, so a copy pasted at an arbitrary place and scale is not found" in printed
+    assert "traindex fingerprint --keypoints" in printed
+
+
+def test_cli_shows_where_a_pasted_copy_sits(keypoint_set: TrainingSet, tmp_path: Path) -> None:
+    canvas = keypoint_set.novel[2][1].resize((768, 768))
+    pasted, box = edits.pasted_at(keypoint_set.training[0][1], canvas, scale=0.5,
+                                  place=(0.5, 0.5), angle=2.0)  # fmt: skip
+    path = tmp_path / "pasted.jpg"
+    path.write_bytes(edits.jpeg(pasted, 80))
+    answer = json.loads(_run(keypoint_set, "nearcopy", str(path), "--json"))
+    region = answer["results"][0]["matches"][0]["region"]
+    assert answer["results"][0]["verdict"] == "near_copy"
+    assert abs(region["box"][0] - box[0]) <= 8
+    assert "near_copy" in _run(keypoint_set, "nearcopy", str(path))
+    report = tmp_path / "report.html"
+    _run(keypoint_set, "nearcopy", str(path), "--report", str(report))
+    assert '<polygon class="outline"' in report.read_text()

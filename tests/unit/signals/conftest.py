@@ -9,6 +9,7 @@ locally and fails in CI like every other shared-data test.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ import pytest
 from traindex.config import Settings
 from traindex.signals.fetch import Fetcher
 
-VECTORS = Path(__file__).resolve().parents[4] / "shared" / "data" / "optout-signals"
+_SHARED = os.environ.get("TRAINDEX_SHARED_DATA")  # as tests/conftest.py: worktrees set it
+VECTORS = (
+    Path(_SHARED or Path(__file__).resolve().parents[4] / "shared" / "data") / "optout-signals"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

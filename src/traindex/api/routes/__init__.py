@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from traindex.api.routes import evidence, faces, health, registry, search, web_api, web_pages
+from traindex.api.routes import (
+    evidence,
+    faces,
+    health,
+    nearcopy,
+    registry,
+    search,
+    web_api,
+    web_pages,
+)
 
 __all__ = ["ROUTER_MODULES"]
 
@@ -13,6 +22,7 @@ ROUTER_MODULES: tuple[ModuleType, ...] = (
     evidence,
     faces,
     search,
+    nearcopy,
     web_api,
     web_pages,
     registry,

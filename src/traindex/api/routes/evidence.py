@@ -4,7 +4,11 @@
 query) and returns the signed report as JSON, HTML, PDF or CSV; ``/letter`` turns a
 signed report into a letter after verifying it; ``/verify`` checks a report;
 ``/licenses`` audits a release and can return its attribution list;
-``GET /api/evidence/public-key`` publishes the key reports are checked against.
+``GET /api/evidence/public-key`` publishes the key reports are checked against, and
+``GET /.well-known/traindex-keys.json`` every key this operator signed with (current and
+rotated, each with its PDF certificate). Verify answers say whether the signer's key is
+trusted; letters refuse reports signed by an untrusted key unless the caller accepts the
+embedded key explicitly (``accept_embedded_key``).
 Errors come back as ``{"detail": message}`` (400 bad input or bad signature, 404 no such
 dataset). Handlers are plain functions, so FastAPI runs them in its thread pool.
 """
@@ -23,6 +27,7 @@ from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.signing import key_fingerprint, public_key_hex
 from traindex.errors import DatasetNotFoundError, TraindexError
+from traindex.evidence.firstpage import Language as ReportLanguage
 from traindex.evidence.letters import compose_letter
 from traindex.evidence.letters.compose import Language, LetterKind
 from traindex.evidence.licenses import (
@@ -33,11 +38,13 @@ from traindex.evidence.licenses import (
     audit_licenses,
 )
 from traindex.evidence.render import ReportFormat
-from traindex.evidence.seal import open_document
 from traindex.evidence.service import EvidenceService
+from traindex.evidence.verify import TrustOptions, check_document
 from traindex.search.queries import Query, QueryKind
 
-__all__ = ["router"]
+__all__ = ["WELL_KNOWN_KEYS", "router"]
+
+WELL_KNOWN_KEYS = "/.well-known/traindex-keys.json"
 
 _MEDIA = {
     "json": "application/json",
@@ -61,11 +68,18 @@ class ReportRequest(BaseModel):
     query: QueryBody | None = None
     dataset: str | None = None
     format: ReportFormat = "json"
+    lang: ReportLanguage = Field(default="en", description="language of the PDF's first page")
 
 
 class SignedReportBody(BaseModel):
     report: dict[str, Any] = Field(description="the signed report document (its JSON file)")
     public_key: str | None = Field(default=None, description="pin the signer's key (64 hex)")
+    accept_embedded_key: bool = Field(
+        default=False, description="trust the key the report carries (integrity only)"
+    )
+
+    def options(self) -> TrustOptions:
+        return TrustOptions(self.public_key, self.accept_embedded_key)
 
 
 class LetterRequest(SignedReportBody):
@@ -91,9 +105,10 @@ def _answer(make: Callable[[], Response]) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
-def _letter(body: LetterRequest) -> Response:
-    sealed = open_document(body.report, body.public_key)
-    made = compose_letter(sealed, body.kind, body.lang)
+def _letter(settings: Settings, body: LetterRequest) -> Response:
+    check = check_document(body.report, settings, body.options())
+    check.key.require("the report")
+    made = compose_letter(check.sealed, body.kind, body.lang)
     content = made.pdf() if body.format == "pdf" else made.markdown.encode("utf-8")
     return Response(content, media_type=_MEDIA[body.format])
 
@@ -107,7 +122,7 @@ def _report(service: EvidenceService, body: ReportRequest) -> Response:
         assert body.query is not None
         query = Query(body.query.kind, body.query.value)
         runs = [service.search_query(query, body.dataset)]
-    rendered = service.report(runs, body.requested_by)
+    rendered = service.report(runs, body.requested_by, body.lang)
     return Response(rendered.render(body.format), media_type=_MEDIA[body.format])
 
 
@@ -126,6 +141,7 @@ def _licenses(catalog: Catalog, body: LicensesRequest) -> Response:
 
 
 def router(settings: Settings) -> APIRouter:
+    root = APIRouter()
     api = APIRouter(prefix="/api/evidence", tags=["evidence"])
 
     @api.post("/report", response_class=Response)
@@ -135,21 +151,21 @@ def router(settings: Settings) -> APIRouter:
 
     @api.post("/verify")
     def verify(body: SignedReportBody) -> dict[str, Any]:
-        """Whether a signed report is intact (and signed by ``public_key`` if given)."""
+        """Whether a report is intact, whether its key is trusted (``valid`` needs both),
+        and which timestamp authority vouched for which time."""
         try:
-            sealed = open_document(body.report, body.public_key)
+            check = check_document(body.report, settings, body.options())
         except TraindexError as exc:
-            return {"valid": False, "reason": str(exc)}
-        return {
-            "valid": True,
-            "digest": sealed.signature.digest,
-            "key_fingerprint": sealed.signature.key_fingerprint,
-        }
+            return {"valid": False, "intact": False, "trusted": False, "reason": str(exc)}
+        answer = check.to_json()
+        if not check.key.trusted:
+            answer["reason"] = f"intact, but {check.key.source}"
+        return answer
 
     @api.post("/letter", response_class=Response)
     def letter(body: LetterRequest) -> Response:
         """A request letter listing every matched row of a verified report."""
-        return _answer(lambda: _letter(body))
+        return _answer(lambda: _letter(settings, body))
 
     @api.post("/licenses", response_class=Response)
     def licenses(body: LicensesRequest) -> Response:
@@ -164,6 +180,13 @@ def router(settings: Settings) -> APIRouter:
             "algorithm": "Ed25519",
             "public_key": public_key_hex(key),
             "fingerprint": key_fingerprint(key),
+            "key_list": WELL_KNOWN_KEYS,
         }
 
-    return api
+    @root.get(WELL_KNOWN_KEYS, tags=["evidence"])
+    def key_list() -> dict[str, Any]:
+        """Every key this operator signs with or signed with (rotated keys stay listed)."""
+        return EvidenceService(settings).keyring.document()
+
+    root.include_router(api)
+    return root

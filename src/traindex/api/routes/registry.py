@@ -29,7 +29,7 @@ from traindex.registry.errors import AuthError, RateLimitedError, RegistryError
 from traindex.registry.models import ClaimRequest, Owner, Selector, to_json
 from traindex.registry.ratelimit import TokenBuckets
 from traindex.registry.service import RegistryService
-from traindex.registry.snapshot import JSONL, MANIFEST, PARQUET, SIGNATURE
+from traindex.registry.snapshot import JSONL, MANIFEST, PARQUET, SIGNATURE, TIMESTAMP
 
 __all__ = ["router"]
 
@@ -38,6 +38,7 @@ _SNAPSHOT_FILES = {
     SIGNATURE: "text/plain",
     PARQUET: "application/vnd.apache.parquet",
     JSONL: "application/x-ndjson",
+    TIMESTAMP: "application/json",
 }
 _SNAPSHOT_MAX_AGE_S = 3600.0
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -259,10 +260,15 @@ def _claim_routes(api: APIRouter, registry: _Lazy, settings: Settings) -> None:
 
     @api.get("/snapshot/{name}")
     def snapshot(
-        name: Literal["manifest.json", "manifest.sig", "claims.parquet", "claims.jsonl"],
-    ) -> FileResponse:
-        """A file of the latest signed snapshot (rebuilt when older than an hour)."""
+        name: Literal[
+            "manifest.json", "manifest.sig", "claims.parquet", "claims.jsonl", "manifest.tsr.json"
+        ],
+    ) -> Response:
+        """A file of the latest signed snapshot (rebuilt when older than an hour);
+        ``manifest.tsr.json`` (its RFC 3161 token) exists only with a timestamp authority."""
         folder = _fresh_snapshot(registry, settings.home / "registry" / "snapshot")
+        if not (folder / name).is_file():
+            return _error(404, "not_found", f"this snapshot has no {name} (no tsa_url set)")
         return FileResponse(folder / name, media_type=_SNAPSHOT_FILES[name], filename=name)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from traindex.config import Settings
 from traindex.web.faces import FacePages
+from traindex.web.nearcopy import NearCopyPages
 from traindex.web.optout import OptOutPages
 from traindex.web.pages import WebPages
 from traindex.web.rendering import Renderer
@@ -23,6 +24,7 @@ def router(settings: Settings) -> APIRouter:
     api.include_router(WebPages(settings, sessions, renderer).router())
     api.include_router(OptOutPages(settings, sessions, renderer).router())
     api.include_router(ReportPages(settings, sessions, renderer).router())
+    api.include_router(NearCopyPages(settings, sessions, renderer).router())
     renderer.templates.env.globals["face_enabled"] = settings.face_search_enabled
     if settings.face_search_enabled:  # off by default: no tab, no route
         api.include_router(FacePages(settings, sessions, renderer).router())

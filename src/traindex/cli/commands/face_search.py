@@ -13,6 +13,7 @@ from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json
+from traindex.cli.coverage import print_coverage
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.search.face_guard import FaceAudit
@@ -67,6 +68,7 @@ def run_face_search(
     if emit_json(result.to_json(), out, as_json):
         return
     _table(result)
+    print_coverage(result.coverage)
     if not result.searched:
         console.print(
             "[yellow]no release has a face index yet[/]: run "

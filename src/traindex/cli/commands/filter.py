@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, print_json, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey
 from traindex.ingest.columns import parse_column_spec
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ def filter_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Trusted key for a snapshot (64 hex or file).")
     ] = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
     signals: Annotated[
         bool, typer.Option("--signals", help="Also drop rows whose live signals say reserved.")
     ] = False,
@@ -128,6 +130,7 @@ def filter_command(
             pubkey=pubkey,
             signals=signals,
             count_unverified=include_unverified,
+            accept_embedded_key=accept_embedded_key,
             unknown=unknown,
             iscc_release=iscc_release,
         )

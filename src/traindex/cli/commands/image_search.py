@@ -11,10 +11,13 @@ from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json
+from traindex.cli.coverage import print_coverage
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
-from traindex.search.images import ImageSearch, ImageSearchResult
+from traindex.search.images import ImageSearch, ImageSearchResult, read_query_file
+from traindex.search.queries import Query
+from traindex.search.verify import CandidateVerifier
 
 __all__ = ["portfolio_files", "run_image_search"]
 
@@ -28,16 +31,20 @@ def portfolio_files(folder: Path) -> list[Path]:
 
 def _summary(result: ImageSearchResult) -> None:
     data = result.to_json()
-    found = {m.extra["query"] for m in result.matches}
+    outcomes = Counter(result.outcomes().values())
     per_dataset = Counter(f"{m.dataset}/{m.release}" for m in result.matches)
-    console.print(
-        f"{len(result.queries):,} image(s) searched: {len(found):,} found, "
-        f"{len(data['not_found']):,} not found, {len(data['errors']):,} unreadable"
-    )
+    counts = ", ".join(
+        f"{outcomes[o]:,} {o}" for o in ("found", "not found", "partly searched", "not searched")
+        if outcomes[o] or o in ("found", "not found")
+    )  # fmt: skip
+    unreadable = outcomes["unreadable"]
+    console.print(f"{len(result.queries):,} image(s) searched: {counts}, {unreadable:,} unreadable")
     for name, count in per_dataset.most_common():
         console.print(f"  {name}: {count:,} matching row(s)")
     for error in data["errors"]:
         console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
+    console.print("coverage:")
+    print_coverage(result.coverage)
 
 
 def _measure(extra: dict[str, Any]) -> str:
@@ -80,8 +87,18 @@ def run_image_search(
     limit: int,
     as_json: bool,
     out: Path | None,
+    candidates: Query | None = None,
+    max_candidates: int = 200,
 ) -> None:
-    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``."""
+    """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
+    With ``candidates``, verify that query's rows by download instead of the indexes."""
+    if candidates is not None:
+        files = [(str(p), read_query_file(p)) for p in paths]
+        verifier = CandidateVerifier(settings, max_candidates=max_candidates)
+        with console.status(f"downloading and comparing up to {max_candidates} candidates"):
+            verified = verifier.verify(files, candidates, dataset=dataset)
+        _show(verified, as_json, out)
+        return
     search = ImageSearch(Catalog(settings))
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
@@ -90,6 +107,10 @@ def run_image_search(
         result = search.search_paths(
             paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
         )
+    _show(result, as_json, out)
+
+
+def _show(result: ImageSearchResult, as_json: bool, out: Path | None) -> None:
     if emit_json(result.to_json(), out, as_json):
         return
     _table(result)

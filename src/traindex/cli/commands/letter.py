@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from traindex.cli.common import console, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists
 from traindex.errors import InputError
 from traindex.evidence.letters import compose_letter
-from traindex.evidence.seal import open_sealed
+from traindex.evidence.verify import TrustOptions, check_report
 
 __all__ = ["register"]
 
@@ -26,15 +27,21 @@ def letter_command(
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Check the report against this key first.")
     ] = None,
+    keys: KeyLists = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
 ) -> None:
-    """Write a GDPR, § 101 UrhG or removal request from a signed report (checked first)."""
-    settings(ctx)
+    """Write a GDPR, § 101 UrhG or removal request from a signed report (checked first:
+    intact and signed by a trusted key, unless --accept-embedded-key)."""
+    config = settings(ctx)
+    options = TrustOptions(pubkey, accept_embedded_key, keys or [])
     with user_errors():
         try:
             data = report.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read report: {exc.strerror}", path=str(report)) from exc
-        letter = compose_letter(open_sealed(data, pubkey), kind, lang)
+        check = check_report(data, config, options)
+        check.key.require("the report")
+        letter = compose_letter(check.sealed, kind, lang)
         suffix = out.suffix.lower()
         if suffix not in (".md", ".pdf"):
             raise InputError("letters are written as .md or .pdf", path=str(out))

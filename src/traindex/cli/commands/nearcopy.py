@@ -17,7 +17,7 @@ from traindex.catalog.store import Catalog
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import console, emit_json, settings, user_errors
 from traindex.config import Settings
-from traindex.core.matches import SearchResult
+from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport
 from traindex.nearcopy.report import render_report
@@ -80,6 +80,16 @@ def _watermark(pwatermark: float | None, flagged: bool) -> str:
     return f"{shown} FLAG".strip() if flagged else shown
 
 
+def _closeness(match: Match) -> str:
+    """PDQ distance, or the agreeing keypoints and where the copy sits (x,y wxh)."""
+    if "distance" in match.extra:
+        return str(match.extra["distance"])
+    region = match.extra.get("region")
+    where = " at {},{} {}x{}".format(*region["box"]) if region else ""
+    points = match.extra.get("keypoint_inliers")
+    return f"{points} points{where}" if points is not None else ""
+
+
 def _table(report: NearCopyReport) -> None:
     table = Table(title="near-copy check")
     for column in ("output", "verdict", "training row", "url", "distance", "tiles", "pwatermark"):
@@ -91,18 +101,16 @@ def _table(report: NearCopyReport) -> None:
             "unreadable" if result.error else result.verdict,
             f"{best.dataset}/{best.release} {best.shard}:{best.row}" if best else "",
             (best.url or "") if best else (result.error or ""),
-            str(best.extra.get("distance", "")) if best else "",
+            _closeness(best) if best else "",
             str(best.extra.get("tiles_matched", "")) if best else "",
             _watermark(best.extra.get("pwatermark") if best else None, result.watermark_flag),
         )
     console.print(table)
     counts = ", ".join(f"{n:,} {v}" for v, n in report.counts().items() if n)
     console.print(f"{len(report.results):,} output(s): {counts or 'none'}")
-    for name, methods in report.searched.items():
-        if "pdq" not in methods:
-            console.print(f"  [yellow]{name}[/]: not fingerprinted; run traindex fingerprint")
-        if "regions" not in methods:
-            console.print(f"  [yellow]{name}[/]: no region index; run traindex nearcopy-index")
+    for name, coverage in report.coverage.items():
+        for why in coverage.missing.values():
+            console.print(f"  [yellow]{name}[/]: {why}")
 
 
 def nearcopy_command(

@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
 from traindex.registry.models import TERMS, Claim, Owner, Selector, to_json
 
 if TYPE_CHECKING:
@@ -268,19 +269,40 @@ def snapshot(
 def verify_snapshot_command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Snapshot directory.")],
-    pubkey: Annotated[str, typer.Option("--pubkey", help="Trusted public key: 64 hex or a file.")],
+    pubkey: Annotated[
+        str | None, typer.Option("--pubkey", help="Trusted public key: 64 hex or a file.")
+    ] = None,
+    keys: KeyLists = None,
+    tsa_cert: TsaCertificates = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
 ) -> None:
-    """Check a snapshot's signature, file hashes and counts against a trusted key."""
-    del ctx
+    """Check a snapshot's files, signature, hashes, counts and timestamp, and whether its key
+    is trusted (--pubkey, this home's key list, trusted_keys, --keys); exit 1 if not."""
+    from traindex.core.timestamps import MACHINE_CLOCK, load_tsa_certificates
+    from traindex.core.trust import TrustedKeys
     from traindex.registry.snapshot import verify_snapshot
 
+    config = settings(ctx)
     with user_errors():
-        info = verify_snapshot(path, pubkey)
+        certs = load_tsa_certificates([*config.tsa_certificates, *(tsa_cert or [])])
+        info = verify_snapshot(
+            path,
+            pubkey,
+            trusted=TrustedKeys.load(config, keys or []),
+            accept_embedded_key=accept_embedded_key,
+            tsa_certificates=certs,
+        )
+    assert info.trust is not None
     console.print(
-        f"OK: {info.claim_count:,} claims, signed by key {info.key_fingerprint}, "
-        f"created {info.manifest['created_at']}",
+        f"intact: {info.claim_count:,} claims, signed by key {info.key_fingerprint} — "
+        f"{info.trust.source}; created {info.manifest['created_at']}; time: "
+        f"{info.timestamp.describe() if info.timestamp else MACHINE_CLOCK}",
         highlight=False,
+        soft_wrap=True,
     )
+    if not info.trust.trusted:
+        exit_with("NOT TRUSTED: pass --pubkey, --keys or --accept-embedded-key", code=1)
+    console.print("OK", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

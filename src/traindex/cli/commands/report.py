@@ -11,12 +11,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import console, exit_with, settings, user_errors
+from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
+from traindex.config import Settings
 from traindex.core.signing import SignatureError
 from traindex.errors import InputError
 from traindex.evidence.build import SearchRun
-from traindex.evidence.render import format_of
-from traindex.evidence.seal import open_sealed
-from traindex.evidence.service import EvidenceService
+from traindex.evidence.firstpage import Language, time_statement
+from traindex.evidence.proof import check_against
+from traindex.evidence.render import ReportFormat, format_of
+from traindex.evidence.service import EvidenceService, RenderedReport
+from traindex.evidence.verify import ReportCheck, TrustOptions, check_pdf, check_report
 from traindex.search.queries import Query, QueryKind
 
 __all__ = ["register"]
@@ -78,6 +82,12 @@ def report_command(
         list[Path] | None,
         typer.Option("--out", help="report.html|.pdf|.json|.csv; repeat for several formats."),
     ] = None,
+    lang: Annotated[
+        Language, typer.Option("--lang", help="Language of the first page: en, de or nl.")
+    ] = "en",
+    tsa: Annotated[
+        str | None, typer.Option("--tsa", help="RFC 3161 timestamp authority URL (or tsa_url).")
+    ] = None,
 ) -> None:
     """Build a signed report; the signed .json is always written next to other formats."""
     if ctx.invoked_subcommand is not None:
@@ -85,10 +95,13 @@ def report_command(
     if not out:
         exit_with("give --out report.html (or .pdf, .json, .csv)")
     with user_errors():
-        formats = [(path, format_of(path)) for path in out]
+        formats: list[tuple[Path, ReportFormat]] = [(path, format_of(path)) for path in out]
         if "json" not in {fmt for _, fmt in formats}:
             formats.append((out[0].with_suffix(".json"), "json"))
-        service = EvidenceService(settings(ctx))
+        config = settings(ctx)
+        if tsa is not None:
+            config = config.model_copy(update={"tsa_url": tsa})
+        service = EvidenceService(config)
         paths = [image] if image is not None else (portfolio_files(images) if images else None)
         queries: dict[QueryKind, str | None] = {
             "domain": domain,
@@ -96,16 +109,22 @@ def report_command(
             "text": text,
             "flickr_user": flickr_user,
         }
-        rendered = service.report(_runs(service, source, paths, queries, dataset), requested_by)
-        for path, fmt in formats:
-            with console.status(f"rendering {path.name}"):
-                path.write_bytes(rendered.render(fmt))
-            console.print(f"wrote {path}")
-    report = rendered.sealed.report
+        runs = _runs(service, source, paths, queries, dataset)
+        rendered = service.report(runs, requested_by, lang)
+        _write(rendered, formats)
+
+
+def _write(rendered: RenderedReport, formats: list[tuple[Path, ReportFormat]]) -> None:
+    for path, fmt in formats:
+        with console.status(f"rendering {path.name}"):
+            path.write_bytes(rendered.render(fmt))
+        console.print(f"wrote {path}")
+    sealed = rendered.sealed
     console.print(
-        f"{len(report.matches):,} matching row(s), {len(report.negatives):,} search(es) without "
-        f"result; digest {rendered.sealed.signature.digest}, "
-        f"key {rendered.sealed.signature.key_fingerprint}",
+        f"{len(sealed.report.matches):,} matching row(s), {len(sealed.report.not_found):,} "
+        f"search(es) not found, {len(sealed.report.unsearched):,} not (fully) searched; "
+        f"digest {sealed.signature.digest}, key {sealed.signature.key_fingerprint}; "
+        f"{time_statement(sealed)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -113,26 +132,67 @@ def report_command(
 
 @report_app.command("verify")
 def verify_command(
-    report: Annotated[Path, typer.Argument(help="A signed report .json file.")],
+    ctx: typer.Context,
+    report: Annotated[Path, typer.Argument(help="A signed report .json (or its .pdf).")],
     pubkey: Annotated[
         str | None, typer.Option("--pubkey", help="Signer's public key (64 hex) or a file.")
     ] = None,
+    keys: KeyLists = None,
+    tsa_cert: TsaCertificates = None,
+    accept_embedded_key: AcceptEmbeddedKey = False,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option("--against", help="Published dataset file: confirm the rows it holds."),
+    ] = None,
 ) -> None:
-    """Exit 0 if the report is intact (and signed by --pubkey), else 1 with the reason."""
+    """Exit 0 if the report is intact, signed by a trusted key, correctly timestamped and
+    (with --against) its rows are in the published file; else 1 with the reason."""
+    options = TrustOptions(pubkey, accept_embedded_key, keys or [], tsa_cert or [])
     try:
-        sealed = open_sealed(report.read_bytes(), pubkey)
+        data = report.read_bytes()
+        if data.startswith(b"%PDF-"):
+            _verify_pdf(data, settings(ctx), options)
+            return
+        check = check_report(data, settings(ctx), options)
     except OSError as exc:
         exit_with(f"cannot read {report}: {exc.strerror or exc}")
     except SignatureError as exc:
         exit_with(f"NOT VERIFIED: {exc}", code=1)
-    signature = sealed.signature
-    who = "the given key" if pubkey else "the key embedded in the file (pass --pubkey to pin it)"
+    _print_check(check)
+    if not check.key.trusted:
+        exit_with(f"NOT TRUSTED: {check.key.source}", code=1)
+    for path in against or []:
+        with user_errors():
+            rows = check_against(check.sealed.report, path)
+        for row in rows:
+            mark = "confirmed" if row.confirmed else "NOT CONFIRMED"
+            console.print(f"{path.name}: {mark}: {row.reason}", highlight=False, soft_wrap=True)
+        if not all(row.confirmed for row in rows):
+            exit_with(f"NOT VERIFIED against {path}: a row differs from the file", code=1)
+
+
+def _verify_pdf(data: bytes, config: Settings, options: TrustOptions) -> None:
+    """A report PDF: its PAdES signature by a certificate of a trusted key list."""
+    pdf, source = check_pdf(data, config, options)
+    stamp = f"timestamped {pdf.timestamp}" if pdf.timestamp else "no timestamp in the signature"
     console.print(
-        f"verified: report {sealed.report.report_id}, digest {signature.digest}, "
-        f"signed by key {signature.key_fingerprint} — {who}",
+        f"verified: PDF signature by {pdf.signer} — {source}; {stamp}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _print_check(check: ReportCheck) -> None:
+    signature = check.sealed.signature
+    console.print(
+        f"intact: report {check.sealed.report.report_id}, digest {signature.digest}, "
+        f"signed by key {signature.key_fingerprint} — {check.key.source}\n"
+        f"time: {check.time_statement}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if check.key.trusted:
+        console.print("verified", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

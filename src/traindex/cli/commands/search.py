@@ -14,6 +14,7 @@ from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import portfolio_files, run_image_search
 from traindex.cli.commands.nearcopy import similar_result
 from traindex.cli.common import console, emit_json, exit_with, settings, user_errors
+from traindex.cli.coverage import print_coverage
 from traindex.core.matches import SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
@@ -60,6 +61,7 @@ def print_result(result: SearchResult) -> None:
             f"{m.score:g}",
         )
     console.print(table)
+    print_coverage(result.coverage)
 
 
 def search_command(
@@ -112,6 +114,18 @@ def search_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False,
+    verify_candidates: Annotated[
+        bool,
+        typer.Option(
+            "--verify-candidates",
+            help="With --image/--images and one of --domain, --url-prefix, --flickr-user, "
+            "--text: download those rows' images (cached) and keep the ones your files' "
+            "pixels prove (same file / same image, with the download as proof).",
+        ),
+    ] = False,
+    max_candidates: Annotated[
+        int, typer.Option("--max-candidates", min=1, max=10_000, help="Download at most N.")
+    ] = 200,
 ) -> None:
     """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
     if face is not None:
@@ -121,11 +135,18 @@ def search_command(
             )
         return
     if image is not None or images is not None:
+        candidates = None
+        if verify_candidates:
+            candidates = _query(
+                {"domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
+                 "text": text}
+            )  # fmt: skip
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out
-            )
+                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                candidates=candidates, max_candidates=max_candidates,
+            )  # fmt: skip
         return
     if similar is not None or similar_text is not None:
         with user_errors():

@@ -1,0 +1,77 @@
+"""Downloaded candidates, kept so that a second search does not fetch them again.
+
+One pair of files per URL under ``<home>/cache/candidates/``: ``<sha256(url)>.json`` (the
+``Download`` without its body: status, HTTP status, final URL, time) and, for fetched
+images, ``<sha256(url)>.bin``. Both are written atomically; a half-written entry is simply
+missing, so the URL is fetched again. A cached failure is re-used too (a 404 stays a 404
+within one investigation); delete the folder to start afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from traindex.catalog.manifest import write_atomic
+from traindex.download.client import Download, ImageDownloader
+
+__all__ = ["CandidateCache"]
+
+
+def _name(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class CandidateCache:
+    """Fetch-once storage of candidate downloads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get(self, url: str) -> Download | None:
+        meta = self.folder / f"{_name(url)}.json"
+        if not meta.is_file():
+            return None
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        body = b""
+        if data["status"] == "ok":
+            blob = self.folder / f"{_name(url)}.bin"
+            if not blob.is_file():
+                return None
+            body = blob.read_bytes()
+        fetched = data.get("fetched_at")
+        return Download(
+            url=url, status=data["status"], detail=data.get("detail"),
+            http_status=data.get("http_status"), final_url=data.get("final_url"),
+            content_type=data.get("content_type") or "",
+            fetched_at=datetime.fromisoformat(fetched) if fetched else None, body=body,
+        )  # fmt: skip
+
+    def put(self, got: Download) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if got.ok:  # body first: a meta file without its body reads as a miss
+            write_atomic(self.folder / f"{_name(got.url)}.bin", got.body)
+        meta = {
+            "url": got.url, "status": got.status, "detail": got.detail,
+            "http_status": got.http_status, "final_url": got.final_url,
+            "content_type": got.content_type,
+            "fetched_at": got.fetched_at.isoformat() if got.fetched_at else None,
+        }  # fmt: skip
+        write_atomic(self.folder / f"{_name(got.url)}.json", json.dumps(meta).encode())
+
+    async def fetch_all(self, downloader: ImageDownloader, urls: Iterable[str]) -> list[Download]:
+        """Every URL's download, from the cache where present, else fetched and stored."""
+
+        async def one(url: str) -> Download:
+            cached = self.get(url)
+            if cached is not None:
+                return cached
+            got = await downloader.get(url)
+            self.put(got)
+            return got
+
+        return list(await asyncio.gather(*(one(url) for url in urls)))

@@ -1,0 +1,64 @@
+"""Reports timestamped by an RFC 3161 authority on loopback: the JSON names which authority
+vouched for which time, a wrong authority is refused, and the PDF signature carries a token."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from traindex.config import Settings
+from traindex.core.keyring import Keyring
+from traindex.evidence.pades import check_pdf_signature
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from conftest import StartTsa
+
+
+def test_report_carries_a_token_checked_against_the_trusted_authority(
+    cli: Callable[..., str],
+    empty_search: dict[str, object],
+    settings: Settings,
+    tmp_path: Path,
+    loopback_tsa: StartTsa,
+) -> None:
+    tsa, rogue = loopback_tsa("Loopback Time Authority"), loopback_tsa("Rogue Time Authority")
+    search = tmp_path / "search.json"
+    search.write_text(json.dumps(empty_search))
+    out = tmp_path / "report.pdf"
+    made = cli(settings, "report", "--from", str(search), "--tsa", tsa.url, "--out", str(out))
+    assert "Loopback Time Authority" in made
+    document = json.loads(out.with_suffix(".json").read_bytes())
+    assert "Loopback Time Authority" in document["timestamp"]["authority"]
+    report = str(out.with_suffix(".json"))
+    verified = cli(settings, "report", "verify", report, "--tsa-cert", str(tsa.certificate))
+    assert "Loopback Time Authority (a trusted authority)" in verified.replace("\n", " ")
+    assert document["timestamp"]["time"] in verified.replace("\n", "")
+    refused = cli(
+        settings, "report", "verify", report, "--tsa-cert", str(rogue.certificate), code=1
+    )
+    assert "not by a trusted timestamp authority" in refused
+    [entry] = Keyring(settings.home / "keys").entries()
+    certificate = entry.pdf_certificate.encode()
+    check = check_pdf_signature(out.read_bytes(), certificate, tsa.certificate.read_bytes())
+    assert check.ok, check  # PAdES B-T: the signature's own token, from the trusted TSA
+    assert check.timestamp is not None
+    rogue_check = check_pdf_signature(out.read_bytes(), certificate, rogue.certificate.read_bytes())
+    assert not rogue_check.ok
+
+
+def test_report_without_authority_says_the_clock_is_the_machines(
+    cli: Callable[..., str], empty_search: dict[str, object], settings: Settings, tmp_path: Path
+) -> None:
+    search = tmp_path / "search.json"
+    search.write_text(json.dumps(empty_search))
+    out = tmp_path / "report.html"
+    cli(settings, "report", "--from", str(search), "--out", str(out))
+    assert "this machine&#39;s clock" in out.read_text(encoding="utf-8")
+    assert "timestamp" not in json.loads(out.with_suffix(".json").read_bytes())
+    edited = json.loads(out.with_suffix(".json").read_bytes())
+    edited["timestamp"] = {"authority": "Anyone", "time": "2020-01-01T00:00:00", "token": "AA=="}
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(json.dumps(edited, sort_keys=True, separators=(",", ":")).encode())
+    assert "timestamp token is unreadable" in cli(settings, "report", "verify", str(forged), code=1)
