@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.download.stage import DownloadOptions
+from traindex.errors import InputError
 from traindex.fingerprint.iscc import (
     DEFAULT_ISCC_RADIUS,
     image_code,
@@ -136,3 +138,10 @@ def test_normalisation_trims_borders_and_follows_exif(shared_data: Path) -> None
     upright = io.BytesIO()
     image.save(upright, "PNG")
     assert image_code(turned.getvalue()) == image_code(upright.getvalue())
+
+
+def test_iscc_with_download_is_refused(home: tuple[Settings, Path]) -> None:
+    """Downloaded bytes are not kept for a second pass: asking for both is an error."""
+    settings, _ = home
+    with pytest.raises(InputError, match="--iscc needs the images on disk"):
+        fingerprint(settings, "credits", download=DownloadOptions(settings), iscc=True)

@@ -17,7 +17,10 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 OUT = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
 
 
-def test_ray_and_local_write_identical_fingerprints(tmp_path: Path, shared_data: Path) -> None:
+def test_ray_and_local_write_identical_fingerprints(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "local")  # its own runtime, not another job's cluster
     tables = {}
     for mode in ("local", "ray"):
         settings = Settings(home=tmp_path / mode)
