@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo-home
 EXTRAS ?= images,signals,web,registry,evidence,faces,clip,ray,demo,bench,test
 
-.PHONY: venv system-deps demo serve screenshots test lint typecheck unit bench clean
+.PHONY: venv system-deps demo serve screenshots test lint typecheck unit base-install bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,13 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q -n 2 tests/unit
 
+# `pip install traindex` without extras, in a fresh venv (scripts/base-install-check.sh).
+base-install:
+	bash scripts/base-install-check.sh
+
 test: system-deps $(STAMP) lint typecheck
 	$(VENV)/bin/pytest -q -n 2
+	bash scripts/base-install-check.sh
 
 # Each script prints a table and writes bench/out/*.json; sizes are options (see --help).
 BENCHES := ingest_lookup signals_bulk fingerprint_throughput pdq_index_speed portfolio_search \

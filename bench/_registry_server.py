@@ -37,14 +37,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(home: Path, registry_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the server and wait until it answers; returns (process, base URL)."""
+def start_server(
+    home: Path, registry_url: str | None, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the server and wait until it answers; returns (process, base URL).
+
+    ``extra_env`` adds ``TRAINDEX_*`` settings (e.g. the argon2 memory budget)."""
     port = free_port()
     env = {
         **os.environ,
         "TRAINDEX_HOME": str(home),
         "TRAINDEX_REGISTRY_RATE_PER_SECOND": "1000000",
         "TRAINDEX_REGISTRY_RATE_BURST": "1000000",
+        "TRAINDEX_REGISTRY_REGISTRATION_BURST": "1000000",
+        **(extra_env or {}),
     }
     if registry_url:
         env["TRAINDEX_REGISTRY_URL"] = registry_url

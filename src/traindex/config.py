@@ -228,6 +228,19 @@ class Settings(BaseSettings):
     registry_rate_per_second: float = Field(default=50.0, gt=0, description="per token/client")
     registry_rate_burst: int = Field(default=200, ge=1)
     registry_max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    registry_hash_memory_mb: int = Field(
+        default=192, ge=64, description="memory for concurrent argon2 hashing (64 MiB each)"
+    )
+    registry_registrations_per_hour: float = Field(
+        default=20.0, gt=0, description="owner registrations per client address"
+    )
+    registry_registration_burst: int = Field(default=5, ge=1)
+    registry_audit_window_seconds: float = Field(
+        default=300.0, gt=0, description="anonymous refusals: one audit row per client/window"
+    )
+    # Expensive anonymous endpoints (image search, signal checks, evidence): per client
+    api_expensive_rate_per_minute: float = Field(default=30.0, gt=0)
+    api_expensive_burst: int = Field(default=10, ge=1)
 
     # Face search (traindex.search.faces, issue 8). Off on a server until the operator
     # turns it on; the CLI is the user's own machine and is not gated.

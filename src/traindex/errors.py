@@ -41,7 +41,8 @@ class InputError(TraindexError):
 
 
 class BadRowError(InputError):
-    """One row is unusable; ingest fails on it unless ``--skip-bad-rows`` logs it instead."""
+    """One row is unusable; ingest logs and skips it (``--skip-bad-rows``, the CLI default)
+    or, with ``--strict`` (the library's default), fails on it."""
 
 
 class DatasetNotFoundError(TraindexError):

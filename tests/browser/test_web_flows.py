@@ -189,7 +189,8 @@ def test_pages_pass_a_basic_accessibility_audit(site: Site, browser: BrowserCont
     page = _page(browser)
     paths = [
         "/", "/search?q=kitten", "/search?q=sneakerdog&kind=flickr_user",
-        "/rows/demo-photos/demo?shard=photos.csv&row=0", "/datasets", "/signin", "/signup",
+        "/rows/demo-photos/demo?shard=photos.csv&row=0", "/datasets", "/faces",
+        "/search?q=kitten&offset=500", "/signin", "/signup",  # the test signs up here
     ]  # fmt: skip
     problems = {}
     for path in paths:
@@ -200,5 +201,10 @@ def test_pages_pass_a_basic_accessibility_audit(site: Site, browser: BrowserCont
     for path in ["/search?q=staticflickr.com&kind=domain", "/claims/new", "/claims"]:
         page.goto(site.url + path)
         problems[path] = page.evaluate(_AUDIT)
+    page.goto(site.url)
+    page.set_input_files("#image", str(site.photos / "china.jpg"))
+    page.click("#upload-form button[type=submit]")
+    expect(page.locator("form.report-form")).to_have_count(2)  # report and letter
+    problems["POST /search"] = page.evaluate(_AUDIT)
     assert problems == {path: [] for path in problems}
     page.close()

@@ -6,7 +6,7 @@ Layout of a release folder::
     samples/<id>.parquet   one zstd Parquet shard per source file, SAMPLE_SCHEMA
     keys/<field>/<id>.{h,r}.npy   sorted key hashes and their rows, per shard
     text/                  Tantivy caption index for the whole release
-    rejected/<id>.parquet  bad rows logged by --skip-bad-rows
+    rejected/<id>.parquet  bad rows logged by --skip-bad-rows (the CLI default)
     .tmp/                  work in progress; never read by searches
 
 Why one shard per source: ingest resumes and commits per source file, and a row's

@@ -2,7 +2,10 @@
 
 Captions are tokenised with a folding analyser (lower case, ASCII folding, very long
 tokens dropped), and the query goes through the same analyser, so ``Kneschke`` finds
-``KNESCHKE`` and ``Müller`` finds ``Muller``. Each document stores only ``loc``
+``KNESCHKE`` and ``Müller`` finds ``Muller``. Words of a query are all required (a caption
+must contain every one, ranked by BM25); ``OR`` between words accepts any of them. Why: a
+name is several words, and "any word" turned ``Robert Kneschke`` into every Robert.
+Each document stores only ``loc``
 (shard id << 40 | row) as a fast field; everything else is read from the Parquet shard.
 Documents carry their shard id so a resumed ingest can delete a half-indexed shard.
 """
@@ -19,11 +22,12 @@ import tantivy
 
 from traindex.errors import InputError
 
-__all__ = ["TextHit", "TextIndex", "fold", "loc_of", "split_loc"]
+__all__ = ["TextHit", "TextIndex", "asks_any", "fold", "loc_of", "query_terms", "split_loc"]
 
 _SHIFT = 40
 _FIELD = "caption"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
 
 
 def loc_of(shard_id: int, row: int) -> int:
@@ -40,6 +44,26 @@ def fold(text: str) -> list[str]:
         c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
     )
     return [t.lower() for t in _TOKEN.findall(stripped)]
+
+
+def query_terms(query: str) -> tuple[str, ...]:
+    """The folded words of ``query`` a caption contains when it matches every term.
+
+    Operators (``AND``, ``OR``, ``NOT``), excluded words (``-word``) and quotes are left
+    out; ``+word`` counts as ``word``. Evidence built from a text search lists only rows
+    whose caption holds all of them (``Match.matched_terms`` covers this tuple).
+    """
+    words: list[str] = []
+    for part in query.replace('"', " ").split():
+        if part in _OPERATORS or part.startswith("-"):
+            continue
+        words.extend(fold(part.lstrip("+")))
+    return tuple(dict.fromkeys(words))
+
+
+def asks_any(query: str) -> bool:
+    """Whether ``query`` asks for any of its words (``OR``) rather than all of them."""
+    return "OR" in query.replace('"', " ").split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +118,12 @@ class TextIndex:
     def search(self, query: str, limit: int, offset: int = 0) -> tuple[int, list[TextHit]]:
         """Total hit count and one page of hits, best BM25 score first.
 
-        ``query`` uses Tantivy's syntax: words (any may match), ``"exact phrase"``,
-        ``+required``, ``-excluded``. A query that does not parse is an ``InputError``.
+        ``query`` uses Tantivy's syntax: words (all must match), ``a OR b`` (either),
+        ``"exact phrase"``, ``-excluded``. A query that does not parse is an ``InputError``.
         """
         self.index.reload()
         try:
-            parsed = self.index.parse_query(query, [_FIELD])
+            parsed = self.index.parse_query(query, [_FIELD], conjunction_by_default=True)
         except ValueError as exc:
             raise InputError(f"cannot parse text query {query!r}: {exc}") from exc
         searcher = self.index.searcher()

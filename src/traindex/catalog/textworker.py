@@ -6,12 +6,18 @@ second core. Captions travel as Arrow arrays through a bounded queue, so memory 
 bounded when the child falls behind. The protocol mirrors the writer's own: ``begin``
 (delete the shard's old documents), ``add``..., then ``commit`` or ``rollback``, each
 acknowledged, so the caller knows the index state before it commits the shard.
+
+The child dies with its parent (``traindex.jobs.lifeline``), and a child left over from a
+killed run is reclaimed before a new one starts, so a ``kill -9`` never leaves the writer
+lock held against the resume. Tantivy's lock is an OS file lock, released when its holder
+exits; taking the writer retries briefly while a killed holder is still exiting.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,14 +26,31 @@ import pyarrow as pa
 
 from traindex.catalog.text import TextIndex
 from traindex.errors import TraindexError
+from traindex.jobs.lifeline import ChildRecord, Lifeline, die_with_parent, reclaim
 
 __all__ = ["TextIndexer"]
 
 _QUEUE_BATCHES = 4
 _POLL_SECONDS = 0.5
+_LOCK_WAIT_SECONDS = 10.0
+RECORD = ".writer.child"
+"""File in the index folder naming the running indexer and the process that started it."""
 
 
-def _serve(path: str, heap_bytes: int, inbox: Any, outbox: Any) -> None:
+def _writer(index: TextIndex, heap_bytes: int) -> Any:
+    """The index writer, waiting a little for a lock whose killed holder is still exiting."""
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return index.writer(heap_bytes)
+        except ValueError as exc:
+            if "LockBusy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _serve(path: str, heap_bytes: int, inbox: Any, outbox: Any, lifeline: Lifeline) -> None:
+    die_with_parent(lifeline)
     index = TextIndex(Path(path))
     writer = None
     failure: str | None = None
@@ -38,7 +61,7 @@ def _serve(path: str, heap_bytes: int, inbox: Any, outbox: Any) -> None:
         try:
             if op == "begin":
                 failure = None
-                writer = index.writer(heap_bytes)
+                writer = _writer(index, heap_bytes)
                 TextIndex.delete_shard(writer, args[0])
             elif op == "add" and failure is None and writer is not None:
                 TextIndex.add(writer, args[0], args[1], args[2].to_pylist())
@@ -59,13 +82,17 @@ class TextIndexer:
     """A caption index writer that lives in a child process (use as a context manager)."""
 
     def __init__(self, path: Path, heap_bytes: int) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self._record = path / RECORD
+        reclaim(self._record)
         ctx = mp.get_context("spawn")
         self._inbox = ctx.Queue(maxsize=_QUEUE_BATCHES)
         self._outbox = ctx.Queue()
-        self._proc = ctx.Process(
-            target=_serve, args=(str(path), heap_bytes, self._inbox, self._outbox), daemon=True
-        )
+        args = (str(path), heap_bytes, self._inbox, self._outbox, Lifeline.here())
+        self._proc = ctx.Process(target=_serve, args=args, daemon=True)
         self._proc.start()
+        assert self._proc.pid is not None  # set by start()
+        ChildRecord.of(self._proc.pid).write(self._record)
 
     def begin(self, shard_id: int) -> None:
         self._inbox.put(("begin", shard_id))
@@ -101,6 +128,7 @@ class TextIndexer:
         self._proc.join(timeout=30)
         if self._proc.is_alive():
             self._proc.kill()
+        self._record.unlink(missing_ok=True)
 
     def __enter__(self) -> TextIndexer:
         return self

@@ -11,6 +11,9 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
 
 from traindex.config import Settings
 from traindex.errors import TraindexError
@@ -21,12 +24,45 @@ __all__ = [
     "err_console",
     "exit_with",
     "print_json",
+    "print_table",
     "settings",
     "user_errors",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or redirected output (a file, grep, a CI log) has no terminal width to fit: print
+# every value whole, on one line, instead of folding URLs into 80-column pieces.
+_UNBOUNDED = 100_000
+
+
+def _console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else _UNBOUNDED)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` with every value whole.
+
+    A table that fits is printed as it is (piped output always fits: no width applies).
+    On a terminal too narrow for it, folding would cut URLs into column-wide pieces and
+    shortening would hide them, so each row is printed as a block of ``column: value``
+    lines instead: a long URL then wraps only at the terminal's edge and copies whole.
+    """
+    wide = console.options.update(max_width=_UNBOUNDED)
+    if Measurement.get(console, wide, table).maximum <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, highlight=False)
+    cells = [list(column.cells) for column in table.columns]
+    for row in zip(*cells, strict=True):
+        console.print()
+        for column, value in zip(table.columns, row, strict=True):
+            if value:
+                console.print(f"  [dim]{column.header}:[/] ", value, sep="", soft_wrap=True)
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -38,7 +74,8 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def exit_with(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: messages quote user input and pip extras ('traindex[images]'), not markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

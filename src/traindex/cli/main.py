@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 
 from traindex import __version__
-from traindex.cli.commands import COMMAND_MODULES
+from traindex.cli.commands import register_commands
+from traindex.cli.extras import ExtrasGroup
 from traindex.config import Settings
 
 __all__ = ["app"]
 
 app = typer.Typer(
     name="traindex",
+    cls=ExtrasGroup,
+    rich_markup_mode=None,
     help="What is in this AI training set? Ingest releases, search them, prove it, opt out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -45,5 +48,4 @@ def root(
     ctx.obj = Settings(home=home) if home is not None else Settings()
 
 
-for _module in COMMAND_MODULES:
-    _module.register(app)
+register_commands(app)

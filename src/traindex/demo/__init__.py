@@ -16,15 +16,20 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from PIL import Image
+
 from traindex.config import Settings
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.base import ReaderOptions
 from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
 from traindex.jobs.fingerprint import fingerprint
+from traindex.nearcopy.tile_index import index_tiles
 
 __all__ = [
+    "DEMO_CROP_KEEP",
     "DemoSource",
     "build_demo",
+    "demo_crop",
     "demo_images",
     "demo_photo_path",
     "demo_sources",
@@ -111,6 +116,28 @@ def build_demo(
     ]
     points = KeypointOptions()  # small sets: the demo also finds heavy crops and stickers
     fingerprint(settings, "demo-photos", images=demo_images(settings), workers=1, keypoints=points)
+    # the near-copy check's region index: `traindex nearcopy` works on the demo catalog too
+    index_tiles(settings, "demo-photos", images=demo_images(settings))
     if shared is not None:
         fingerprint(settings, "cc3m-img2dataset", workers=1, keypoints=points)
+        index_tiles(settings, "cc3m-img2dataset")
     return reports
+
+
+DEMO_CROP_KEEP = 0.7
+"""Share of each side the demo crop keeps. Measured on china.jpg: keypoints find the
+photo from 0.6 (12 agreeing points) and the near-copy check calls it near_copy from 0.7;
+PDQ alone misses all of these, which is what the demo shows."""
+
+
+def demo_crop(settings: Settings, photo: str = "china.jpg") -> Path:
+    """The middle ``DEMO_CROP_KEEP`` of a demo photo, saved once under
+    ``<home>/demo-queries``: what crop search and the near-copy check find."""
+    target = settings.home / "demo-queries" / f"crop-{photo}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(demo_images(settings) / photo) as image:
+            w, h = image.size
+            dx, dy = round(w * (1 - DEMO_CROP_KEEP) / 2), round(h * (1 - DEMO_CROP_KEEP) / 2)
+            image.crop((dx, dy, w - dx, h - dy)).save(target, quality=90)
+    return target

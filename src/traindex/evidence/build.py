@@ -21,7 +21,9 @@ from pydantic import TypeAdapter, ValidationError
 from traindex import __version__
 from traindex.catalog.manifest import Manifest, utc_now
 from traindex.catalog.store import Catalog
+from traindex.catalog.text import query_terms
 from traindex.core.coverage import Coverage, ReleaseCoverage, outcome_without_match
+from traindex.core.filenames import display_name
 from traindex.core.licenses import license_url
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import DatasetNotFoundError, InputError
@@ -31,6 +33,7 @@ from traindex.evidence.model import (
     EvidenceReport,
     ImageDigests,
     Outcome,
+    QueryMatch,
     QueryRecord,
     ReleaseCovered,
     ReleaseSearched,
@@ -56,11 +59,28 @@ class SearchRun:
     matches: list[Match]
     totals: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     images: dict[str, ImageDigests] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     coverage: Coverage | None = None
 
     def query_of(self, match: Match) -> str:
-        return str(match.extra.get("query", self.queries[0]))
+        """The query ``match`` answers, as the report shows it (a file's name, no folder)."""
+        raw = str(match.extra.get("query", self.queries[0]))
+        return self.names.get(raw, raw)
+
+    def hide_folders(self) -> SearchRun:
+        """Show query files by name only: a report never shows the sender's local paths."""
+        taken: set[str] = set()
+        self.names = {q: display_name(q, taken) for q in self.queries}
+        shown = self.names
+        self.queries = [shown[q] for q in self.queries]
+        self.errors = {
+            shown.get(k, k): v.replace(k, shown.get(k, k)) for k, v in self.errors.items()
+        }
+        self.totals = {shown.get(k, k): v for k, v in self.totals.items()}
+        self.images = {shown.get(k, k): v for k, v in self.images.items()}
+        return self
 
 
 def match_from_json(data: dict[str, Any]) -> Match:
@@ -85,7 +105,7 @@ def runs_from_result(result: SearchResult | ImageSearchResult) -> SearchRun:
         return run
     run = _image_run(result.to_json(), result.matches)
     run.images = {q.name: ImageDigests(sha256=q.sha256 or None, pdq=q.pdq) for q in result.queries}
-    return run
+    return run.hide_folders()
 
 
 def runs_from_json(document: dict[str, Any] | list[dict[str, Any]]) -> list[SearchRun]:
@@ -105,7 +125,7 @@ def _run_from_json(answer: dict[str, Any]) -> SearchRun:
         raise InputError("not traindex search JSON: each answer needs a 'query' object")
     matches = [match_from_json(m) for m in answer.get("matches", [])]
     if answer["query"].get("kind") in ("image", "images"):
-        return _image_run(answer, matches)
+        return _image_run(answer, matches).hide_folders()
     run = _text_run(answer["query"], matches, int(answer.get("total", 0)))
     run.coverage = _coverage(answer)
     return run
@@ -118,7 +138,23 @@ def _coverage(answer: dict[str, Any]) -> Coverage | None:
 
 def _text_run(query: dict[str, Any], matches: list[Match], total: int) -> SearchRun:
     value = str(query.get("normalised") or query.get("value", ""))
-    return SearchRun(str(query.get("kind")), query.get("dataset"), [value], matches, {value: total})
+    kind = str(query.get("kind"))
+    if kind != "text":
+        return SearchRun(kind, query.get("dataset"), [value], matches, {value: total})
+    # A report says these rows are the sender's: a row that holds only some of the words
+    # (an ``OR`` search, or a search made before all words were required) is no evidence.
+    words = query_terms(value)
+    kept = [m for m in matches if set(words) <= set(m.matched_terms)]
+    run = SearchRun(kind, query.get("dataset"), [value], kept, {value: total})
+    dropped = len(matches) - len(kept)
+    if dropped:
+        if total == len(matches):
+            run.totals[value] = len(kept)
+        run.notes[value] = (
+            f"{dropped:,} row(s) that contain only some of the words are not listed: "
+            f"evidence lists only rows whose caption contains every word ({', '.join(words)})"
+        )
+    return run
 
 
 def _image_run(answer: dict[str, Any], matches: list[Match]) -> SearchRun:
@@ -208,7 +244,7 @@ def _queries(run: SearchRun) -> Iterable[QueryRecord]:
             outcome=outcome,
             matches=total,
             listed=listed.get(name, 0),
-            detail=error,
+            detail=error or run.notes.get(name),
             image=run.images.get(name),
         )
 
@@ -275,5 +311,24 @@ def build_report(
         traindex_version=__version__,
         releases=_releases(catalog, runs),
         queries=[q for run in runs for q in _queries(run)],
-        matches=[_match(run, m, digests.get(row_ref(m))) for run in runs for m in run.matches],
+        matches=_rows(runs, digests),
     )
+
+
+_CERTAINTY = {"certain": 0, "likely": 1, "review": 2}
+
+
+def _rows(runs: Sequence[SearchRun], digests: Mapping[RowRef, RowImage]) -> list[EvidenceMatch]:
+    """Each matched row once, in first-match order, with every search that matched it."""
+    found: dict[tuple[str, str, str, int], list[EvidenceMatch]] = {}
+    for run in runs:
+        for m in run.matches:
+            key = (m.dataset, m.release, m.shard, m.row)
+            found.setdefault(key, []).append(_match(run, m, digests.get(row_ref(m))))
+    return [_merged(hits) for hits in found.values()]
+
+
+def _merged(hits: list[EvidenceMatch]) -> EvidenceMatch:
+    best = min(hits, key=lambda h: _CERTAINTY.get(h.confidence, len(_CERTAINTY)))
+    by = [QueryMatch(**h.model_dump(include=set(QueryMatch.model_fields))) for h in hits]
+    return best.model_copy(update={"matched_by": by})

@@ -23,6 +23,7 @@ __all__ = [
     "ImageDigests",
     "Outcome",
     "PublishedRow",
+    "QueryMatch",
     "QueryRecord",
     "ReleaseCovered",
     "ReleaseSearched",
@@ -80,6 +81,17 @@ class ImageDigests(_Frozen):
     pdq: str | None = None
 
 
+class QueryMatch(_Frozen):
+    """One search (a query file of a portfolio, or a query value) that matched a row."""
+
+    query: str = Field(description="a file name (never a local path) or the query value")
+    method: str
+    measure: str
+    threshold: str | None = None
+    confidence: str
+    query_image: ImageDigests | None = None
+
+
 class DownloadProof(_Frozen):
     """How a candidate row was verified: its image fetched at ``fetched_at`` from ``url``
     (``search --verify-candidates``) and matched by the method and measure stated."""
@@ -109,7 +121,11 @@ class PublishedRow(_Frozen):
 
 
 class EvidenceMatch(_Frozen):
-    """One dataset row that matched one query, with the number behind the match."""
+    """One dataset row, listed once, with every search that matched it.
+
+    The top-level ``query``, ``method``, ``measure``... are the most certain of those
+    matches; ``matched_by`` lists all of them (a portfolio's files that hit the same row).
+    """
 
     query: str = Field(description="what was searched: a file name or the query value")
     dataset: str
@@ -129,6 +145,7 @@ class EvidenceMatch(_Frozen):
     matched_terms: list[str] = Field(default_factory=list)
     query_image: ImageDigests | None = None
     dataset_image: ImageDigests | None = None
+    matched_by: list[QueryMatch] = Field(default_factory=list)
     download_proof: DownloadProof | None = None
     published: PublishedRow | None = Field(
         default=None, description="the row in the published file (Parquet sources)"
@@ -144,7 +161,9 @@ class QueryRecord(_Frozen):
     outcome: Outcome
     matches: int = Field(description="matching rows in the catalog")
     listed: int = Field(description="matching rows listed in this report")
-    detail: str | None = Field(default=None, description="why a file was unreadable")
+    detail: str | None = Field(
+        default=None, description="why a file was unreadable, or which rows were left out"
+    )
     image: ImageDigests | None = None
 
 

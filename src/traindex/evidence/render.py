@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from traindex.errors import InputError
 from traindex.evidence.firstpage import Language, first_page, time_statement
+from traindex.evidence.model import EvidenceMatch, QueryMatch
 from traindex.evidence.rowimages import RowRef
 from traindex.evidence.seal import SealedReport
 
@@ -120,18 +121,21 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_csv(sealed: SealedReport) -> str:
-    """One line per matching row, then one per search that found nothing."""
+    """One line per matching row (its searches joined by "; "), then one per search that
+    found nothing."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for m in sealed.report.matches:
-        query, row = m.query_image, m.dataset_image
+        row = m.dataset_image
+        searched: Sequence[QueryMatch | EvidenceMatch] = m.matched_by or [m]
+        images = [q.query_image for q in searched if q.query_image]
         record = m.model_dump(include=set(_CSV_COLUMNS))
         record.update(
-            searched=m.query,
+            searched="; ".join(q.query for q in searched),
             outcome="found",
-            searched_sha256=query.sha256 if query else None,
-            searched_pdq=query.pdq if query else None,
+            searched_sha256="; ".join(i.sha256 or "" for i in images) or None,
+            searched_pdq="; ".join(i.pdq or "" for i in images) or None,
             dataset_sha256=row.sha256 if row else None,
             dataset_pdq=row.pdq if row else None,
         )

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from traindex.config import Settings
 from traindex.core.trust import TrustedKeys
 from traindex.errors import InputError, TraindexError
+from traindex.filtering.content import iscc_matches
 from traindex.registry.decisions import DecisionIndex, Matches
 from traindex.registry.service import RegistryService
 from traindex.registry.snapshot import load_snapshot_index
@@ -85,9 +86,16 @@ class Decider(ABC):
 class IndexDecider(Decider):
     """Decisions from an in-process ``DecisionIndex`` (home registry or verified snapshot)."""
 
-    def __init__(self, index: DecisionIndex, *, count_unverified: bool = False) -> None:
+    def __init__(
+        self,
+        index: DecisionIndex,
+        *,
+        count_unverified: bool = False,
+        content: dict[str, Matches] | None = None,
+    ) -> None:
         self.index = index
         self.count_unverified = count_unverified
+        self.content = content or {}  # URL -> ISCC claims (``filtering.content``)
         index.prepare()  # now, so forked workers share the tables instead of each building
 
     def decide(self, columns: Columns) -> list[Removal | None]:
@@ -99,6 +107,8 @@ class IndexDecider(Decider):
             values: pa.Array | None = getattr(columns, kind)
             if values is not None and self.index.has(kind):
                 _merge(found, self.index.match_hashes(kind, values.to_pylist()))
+        if self.content:
+            self._merge_content(found, columns.url)
         now = datetime.now(UTC)
         # Rows under one claimed domain share one Matches tuple: decide each tuple once.
         memo: dict[Matches, Removal | None] = {}
@@ -108,6 +118,12 @@ class IndexDecider(Decider):
                 memo[ids] = self._removal(ids, now)
             out[row] = memo[ids]
         return out
+
+    def _merge_content(self, found: dict[int, Matches], urls: pa.Array) -> None:
+        claimed = pa.array(list(self.content), pa.string())
+        rows = pc.indices_nonzero(pc.fill_null(pc.is_in(urls, value_set=claimed), False))
+        for row, url in zip(rows.to_pylist(), pc.take(urls, rows).to_pylist(), strict=True):
+            found[row] = found.get(row, ()) + self.content[url]
 
     def _removal(self, ids: Matches, now: datetime) -> Removal | None:
         decision = self.index.resolve("", ids, count_unverified=self.count_unverified, now=now)
@@ -259,23 +275,28 @@ def open_decider(
     count_unverified: bool = False,
     accept_embedded_key: bool = False,
     unknown: str = "keep",
+    iscc_release: str | None = None,
 ) -> tuple[Decider, str]:
     """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
     bulk API; else a snapshot folder, verified first and refused unless its key is pinned,
     listed in a trusted key list or explicitly accepted) plus ``--signals``, and an id
     naming the claims used (resume redoes files filtered against other claims).
     ``unknown`` (keep or drop) is what ``--signals`` does with rows whose signals are only
-    ``unknown``."""
+    ``unknown``. ``iscc_release`` (a catalog dataset fingerprinted with ``--iscc``) lets
+    ISCC-bound claims remove the input rows whose URL carries a matching image there."""
     if unknown != "keep" and not signals:
         raise InputError("--unknown only applies with --signals")
     decider: Decider
+    index: DecisionIndex | None = None
     if registry is None:
         service = RegistryService.open(settings)
         counts = sorted(service.store.claim_counts().items())
-        decider = IndexDecider(service.decision_index(), count_unverified=count_unverified)
+        index = service.decision_index()
         registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
         service.close()
     elif registry.startswith(("http://", "https://")):
+        if iscc_release is not None:
+            raise InputError("--iscc-release needs the home registry or a snapshot, not a server")
         decider = RemoteDecider(registry, count_unverified=count_unverified)
         registry_id = f"remote:{registry}"
     else:
@@ -285,8 +306,13 @@ def open_decider(
             trusted=TrustedKeys.load(settings),
             accept_embedded_key=accept_embedded_key,
         )
-        decider = IndexDecider(index, count_unverified=count_unverified)
         registry_id = f"snapshot:{info.manifest_sha256}"
+    if index is not None:
+        content = iscc_matches(settings, iscc_release, index) if iscc_release else None
+        by_url = content.by_url if content else None
+        decider = IndexDecider(index, count_unverified=count_unverified, content=by_url)
+        if content is not None:
+            registry_id += f":iscc={iscc_release}:{content.rows_with_iscc}:{len(content.by_url)}"
     registry_id += f":unverified={count_unverified}"
     if signals:
         decider = ChainDecider([decider, SignalsDecider(settings, unknown)])

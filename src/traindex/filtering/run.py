@@ -28,6 +28,7 @@ from traindex.filtering.deciders import Decider
 from traindex.filtering.formats import LOG_SCHEMA, FileResult, LogSink, filter_parquet, filter_text
 from traindex.ingest._parquet import natural_key
 from traindex.ingest.columns import ColumnMap
+from traindex.jobs.lifeline import Lifeline, die_with_parent
 from traindex.jobs.ray import RayOptions, iter_ray
 
 __all__ = ["FileSummary", "FilterOptions", "filter_inputs", "list_inputs"]
@@ -171,10 +172,13 @@ def _work(job: _Job, options: FilterOptions) -> FileResult:
 def _parallel(
     jobs: list[_Job], decider: Decider, options: FilterOptions, workers: int
 ) -> Iterator[tuple[_Job, FileResult]]:
-    """Filter whole files in ``workers`` forked processes; results as files finish."""
+    """Filter whole files in ``workers`` forked processes (which die with this one, so a
+    killed run leaves none writing); results as files finish."""
     _INHERITED["decider"] = decider
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=die_with_parent, initargs=(Lifeline.here(),)
+    ) as pool:
         futures = {pool.submit(_work, job, options): job for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from traindex.errors import TraindexError
+from traindex.fingerprint.face_defaults import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 
 __all__ = [
@@ -62,9 +63,6 @@ __all__ = [
 ]
 
 EMBEDDING_DIM = 128
-DEFAULT_MIN_FACE = 40
-"""Shorter face side, in analysed pixels, below which no embedding is made."""
-DEFAULT_UPSAMPLE = 1
 DEFAULT_MAX_SIDE = 1600
 DEFAULT_MIN_SCORE = 0.2
 """Detector score below which a detection is not treated as a face. On the shipped photos

@@ -107,7 +107,7 @@ def _open(data: bytes, name: str | None, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"image too large to decode safely: {exc}", path=name) from exc
+        raise _too_large(None, max_pixels, name) from exc
     except UnidentifiedImageError as exc:
         raise ImageDecodeError(_describe_unknown(data), path=name) from exc
     except (OSError, ValueError, SyntaxError) as exc:
@@ -116,12 +116,29 @@ def _open(data: bytes, name: str | None, max_pixels: int) -> Image.Image:
     if width <= 0 or height <= 0:
         raise ImageDecodeError(f"image header declares an empty size {image.size}", path=name)
     if width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"image header declares {width}x{height} = {width * height:,} pixels, "
-            f"more than the limit of {max_pixels:,}; refused without decoding",
-            path=name,
-        )
+        raise _too_large((width, height), max_pixels, name)
     return image
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:,.1f}".removesuffix(".0")
+
+
+def _too_large(size: tuple[int, int] | None, max_pixels: int, name: str | None) -> Exception:
+    """The refusal in the words a user was promised ("50 megapixels each").
+
+    ``size`` is ``None`` when Pillow's own bomb guard refused the header: the image is then
+    over that guard, hence over the smaller of it and ``max_pixels``.
+    """
+    limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+    over = f"the limit of {_megapixels(limit)} megapixels per image; refused without decoding"
+    if size is None:
+        return ImageTooLargeError(f"the image is over {over}", path=name)
+    pixels = _megapixels(size[0] * size[1])
+    return ImageTooLargeError(
+        f"the image is {size[0]:,} x {size[1]:,} = {pixels} megapixels, more than {over}",
+        path=name,
+    )
 
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
@@ -185,7 +202,7 @@ def _load(
         image.load()
         oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"image too large to decode safely: {exc}", path=name) from exc
+        raise _too_large(None, 2 * (Image.MAX_IMAGE_PIXELS or 0), name) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageDecodeError(f"truncated or corrupt image data: {exc}", path=name) from exc
     return oriented if oriented is not None else image

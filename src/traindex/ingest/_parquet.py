@@ -112,6 +112,12 @@ class ParquetReader(DatasetReader):
         del source, num_rows
         return None
 
+    def row_count(self, source: SourceFile) -> int | None:
+        try:
+            return int(open_parquet(source.path).metadata.num_rows)
+        except InputError:
+            return None  # files before this one are still ingested; reading it says why
+
     def batches(self, source: SourceFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
         pf = open_parquet(source.path)
         names = text_columns(pf.schema_arrow)

@@ -161,6 +161,14 @@ class DatasetReader(ABC):
     def batches(self, source: SourceFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
         """Stream ``source`` as ``RAW_SCHEMA`` batches; memory stays bounded by ``batch_rows``."""
 
+    def row_count(self, source: SourceFile) -> int | None:
+        """Rows in ``source`` if the file records it (a Parquet footer), else ``None``.
+
+        Only for progress: counting text lines or tar members would read the file twice.
+        """
+        del source
+        return None
+
     def resolve(
         self, available: Iterable[str], *, path: str, required: Iterable[str] = ("url",)
     ) -> ColumnMap:

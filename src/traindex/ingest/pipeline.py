@@ -55,13 +55,16 @@ class IngestReport:
     failed: int = 0
     rejected: int = 0
     seconds: float = 0.0
+    rejected_dir: Path | None = None
+    """Where bad rows are logged (``rejected/<shard id>.parquet``: file, row, column, reason)."""
 
 
 @dataclass
 class IngestListener:
     """Callbacks for progress display; the library itself prints nothing."""
 
-    on_start: Callable[[list[SourceFile]], None] = lambda sources: None
+    # (sources, rows still to read or None when a file does not record its row count)
+    on_start: Callable[[list[SourceFile], int | None], None] = lambda sources, rows: None
     on_rows: Callable[[int], None] = lambda n: None
     on_source: Callable[[SourceFile, str], None] = lambda source, status: None
 
@@ -101,9 +104,10 @@ def ingest(
     sources = reader.sources(root)
     if not sources:
         raise InputError(f"no {reader.format} source files found", path=str(root))
-    report = IngestReport(dataset, release, reader.format, sources_total=len(sources))
-    listener.on_start(sources)
-    todo = _todo(manifest, sources, report, listener)
+    report = IngestReport(
+        dataset, release, reader.format, sources_total=len(sources), rejected_dir=rel.rejected_dir
+    )
+    todo = _todo(manifest, sources, reader, report, listener)
     if todo and ray is not None:
         from traindex.ingest.cluster import ingest_on_ray
 
@@ -124,10 +128,15 @@ def ingest(
 
 
 def _todo(
-    manifest: Manifest, sources: list[SourceFile], report: IngestReport, listener: IngestListener
+    manifest: Manifest,
+    sources: list[SourceFile],
+    reader: DatasetReader,
+    report: IngestReport,
+    listener: IngestListener,
 ) -> list[SourceFile]:
     """Sources not ingested yet; the others are counted and reported as skipped."""
     todo = [s for s in sources if not _already_done(manifest, s)]
+    listener.on_start(sources, _rows_to_read(reader, todo))
     for source in sources:
         if source not in todo:
             report.sources_skipped += 1
@@ -141,6 +150,11 @@ def _compact(rel: Release, manifest: Manifest) -> None:
     compact_keys(rel.keys_dir, [s.id for s in manifest.sources])
     manifest.updated_at = utc_now()
     manifest.save(rel.manifest_path)
+
+
+def _rows_to_read(reader: DatasetReader, todo: list[SourceFile]) -> int | None:
+    counts = [reader.row_count(source) for source in todo]
+    return None if None in counts else sum(c or 0 for c in counts)
 
 
 def _already_done(manifest: Manifest, source: SourceFile) -> bool:

@@ -110,6 +110,9 @@ class TableReader(ParquetReader):
     def sources(self, root: Path) -> list[SourceFile]:
         return [SourceFile.of(p, root) for p in _table_files(root)]
 
+    def row_count(self, source: SourceFile) -> int | None:
+        return super().row_count(source) if source.path.suffix.lower() == ".parquet" else None
+
     def batches(self, source: SourceFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
         if source.path.suffix.lower() == ".parquet":
             yield from super().batches(source, batch_rows)

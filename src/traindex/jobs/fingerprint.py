@@ -6,7 +6,8 @@ release's PDQ and SHA-256 indexes. Shards already fingerprinted are skipped, so 
 resumes; bad images are recorded per image and never stop the job. With ``faces`` a second
 pass (``faces.face_shard``, same distributors) finds and embeds faces and adds them to the
 release's face index; with ``keypoints`` another (``keypoints.keypoint_shard``) stores ORB
-points for crop- and overlay-tolerant image search.
+points for crop- and overlay-tolerant image search; with ``iscc`` another
+(``iscc.iscc_shard``) stores ISO 24138 Image-Codes for content-bound declarations.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from traindex.catalog.store import Catalog, Release
 from traindex.config import Settings
 from traindex.download.select import RowSelection
 from traindex.download.stage import DownloadOptions, DownloadTask, download_shard
+from traindex.errors import InputError
 from traindex.fingerprint.catalog_index import index_fingerprints
 from traindex.fingerprint.face_index import index_faces
 from traindex.fingerprint.faces import FaceOptions
@@ -29,6 +31,7 @@ from traindex.fingerprint.keypoint_index import index_keypoints
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import FolderImages
 from traindex.jobs.faces import face_shard
+from traindex.jobs.iscc import IsccOptions, iscc_shard
 from traindex.jobs.keypoints import keypoint_shard
 from traindex.jobs.local import run_local
 from traindex.jobs.ray import RayOptions, run_ray
@@ -63,6 +66,7 @@ class FingerprintReport:
     faces_indexed: int = 0
     keypoint_images: int = 0
     keypoints_indexed: int = 0
+    iscc_images: int = 0
 
 
 def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) -> list[ShardTask]:
@@ -118,13 +122,17 @@ def fingerprint(
     download: DownloadOptions | None = None,
     selection: RowSelection | None = None,
     ray: RayOptions | None = None,
+    iscc: bool = False,
 ) -> list[FingerprintReport]:
     """Fingerprint every release of ``dataset`` (``NAME`` or ``NAME/RELEASE``); with
     ``faces``, also find, embed and index the faces in its images; with ``keypoints``,
-    their ORB points. With ``download``, the images come from the rows' URLs (only the
-    rows ``selection`` picks), and faces and keypoints are computed in the same pass.
-    ``ray`` says where Ray runs the shards (default: a local runtime with ``workers``
-    CPUs)."""
+    their ORB points; with ``iscc``, their ISCC Image-Codes (not with ``download``: the
+    downloaded bytes are not kept for a second pass). With ``download``, the images come
+    from the rows' URLs (only the rows ``selection`` picks), and faces and keypoints are
+    computed in the same pass. ``ray`` says where Ray runs the shards (default: a local
+    runtime with ``workers`` CPUs)."""
+    if iscc and download is not None:
+        raise InputError("--iscc needs the images on disk (--images or the dataset's own)")
     folder = FolderImages(images) if images is not None else None
     catalog = Catalog(settings)
     search, views = SearchService(catalog), ViewCache(catalog)
@@ -149,6 +157,7 @@ def fingerprint(
             results = run(tasks, fingerprint_shard)
             face_results = run(stage_tasks(tasks, faces), face_shard) if faces else []
             point_results = run(stage_tasks(tasks, keypoints), keypoint_shard) if keypoints else []
+        iscc_results = run(stage_tasks(tasks, IsccOptions()), iscc_shard) if iscc else []
         added = index_fingerprints(release)
         reports.append(
             FingerprintReport(
@@ -164,6 +173,7 @@ def fingerprint(
                 faces_indexed=index_faces(release) if faces is not None else 0,
                 keypoint_images=sum(r.images for r in point_results),
                 keypoints_indexed=index_keypoints(release) if keypoints is not None else 0,
+                iscc_images=sum(r.images for r in iscc_results),
             )
         )
     return reports

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from traindex.catalog.store import Release
 from traindex.errors import InputError
 from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
 from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
-from traindex.fingerprint.locate import ImageRef, shard_images
-from traindex.jobs.stages import ShardResult, StageTask, row_keys, write_table
+from traindex.fingerprint.locate import ImageRef
+from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage
 
 __all__ = ["KeypointShardTask", "keypoint_record", "keypoint_shard"]
 
@@ -28,14 +27,8 @@ KeypointShardTask = StageTask[KeypointOptions]
 
 
 def _records(task: KeypointShardTask) -> Iterator[dict[str, object]]:
-    shard, options = task.shard, task.options
-    keys = row_keys(Release(shard.release_dir), shard.shard_id)
-    wanted = {key: file for key, (_, file) in keys.items()}
-    for ref in shard_images(shard.format, shard.source, wanted, shard.folder):
-        found = keys.get(ref.key)
-        if found is None:  # images of failed or rejected rows have no catalog row
-            continue
-        yield keypoint_record(ref, found[0], options, shard.max_pixels)
+    for ref, row in catalog_images(task.shard):
+        yield keypoint_record(ref, row, task.options, task.shard.max_pixels)
 
 
 def keypoint_record(
@@ -57,10 +50,4 @@ def keypoint_record(
 
 def keypoint_shard(task: KeypointShardTask) -> ShardResult:
     """Find the keypoints of one shard's images, or skip it if already done."""
-    out = Release(task.shard.release_dir).stage_table(STAGE, task.shard.shard_id)
-    if out.exists():
-        return ShardResult(task.shard.shard_id, 0, 0, skipped=True)
-    records = list(_records(task))
-    write_table(out, records, KEYPOINT_SCHEMA)
-    errors = sum(1 for r in records if r.get("error"))
-    return ShardResult(task.shard.shard_id, len(records), errors, skipped=False)
+    return run_stage(task.shard, STAGE, lambda: _records(task), KEYPOINT_SCHEMA)

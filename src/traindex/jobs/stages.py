@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -37,9 +37,11 @@ __all__ = [
     "ShardResult",
     "ShardTask",
     "StageTask",
+    "catalog_images",
     "fingerprint_record",
     "fingerprint_shard",
     "row_keys",
+    "run_stage",
     "stage_tasks",
     "write_table",
 ]
@@ -146,6 +148,34 @@ def _records(task: ShardTask, release: Release) -> Iterator[dict[str, object]]:
         found = keys.get(ref.key)
         if found is not None:  # images of failed or rejected rows have no catalog row
             yield fingerprint_record(ref, found[0], hasher, task.max_pixels)
+
+
+def catalog_images(shard: ShardTask) -> Iterator[tuple[ImageRef, int]]:
+    """One shard's images that have a catalog row, each with its row: what every per-image
+    optional stage walks."""
+    keys = row_keys(Release(shard.release_dir), shard.shard_id)
+    wanted = {key: file for key, (_, file) in keys.items()}
+    for ref in shard_images(shard.format, shard.source, wanted, shard.folder):
+        found = keys.get(ref.key)
+        if found is not None:  # images of failed or rejected rows have no catalog row
+            yield ref, found[0]
+
+
+def run_stage(
+    shard: ShardTask,
+    stage: str,
+    records: Callable[[], Iterator[dict[str, object]]],
+    schema: pa.Schema,
+) -> ShardResult:
+    """Write one shard's table of an optional stage from ``records``, or skip the shard if
+    its table exists (how every stage resumes); records with ``error`` count as errors."""
+    out = Release(shard.release_dir).stage_table(stage, shard.shard_id)
+    if out.exists():
+        return ShardResult(shard.shard_id, 0, 0, skipped=True)
+    rows = list(records())
+    write_table(out, rows, schema)
+    errors = sum(1 for r in rows if r.get("error"))
+    return ShardResult(shard.shard_id, len(rows), errors, skipped=False)
 
 
 def write_table(out: Path, records: list[dict[str, object]], schema: pa.Schema) -> None:

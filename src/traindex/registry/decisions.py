@@ -5,8 +5,8 @@ of claims, and the answer must come in well under a second. SQL per item would b
 round trips; one SQL join per call would rebuild the same hash tables every time. So the
 service loads claims once into dicts (exact URL key, Flickr owner, SHA-256, MD5), a per-host
 table of URL prefixes (looked up by the few distinct prefix lengths of that host), a domain
-table walked from the host up through its parent domains, and a PDQ matrix scanned by
-brute force (image claims are few; ``index/brute.scan`` is the project's exact scan).
+table walked from the host up through its parent domains, and a PDQ matrix and an ISCC
+Image-Code matrix scanned by brute force (image claims are few; exact Hamming scans).
 Writes update the index claim by claim (``apply``), so a check right after a write sees it.
 
 How decisions are made (``resolve``): expired claims never count; unverified claims count
@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from traindex.core.flickr import flickr_owner
 from traindex.core.urlbatch import canonicalise_url_hosts
 from traindex.core.urls import host_of
+from traindex.fingerprint.iscc import DEFAULT_ISCC_RADIUS
 from traindex.index.brute import scan
 from traindex.registry.items import HASH_KINDS, parse_item
 from traindex.registry.keyfilter import KeyFilter
@@ -44,6 +45,7 @@ _NONE: Matches = ()
 # Distinct hosts remembered with their domain claims (cleared when full or claims change).
 _HOST_CACHE = 1 << 18
 _UNSEEN: Matches = ("<not cached>",)  # compared by identity
+_NEAR_KINDS = ("pdq", "iscc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class ClaimRecord:
     terms: str
     status: str
     expires_at: float | None
+    iscc: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,11 @@ def _remove(table: dict[str, Matches], key: str, claim_id: str) -> None:
 class DecisionIndex:
     """Active claims by lookup key. Not thread-safe: the service serialises access."""
 
-    def __init__(self, pdq_radius: int = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, pdq_radius: int = DEFAULT_THRESHOLD, iscc_radius: int = DEFAULT_ISCC_RADIUS
+    ) -> None:
         self.pdq_radius = pdq_radius
+        self.iscc_radius = iscc_radius
         self._entries: dict[str, _Entry] = {}
         self._keys: dict[str, tuple[str, ...]] = {}
         self._prefix_lengths: dict[str, tuple[int, ...]] = {}
@@ -93,7 +99,8 @@ class DecisionIndex:
             name: {} for name in ("url", "domain", "subdomains", "flickr", *HASH_KINDS)
         }
         self._prefixes: dict[str, dict[str, Matches]] = {}
-        self._pdq_cache: tuple[NDArray[np.uint8], list[str]] | None = None
+        # Near-match kinds (pdq, iscc): their claimed codes as one matrix, built on demand.
+        self._near_cache: dict[str, tuple[NDArray[np.uint8], list[str]]] = {}
         self._host_cache: dict[str, Matches | None] = {}
         # Last two labels of every domain claim (with counts), and how many claims are on
         # one-label names: while none are, a host whose last two labels are not in the
@@ -136,8 +143,8 @@ class DecisionIndex:
                 self._count_tail(table, key, 1)
             self._forget_hosts(table)
             self._keys[record.id] = (*self._keys.get(record.id, ()), table + "\0" + key)
-        if record.pdq:
-            self._pdq_cache = None
+        if record.pdq or record.iscc:
+            self._near_cache.clear()
 
     def _keys_of(self, record: ClaimRecord) -> list[tuple[str, str]]:
         if record.kind == "url":
@@ -160,8 +167,8 @@ class DecisionIndex:
                 _remove(self._prefixes.get(host, {}), key, claim_id)
                 self._prefix_lengths.pop(host, None)
             else:
-                if table == "pdq":
-                    self._pdq_cache = None
+                if table in _NEAR_KINDS:
+                    self._near_cache.pop(table, None)
                 _remove(self._tables[table], key, claim_id)
                 self._count_tail(table, key, -1)
             self._forget_hosts(table)
@@ -291,27 +298,32 @@ class DecisionIndex:
         return found
 
     def match_hashes(self, kind: str, values: Sequence[str | None]) -> list[Matches]:
-        """Claims on each hex digest: equal SHA-256/MD5, or PDQ within ``pdq_radius``."""
-        if kind == "pdq":
-            return [self._pdq_matches(v) if v else _NONE for v in values]
+        """Claims on each hex digest: equal SHA-256/MD5, PDQ within ``pdq_radius``, ISCC
+        Image-Code body within ``iscc_radius``."""
         table = self._tables[kind]
         if not table:
             return [_NONE] * len(values)
+        if kind in _NEAR_KINDS:
+            return [self._near_matches(kind, v.strip().lower()) if v else _NONE for v in values]
         return [table.get(v.strip().lower(), _NONE) if v else _NONE for v in values]
 
-    def _pdq_matches(self, hex_digest: str) -> Matches:
-        if not self._tables["pdq"]:
-            return _NONE
-        if self._pdq_cache is None:
-            keys = list(self._tables["pdq"])
-            matrix = np.frombuffer(bytes.fromhex("".join(keys)), np.uint8).reshape(-1, 32)
-            self._pdq_cache = (matrix, keys)
-        matrix, keys = self._pdq_cache
+    def _near_matches(self, kind: str, hex_digest: str) -> Matches:
+        cached = self._near_cache.get(kind)
+        if cached is None:
+            keys = list(self._tables[kind])
+            width = len(keys[0]) // 2
+            matrix = np.frombuffer(bytes.fromhex("".join(keys)), np.uint8).reshape(-1, width)
+            cached = self._near_cache[kind] = (matrix, keys)
+        matrix, keys = cached
         query = np.frombuffer(bytes.fromhex(hex_digest), np.uint8)
-        rows, _ = scan(matrix, query, self.pdq_radius)
+        if kind == "pdq":
+            rows, _ = scan(matrix, query, self.pdq_radius)
+        else:  # 64-bit ISCC bodies: one word per code
+            distance = np.bitwise_count(matrix.view(np.uint64)[:, 0] ^ query.view(np.uint64)[0])
+            rows = np.flatnonzero(distance <= self.iscc_radius)
         hit = _NONE
         for row in rows.tolist():
-            hit = hit + self._tables["pdq"][keys[row]]
+            hit = hit + self._tables[kind][keys[row]]
         return hit
 
     # decisions ---------------------------------------------------------------------------
@@ -349,7 +361,7 @@ class DecisionIndex:
     def check(
         self, items: Sequence[str], *, count_unverified: bool, now: datetime
     ) -> list[Decision]:
-        """Decide each item: a URL, or ``sha256:``/``md5:``/``pdq:`` followed by hex."""
+        """Decide each item: a URL, or ``sha256:``/``md5:``/``pdq:``/``iscc:`` and hex."""
         parsed = [parse_item(item) for item in items]
         url_rows = [i for i, digest in enumerate(parsed) if digest is None]
         urls = pa.array([items[i] for i in url_rows], pa.string())

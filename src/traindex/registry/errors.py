@@ -76,3 +76,7 @@ class RateLimitedError(RegistryError):
 
     code = "rate_limited"
     status = 429
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,5 +1,6 @@
-"""What a checked item is: a URL, or an image digest written ``sha256:HEX``, ``md5:HEX`` or
-``pdq:HEX`` (the bulk check API, ``traindex registry check`` and the filter all send these)."""
+"""What a checked item is: a URL, or an image digest written ``sha256:HEX``, ``md5:HEX``,
+``pdq:HEX`` or ``iscc:HEX`` (the 64-bit body of an ISCC Image-Code; the bulk check API,
+``traindex registry check`` and the filter all send these)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 
 __all__ = ["HASH_KINDS", "Digest", "parse_item"]
 
-HASH_KINDS = ("sha256", "md5", "pdq")
-_HEX_CHARS = {"sha256": 64, "md5": 32, "pdq": 64}
+HASH_KINDS = ("sha256", "md5", "pdq", "iscc")
+_HEX_CHARS = {"sha256": 64, "md5": 32, "pdq": 64, "iscc": 16}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from traindex.errors import TraindexError
-from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.registry.errors import ClaimRejected
 
 __all__ = [
@@ -69,8 +68,10 @@ class Selector:
     """What a claim covers. ``value`` is the URL, prefix, domain, Flickr owner or image SHA-256.
 
     ``include_subdomains`` matters for ``domain`` only. Image selectors carry the SHA-256
-    (same file), the MD5 (what img2dataset outputs store) and the PDQ hash (same image);
-    build them with :meth:`for_image` from the uploaded bytes.
+    (same file), the MD5 (what img2dataset outputs store), the PDQ hash (same image) and
+    the ISCC Image-Code body (16 hex; what content-bound declarations name); build them
+    with :meth:`for_image` from the uploaded bytes. A claim imported from a declaration has
+    only the ISCC: its ``value`` is then ``iscc:<body>``.
     """
 
     kind: SelectorKind
@@ -79,16 +80,23 @@ class Selector:
     sha256: str | None = None
     pdq: str | None = None
     md5: str | None = None
+    iscc: str | None = None
 
     @classmethod
     def for_image(cls, data: bytes, *, name: str | None = None) -> Selector:
-        """Fingerprint an uploaded image: SHA-256 and MD5 of the bytes, PDQ of the pixels.
+        """Fingerprint an uploaded image: SHA-256 and MD5 of the bytes, PDQ and ISCC
+        Image-Code of the pixels.
 
         The bytes are not kept. An undecodable file raises ``ClaimRejected``; a low-quality
         PDQ (flat, tiny image) is left out.
         """
+        # Imported here: PDQ needs the images extra; the other selectors do not.
+        from traindex.fingerprint.iscc import image_code, image_code_body
+        from traindex.fingerprint.pdq import PdqFingerprinter
+
         try:
             pdq = PdqFingerprinter().fingerprint(data, name=name)
+            iscc = image_code_body(image_code(data, name=name))
         except (TraindexError, ValueError, OSError) as exc:
             raise ClaimRejected(f"image claim: cannot read the image ({exc})") from None
         sha256 = hashlib.sha256(data).hexdigest()
@@ -96,7 +104,12 @@ class Selector:
         # A flat or tiny image's PDQ matches unrelated images (search never reports it
         # alone either): such claims match the same file only.
         return cls(
-            "image", sha256, sha256=sha256, pdq=None if pdq.low_quality else pdq.hex, md5=md5
+            "image",
+            sha256,
+            sha256=sha256,
+            pdq=None if pdq.low_quality else pdq.hex,
+            md5=md5,
+            iscc=iscc,
         )
 
 
@@ -108,6 +121,8 @@ class ClaimRequest:
     terms: str = "do_not_train"
     contact: str | None = None
     expires_at: datetime | None = None
+    declaration: str | None = None
+    """The content-bound declaration this claim was imported from, as given (JSON text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +147,8 @@ class Claim:
     expires_at: datetime | None
     status: ClaimStatus
     created_at: datetime
+    declaration: str | None = None
+    """The imported declaration as given (its signature or credential recorded, not trusted)."""
 
 
 @dataclass(frozen=True, slots=True)

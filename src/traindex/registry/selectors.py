@@ -33,6 +33,7 @@ __all__ = [
 MAX_SELECTOR_CHARS = 8192
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX16 = re.compile(r"[0-9a-f]{16}")
 
 
 def url_key(canonical: str) -> str:
@@ -72,7 +73,12 @@ def _domain(value: str) -> str:
 
 
 def _image(selector: Selector) -> Selector:
+    iscc = selector.iscc.strip().lower() if selector.iscc else None
+    if iscc is not None and not _HEX16.fullmatch(iscc):
+        raise ClaimRejected("image selector: iscc must be 16 hex characters (Image-Code body)")
     sha256 = (selector.sha256 or selector.value).strip().lower()
+    if iscc is not None and not selector.sha256 and sha256 in ("", f"iscc:{iscc}"):
+        return Selector("image", f"iscc:{iscc}", True, iscc=iscc)  # a declaration's claim
     if not _HEX64.fullmatch(sha256):
         raise ClaimRejected("image selector: sha256 must be 64 hex characters")
     pdq = selector.pdq.strip().lower() if selector.pdq else None
@@ -81,7 +87,7 @@ def _image(selector: Selector) -> Selector:
     md5 = selector.md5.strip().lower() if selector.md5 else None
     if md5 is not None and not _HEX32.fullmatch(md5):
         raise ClaimRejected("image selector: md5 must be 32 hex characters")
-    return Selector("image", sha256, True, sha256, pdq, md5)
+    return Selector("image", sha256, True, sha256, pdq, md5, iscc)
 
 
 def normalise_selector(selector: Selector) -> Selector:

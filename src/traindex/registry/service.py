@@ -61,7 +61,9 @@ _OPERATOR = "operator"
 
 
 def _claim(row: Row[Any]) -> Claim:
-    selector = Selector(row.kind, row.value, row.include_subdomains, row.sha256, row.pdq, row.md5)
+    selector = Selector(
+        row.kind, row.value, row.include_subdomains, row.sha256, row.pdq, row.md5, row.iscc
+    )
     expires = None if row.expires_at is None else as_utc(row.expires_at)
     return Claim(
         row.id,
@@ -72,6 +74,7 @@ def _claim(row: Row[Any]) -> Claim:
         expires,
         row.status,
         as_utc(row.created_at),
+        row.declaration,
     )
 
 
@@ -88,6 +91,7 @@ def _record(row: Row[Any]) -> ClaimRecord:
         row.terms,
         row.status,
         expires,
+        row.iscc,
     )
 
 
@@ -207,6 +211,8 @@ class RegistryService(OwnerAccounts):
             "sha256": clean.sha256,
             "md5": clean.md5,
             "pdq": clean.pdq,
+            "iscc": clean.iscc,
+            "declaration": request.declaration,
             "terms": terms,
             "contact": request.contact,
             "expires_at": expires,

@@ -84,6 +84,7 @@ SNAPSHOT_SCHEMA = pa.schema(
         ("expires_at", _TS),
         ("status", pa.string()),
         ("created_at", _TS),
+        ("iscc", pa.string()),  # last: snapshots written before it still load
     ]
 )
 _BATCH = 50_000
@@ -275,6 +276,7 @@ def load_snapshot_index(
                     row["terms"],
                     row["status"],
                     None if expires is None else expires.timestamp(),
+                    row.get("iscc"),
                 )
             )
     return info, index

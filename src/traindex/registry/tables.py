@@ -57,6 +57,8 @@ claims = Table(
     Column("sha256", String(64)),
     Column("md5", String(32)),
     Column("pdq", String(64)),
+    Column("iscc", String(16)),  # revision 0002
+    Column("declaration", Text),  # revision 0002: an imported declaration, as given
     Column("terms", String(40), nullable=False),
     Column("contact", Text),
     Column("expires_at", DateTime(timezone=True)),

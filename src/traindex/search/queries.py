@@ -14,7 +14,7 @@ from traindex.core.matches import MatchMethod
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
 
-__all__ = ["Query", "QueryKind", "Resolved", "resolve"]
+__all__ = ["Query", "QueryKind", "Resolved", "resolve", "swap_scheme"]
 
 QueryKind = Literal[
     "url", "url_prefix", "domain", "flickr_photo", "flickr_user", "text", "sha256", "md5"
@@ -44,6 +44,10 @@ class Resolved:
 
     ``field``/``key`` name the key index to probe (``None`` for text); ``host`` restricts
     a domain lookup to one subdomain; ``prefix`` filters a URL-prefix lookup.
+
+    ``other_scheme`` is the http form of an https URL or prefix, and the reverse: the same
+    resource for whoever asks (the registry treats the two alike too), and datasets hold
+    whichever form the crawler saw, so URL and prefix searches look up both.
     """
 
     query: Query
@@ -52,12 +56,36 @@ class Resolved:
     key: str | None
     host: str | None = None
     prefix: str | None = None
+    other_scheme: str | None = None
+
+    @property
+    def url_keys(self) -> tuple[str, ...]:
+        """The URL values an exact-URL row may hold: the query's form and the other one."""
+        assert self.key is not None
+        return (self.key,) if self.other_scheme is None else (self.key, self.other_scheme)
+
+    def url_form(self, url: str) -> str | None:
+        """``as_given`` or ``other_scheme``: which form of a URL query ``url`` matched."""
+        if self.method == "exact_url":
+            return "as_given" if url == self.key else "other_scheme"
+        if self.method == "url_prefix" and self.prefix is not None:
+            return "as_given" if url.startswith(self.prefix) else "other_scheme"
+        return None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.query.kind, "value": self.query.value}
         if self.key is not None:
             data["normalised"] = self.prefix or self.host or self.key
+        if self.other_scheme is not None:
+            data["also_searched"] = self.other_scheme
         return data
+
+
+def swap_scheme(url: str) -> str:
+    """The same canonical URL under the other scheme (http <-> https), re-canonicalised so
+    that a port that is the default of the new scheme is dropped."""
+    scheme, rest = url.split("://", 1)
+    return canonical_url(("https" if scheme == "http" else "http") + "://" + rest)
 
 
 def _host(value: str) -> str:
@@ -120,7 +148,8 @@ def resolve(query: Query) -> Resolved:
         url = canonical_url(value)
     except UrlError as exc:
         raise InputError(f"cannot search URL {value!r}: {exc}") from exc
+    other = swap_scheme(url)
     if query.kind == "url":
-        return Resolved(query, "exact_url", "url", url)
+        return Resolved(query, "exact_url", "url", url, other_scheme=other)
     domain = registrable_domain(host_of(url)) or host_of(url)
-    return Resolved(query, "url_prefix", "domain", domain, prefix=url)
+    return Resolved(query, "url_prefix", "domain", domain, prefix=url, other_scheme=other)

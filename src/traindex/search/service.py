@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import fold
+from traindex.catalog.text import fold, query_terms
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, Resolved, resolve
 from traindex.search.views import ReleaseView, ViewCache, row_match
@@ -55,7 +55,7 @@ class SearchService:
         page = merged[offset : offset + limit]
         matches = self._matches(page, resolved)
         described: dict[str, Any] = {**resolved.to_json(), "dataset": dataset}
-        described.update(limit=limit, offset=offset)
+        described.update(limit=limit, offset=offset, searched=_coverage(views))
         return SearchResult(query=described, matches=matches, total=total)
 
     def positions(self, view: ReleaseView, query: Query) -> dict[int, list[int]]:
@@ -76,8 +76,7 @@ class SearchService:
                 for i, h in enumerate(text_hits)
                 if h.shard_id in known
             ]
-        assert resolved.key is not None
-        found = view.keys.rows(resolved.field, resolved.key, view.shard_ids)
+        found = _key_rows(view, resolved)
         if resolved.host is not None or resolved.prefix is not None:
             found = {sid: self._filtered(view, sid, rows, resolved) for sid, rows in found.items()}
         total = sum(len(rows) for rows in found.values())
@@ -95,6 +94,9 @@ class SearchService:
         table = view.rows.fetch(sid, rows.tolist(), ["url", "host"])
         if resolved.prefix is not None:
             mask = pc.starts_with(table.column("url"), resolved.prefix)
+            if resolved.other_scheme is not None:
+                other = pc.starts_with(table.column("url"), resolved.other_scheme)
+                mask = pc.or_(mask, other)
         else:
             host = pa.scalar(resolved.host or "")
             suffix = "." + (resolved.host or "")
@@ -120,13 +122,43 @@ class SearchService:
         return [built[p] for p in sorted(built)]
 
 
+def _coverage(views: list[ReleaseView]) -> list[dict[str, Any]]:
+    """The releases (and their row counts) this answer compared: "not found" covers these."""
+    return [
+        {"dataset": v.manifest.name, "release": v.manifest.release, "rows": v.manifest.rows}
+        for v in views
+    ]
+
+
+def _key_rows(view: ReleaseView, resolved: Resolved) -> dict[int, npt.NDArray[np.int64]]:
+    """Shard id -> sorted candidate rows; an exact URL is looked up in both schemes."""
+    assert resolved.field is not None
+    assert resolved.key is not None
+    keys = resolved.url_keys if resolved.method == "exact_url" else (resolved.key,)
+    found: dict[int, npt.NDArray[np.int64]] = {}
+    for key in keys:
+        for sid, rows in view.keys.rows(resolved.field, key, view.shard_ids).items():
+            found[sid] = np.union1d(found[sid], rows) if sid in found else rows
+    return found
+
+
 def _match(
     view: ReleaseView, sid: int, record: dict[str, Any], score: float, resolved: Resolved
 ) -> Match | None:
-    if resolved.field is not None and str(record[resolved.field]) != resolved.key:
+    wanted = resolved.url_keys if resolved.method == "exact_url" else (resolved.key,)
+    if resolved.field is not None and str(record[resolved.field]) not in wanted:
         return None  # a 64-bit hash collision: not this value
     terms: tuple[str, ...] = ()
     if resolved.field is None:
         caption_terms = set(fold(record["caption"] or ""))
-        terms = tuple(t for t in dict.fromkeys(fold(resolved.query.value)) if t in caption_terms)
-    return row_match(view, sid, record, method=resolved.method, score=score, matched_terms=terms)
+        terms = tuple(t for t in query_terms(resolved.query.value) if t in caption_terms)
+    form = resolved.url_form(record["url"])
+    return row_match(
+        view,
+        sid,
+        record,
+        method=resolved.method,
+        score=score,
+        matched_terms=terms,
+        extra={"matched_url_form": form} if form is not None else None,
+    )

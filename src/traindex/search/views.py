@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traindex.catalog.keys import KeyIndex
 from traindex.catalog.manifest import Manifest
@@ -21,9 +21,10 @@ from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.catalog_index import open_pdq
 from traindex.fingerprint.coverage import DOWNLOAD_STAGE, measure_release
-from traindex.fingerprint.keypoint_index import open_keypoints
 from traindex.index.base import RangeSearcher
-from traindex.index.keypoints import KeypointIndex
+
+if TYPE_CHECKING:
+    from traindex.index.keypoints import KeypointIndex
 
 __all__ = ["ROW_COLUMNS", "PdqOpener", "ReleaseView", "ViewCache", "coverage_of", "row_match"]
 
@@ -76,6 +77,10 @@ class ReleaseView:
     @cached_property
     def keypoints(self) -> KeypointIndex | None:
         """The keypoint index, or ``None`` if the release has no keypoints."""
+        # Imported here: the keypoint index needs the images extra (faiss, OpenCV); URL and
+        # caption search work without it.
+        from traindex.fingerprint.keypoint_index import open_keypoints
+
         return open_keypoints(self.release)
 
     def coverage(self, signals: tuple[str, ...]) -> ReleaseCoverage:

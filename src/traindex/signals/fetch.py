@@ -27,6 +27,7 @@ import httpx
 
 from traindex.config import Settings
 from traindex.signals.cache import SiteFileCache
+from traindex.signals.pinning import AddressPins, PinnedBackend
 from traindex.signals.policy import AddressPolicy, Resolver, UrlRefusedError, system_resolver
 from traindex.signals.transport import ShardedTransport
 
@@ -92,14 +93,17 @@ class Fetcher:
         resolver: Resolver | None = None,
     ) -> None:
         self.settings = settings
+        pins = AddressPins()
         self.policy = AddressPolicy(
             refuse_private=settings.signals_refuse_private_addresses,
             allow_loopback=settings.signals_allow_loopback,
             resolver=resolver or system_resolver,
+            pins=pins,
         )
         keepalive = settings.signals_keepalive_connections
+        backend = PinnedBackend(pins, require=settings.signals_refuse_private_addresses)
         self._client = httpx.AsyncClient(
-            transport=transport or ShardedTransport(_SHARDS, max(1, keepalive // _SHARDS)),
+            transport=transport or ShardedTransport(_SHARDS, max(1, keepalive // _SHARDS), backend),
             headers={"User-Agent": settings.signals_user_agent, "Accept": "*/*"},
             cookies=_no_cookies(),
             follow_redirects=False,

@@ -7,9 +7,11 @@ header-injection attempts look); and, when ``refuse_private`` is on, no IP-liter
 no hostnames that resolve to a non-global address. Loopback can be allowed explicitly, which
 the tests and benchmarks do. Every hop of a redirect chain goes through the same check.
 
-Known limit: the check resolves the name, then httpx resolves it again to connect, so a DNS
-server that answers differently the second time (rebinding) is not stopped here; deploy a
-public instance behind an egress firewall as well.
+The addresses a check approves are recorded in ``pins`` (when given), and the fetcher's
+connections go to exactly those (``pinning``): a DNS server that answers differently the
+second time (rebinding) is never asked a second time. Addresses that embed an IPv4
+address (NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``) are judged by that IPv4 address, and
+the local-use NAT64 prefix ``64:ff9b:1::/48`` is never public.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from functools import lru_cache
 
 import httpx
 
+from traindex.signals.pinning import AddressPins
+
 __all__ = ["AddressPolicy", "Resolver", "UrlRefusedError", "system_resolver"]
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _SCHEMES = ("http", "https")
+_MAX_PORT = 65535
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -56,9 +61,30 @@ def _parse(raw: str) -> httpx.URL:
         raise UrlRefusedError(f"scheme {url.scheme or '(none)'!r} refused: only http and https")
     if not url.host:
         raise UrlRefusedError("URL has no host")
+    if url.port is not None and not 0 < url.port <= _MAX_PORT:
+        # httpx accepts any number; the socket layer would fail deep inside a task group
+        raise UrlRefusedError(f"port {url.port} is out of range (1-{_MAX_PORT})")
     if url.userinfo:
         raise UrlRefusedError("URL with user-info (user:password@) refused")
     return url
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _is_public(ip: IP) -> bool:
+    """``is_global``, judging an IPv6 address that carries an IPv4 one by the IPv4 one."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = ip.sixtofour or ip.ipv4_mapped
+        if ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return embedded.is_global
+    return ip.is_global
 
 
 def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -75,6 +101,7 @@ class AddressPolicy:
     refuse_private: bool = True
     allow_loopback: bool = False
     resolver: Resolver = system_resolver
+    pins: AddressPins | None = None
 
     def parse(self, raw: str) -> httpx.URL:
         """Syntax checks that need no network: scheme, control characters, user-info, host."""
@@ -99,6 +126,8 @@ class AddressPolicy:
             raise UrlRefusedError(f"host {url.host} resolves to no address")
         for address in addresses:
             self._check_address(url.host, address)
+        if self.pins is not None:
+            self.pins.pin(url.host, addresses)
         return url
 
     def _check_address(self, host: str, address: str) -> None:
@@ -107,5 +136,5 @@ class AddressPolicy:
             raise UrlRefusedError(f"host {host} resolved to unparseable address {address!r}")
         if ip.is_loopback and self.allow_loopback:
             return
-        if not ip.is_global:
+        if not _is_public(ip):
             raise UrlRefusedError(f"host {host} resolves to non-public address {address}")

@@ -18,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from traindex.api.limits import ClientLimit
 from traindex.catalog.store import Catalog
+from traindex.catalog.text import asks_any, query_terms
 from traindex.config import Settings
 from traindex.core.coverage import Coverage, cover_command
 from traindex.core.matches import SearchResult
@@ -30,8 +32,10 @@ from traindex.web.context import PerThread, WebContext
 from traindex.web.overview import summarise
 from traindex.web.present import build_groups, pages
 from traindex.web.rendering import Renderer
+from traindex.web.rowfields import row_fields
 from traindex.web.rows import RowRef
 from traindex.web.sessions import Sessions
+from traindex.web.signed_results import SignedResults
 from traindex.web.uploads import SearchForm, UploadLimits, read_search_form
 
 __all__ = ["KINDS", "WebPages", "form_context"]
@@ -110,6 +114,9 @@ class WebPages:
         self.sessions = sessions
         self.render = renderer
         self.limits = UploadLimits.from_settings(settings)
+        self.signed_results = SignedResults(settings)
+        self.search_rate = ClientLimit(settings, "image search")
+        self.signal_rate = ClientLimit(settings, "signal check")
 
     def form_context(self, fields: Mapping[str, str]) -> dict[str, Any]:
         return form_context(self.settings, fields)
@@ -120,10 +127,12 @@ class WebPages:
         groups = build_groups(result.matches, ctx.view_of, ctx.thumbnails)
         context = {**self.form_context(fields), "groups": groups, "result": result}
         if isinstance(result, ImageSearchResult):
+            token = self.signed_results.dump(result)
             return {
                 **context,
                 "mode": "images",
                 "files": _image_summary(result),
+                "evidence_token": token,
                 "coverage": coverage_rows(result.coverage),
                 "coverage_state": result.coverage.state if result.coverage else "not searched",
             }
@@ -138,8 +147,12 @@ class WebPages:
             "last": offset + len(result.matches),
             "pages": pages(result.total, offset, size) if result.total > size else [],
             "page_link": "/search?" + urlencode(keep) + "&offset=",
+            "past_end": offset > 0 and offset >= result.total,
+            "last_page_offset": max(0, (result.total - 1) // size * size),
             "prev_offset": offset - size if offset > 0 else None,
             "next_offset": offset + size if offset + size < result.total else None,
+            "words": query_terms(str(q["value"])),
+            "any_words": asks_any(str(q["value"])),
         }
 
     def search_get(self, request: Request) -> HTMLResponse:
@@ -164,6 +177,7 @@ class WebPages:
     async def search_post(self, request: Request) -> HTMLResponse:
         fields: dict[str, str] = {}
         try:
+            self.search_rate.admit(request)
             form = await read_search_form(request, self.limits)
             fields = form.fields
             self.sessions.check_csrf(self.sessions.load(request), fields.get("csrf_token"))
@@ -184,6 +198,8 @@ class WebPages:
     ) -> Response:
         ctx = self.services.get()
         try:
+            if signals:
+                self.signal_rate.admit(request)
             detail = ctx.rows.detail(RowRef(dataset, release, shard, row))
         except TraindexError as exc:
             return self.render.error(request, exc)
@@ -195,7 +211,9 @@ class WebPages:
         # Checked only on request: it fetches the row's URL and its site files (robots.txt,
         # ai.txt, tdmrep.json) under the signal fetcher's address policy.
         verdict = row_signals(self.settings, url) if signals and isinstance(url, str) else None
-        context = {"detail": detail, "thumb_url": thumb, "groups": groups, "verdict": verdict}
+        fields = row_fields(detail.record)
+        context: dict[str, Any] = {"detail": detail, "thumb_url": thumb, "groups": groups}
+        context.update(verdict=verdict, fields=fields)
         return self.render.page(request, "row.html", context)
 
     def datasets(self, request: Request) -> HTMLResponse:

@@ -2,8 +2,11 @@
 
 Thin adapters over ``traindex.evidence`` (the same service as ``traindex report`` /
 ``traindex letter`` and ``POST /api/evidence/...``): the form names the query (kind, value,
-dataset); the report is built and signed, and returned as a download, or turned into the
-chosen request letter (Markdown or PDF) listing every matched row.
+dataset) and the search is run again, or, after an image upload, carries the signed result
+of that search (``web.signed_results``: the images themselves are gone); the report is
+built and signed, and returned as a download (PDF, HTML or the signed JSON that
+``traindex report verify`` checks), or turned into the chosen request letter (Markdown or
+PDF) listing every matched row.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from traindex.api.limits import ClientLimit
 from traindex.config import Settings
 from traindex.errors import InputError, TraindexError
 from traindex.evidence.firstpage import LANGUAGES as REPORT_LANGUAGES
@@ -26,12 +30,20 @@ from traindex.search.queries import Query
 from traindex.web.rendering import Renderer
 from traindex.web.searching import QUERY_FIELDS
 from traindex.web.sessions import Sessions
+from traindex.web.signed_results import SignedResults
 from traindex.web.uploads import SearchForm, UploadLimits, read_search_form
 
 __all__ = ["ReportPages"]
 
-_FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+_FORMATS = {
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+}
 _LETTER_FORMATS = {"pdf": "application/pdf", "md": "text/markdown; charset=utf-8"}
+# The forms may carry a signed image-search result: ~320 bytes per match compressed, and
+# an upload of web_max_files (100) files may list 20 matches each; 8 MB leaves room.
+_FORM_BYTES = 8 * 1024 * 1024
 
 
 class ReportPages:
@@ -39,17 +51,22 @@ class ReportPages:
 
     def __init__(self, settings: Settings, sessions: Sessions, renderer: Renderer) -> None:
         self.service = EvidenceService(settings)
+        self.results = SignedResults(settings)
         self.sessions = sessions
         self.render = renderer
         self.limits = UploadLimits.from_settings(settings)
+        self.rate = ClientLimit(settings, "evidence")
 
     def _signed(self, form: SearchForm) -> RenderedReport:
         fields = form.fields
         kind = fields.get("kind", "")
-        if kind not in QUERY_FIELDS:
+        if "result" in fields:
+            run = self.results.load(fields["result"])
+        elif kind in QUERY_FIELDS:
+            query = Query(cast(Literal["url"], kind), fields.get("value", ""))
+            run = self.service.search_query(query, fields.get("dataset") or None)
+        else:
             raise InputError(f"a report needs a search kind, not {kind!r}")
-        query = Query(cast(Literal["url"], kind), fields.get("value", ""))
-        run = self.service.search_query(query, fields.get("dataset") or None)
         lang = fields.get("lang", "en")
         requested_by = fields.get("requested_by", "").strip()[:500]
         language: ReportLanguage = lang if lang in REPORT_LANGUAGES else "en"
@@ -58,8 +75,8 @@ class ReportPages:
     def _report(self, form: SearchForm) -> tuple[bytes, str, str]:
         fmt = form.fields.get("format", "pdf")
         if fmt not in _FORMATS:
-            raise InputError(f"a report is PDF or HTML, not {fmt!r}")
-        content = self._signed(form).render(cast(Literal["pdf", "html"], fmt))
+            raise InputError(f"a report is PDF, HTML or JSON, not {fmt!r}")
+        content = self._signed(form).render(cast(Literal["pdf", "html", "json"], fmt))
         return content, _FORMATS[fmt], f"traindex-report.{fmt}"
 
     def _letter(self, form: SearchForm) -> tuple[bytes, str, str]:
@@ -79,7 +96,8 @@ class ReportPages:
         self, request: Request, build: Callable[[SearchForm], tuple[bytes, str, str]]
     ) -> Response:
         try:
-            form = await read_search_form(request, self.limits)
+            self.rate.admit(request)
+            form = await read_search_form(request, self.limits, form_bytes=_FORM_BYTES)
             self.sessions.check_csrf(self.sessions.load(request), form.fields.get("csrf_token"))
             content, media_type, filename = await run_in_threadpool(build, form)
         except TraindexError as exc:

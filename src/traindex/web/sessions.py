@@ -28,7 +28,7 @@ from starlette.responses import Response
 from traindex.config import Settings
 from traindex.errors import TraindexError
 
-__all__ = ["COOKIE", "CsrfError", "Session", "SessionOwner", "Sessions"]
+__all__ = ["COOKIE", "CsrfError", "Session", "SessionOwner", "Sessions", "app_secret"]
 
 COOKIE = "traindex_session"
 
@@ -59,7 +59,8 @@ class Session:
         return cls(secrets.token_urlsafe(16), secrets.token_urlsafe(32), owner, fresh=True)
 
 
-def _secret(settings: Settings) -> str:
+def app_secret(settings: Settings) -> str:
+    """The app's signing secret (sessions, signed search results)."""
     if settings.web_secret_key:
         return settings.web_secret_key
     path: Path = settings.home / "web" / "secret.key"
@@ -97,7 +98,7 @@ class Sessions:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.signer = URLSafeTimedSerializer(_secret(settings), salt="traindex-session")
+        self.signer = URLSafeTimedSerializer(app_secret(settings), salt="traindex-session")
 
     def load(self, request: Request) -> Session:
         """The request's session, or a new anonymous one (missing, forged or expired)."""

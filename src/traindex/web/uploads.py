@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
@@ -25,6 +24,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from traindex.config import Settings
+from traindex.core.filenames import display_name
 from traindex.errors import InputError
 
 __all__ = ["SearchForm", "UploadLimits", "UploadTooLargeError", "read_search_form"]
@@ -92,17 +92,6 @@ def _check_declared(request: Request, limit: int) -> None:
         )
 
 
-def _display_name(raw: str | None, taken: set[str]) -> str:
-    """The file's base name (browsers may send paths), made unique within the request."""
-    base = PurePosixPath((raw or "").replace("\\", "/")).name or "image"
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base} ({n})"
-    taken.add(name)
-    return name
-
-
 async def _take_file(upload: UploadFile, name: str, limits: UploadLimits, form: SearchForm) -> None:
     size = upload.size if upload.size is not None else 0
     if size > limits.max_file_bytes:
@@ -136,7 +125,7 @@ async def _multipart(request: Request, limits: UploadLimits) -> SearchForm:
         for key, value in data.multi_items():
             if isinstance(value, UploadFile):
                 if value.filename or value.size:  # an empty file input sends a nameless part
-                    await _take_file(value, _display_name(value.filename, taken), limits, form)
+                    await _take_file(value, display_name(value.filename, taken), limits, form)
             elif value.strip():
                 form.fields.setdefault(key, value)
                 form.pairs.append((key, value))
@@ -145,9 +134,12 @@ async def _multipart(request: Request, limits: UploadLimits) -> SearchForm:
     return form
 
 
-async def _small_body(request: Request) -> bytes:
-    chunks = [c async for c in _bounded(request.stream(), _MAX_FORM_BYTES)]
+async def _small_body(request: Request, limit: int) -> bytes:
+    chunks = [c async for c in _bounded(request.stream(), limit)]
     return b"".join(chunks)
+
+
+_NUMBER_FIELDS = frozenset({"limit", "offset"})
 
 
 def _json_fields(body: bytes) -> dict[str, str]:
@@ -159,17 +151,21 @@ def _json_fields(body: bytes) -> dict[str, str]:
         raise InputError("the JSON body must be an object of search fields")
     fields: dict[str, str] = {}
     for key, value in data.items():
-        if value is None:
-            continue
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise InputError(f"field {key!r} must be a string or a number")
+        wanted = int if key in _NUMBER_FIELDS else str  # JSON has types: keep them honest
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise InputError(
+                f"field {key!r} must be {'an integer' if wanted is int else 'a string'}"
+            )
         if str(value).strip():
             fields[str(key)] = str(value)
     return fields
 
 
-async def read_search_form(request: Request, limits: UploadLimits) -> SearchForm:
-    """Parse a multipart, urlencoded or JSON search request within ``limits``.
+async def read_search_form(
+    request: Request, limits: UploadLimits, *, form_bytes: int = _MAX_FORM_BYTES
+) -> SearchForm:
+    """Parse a multipart, urlencoded or JSON search request within ``limits``; a body
+    without files is read up to ``form_bytes``.
 
     Raises ``UploadTooLargeError`` for a request over the byte or file-count limit and
     ``InputError`` for a body that cannot be read.
@@ -178,8 +174,8 @@ async def read_search_form(request: Request, limits: UploadLimits) -> SearchForm
     if content_type == "multipart/form-data":
         _check_declared(request, limits.max_request_bytes)
         return await _multipart(request, limits)
-    _check_declared(request, _MAX_FORM_BYTES)
-    body = await _small_body(request)
+    _check_declared(request, form_bytes)
+    body = await _small_body(request, form_bytes)
     if content_type == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(body.decode("utf-8", "replace"), max_num_fields=_MAX_FIELDS)

@@ -12,7 +12,7 @@ from traindex.catalog.store import Catalog
 from traindex.catalog.text import fold
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
-from traindex.search.queries import Query
+from traindex.search.queries import Query, swap_scheme
 from traindex.search.service import SearchService
 
 pytestmark = pytest.mark.shared
@@ -50,9 +50,29 @@ def test_exact_url_matches_scan(service: SearchService, small_settings: Settings
         ).fetchall()
     ]
     for url in urls:
-        expected = _scan(small_settings, "url = ?", [url])
+        other = swap_scheme(url)
+        expected = _scan(small_settings, "url IN (?, ?)", [url, other])
         assert expected, url
         assert _found(service, "url", url) == expected
+        # the other scheme's form finds the same rows (http and https are one resource)
+        assert _found(service, "url", other) == expected
+
+
+def test_url_forms_say_which_scheme_matched(
+    service: SearchService, small_settings: Settings
+) -> None:
+    shards = str(small_settings.datasets_dir / "laion400m/test/samples/*.parquet")
+    for scheme in ("http", "https"):
+        (url,) = duckdb.execute(
+            "SELECT url FROM read_parquet(?) WHERE starts_with(url, ?) ORDER BY url LIMIT 1",
+            [shards, scheme + "://"],
+        ).fetchone()  # type: ignore[misc]
+        other = swap_scheme(url)
+        result = service.search(Query("url", other), limit=10_000)
+        assert result.query["also_searched"] == url
+        forms = {m.url: m.extra["matched_url_form"] for m in result.matches}
+        assert forms[url] == "other_scheme"
+        assert all(form == "as_given" for u, form in forms.items() if u == other)
 
 
 def test_domain_matches_scan(service: SearchService, small_settings: Settings) -> None:
@@ -76,9 +96,10 @@ def test_subdomain_narrows_and_prefix_filters(
         small_settings, "host = ? OR ends_with(host, ?)", [host, "." + host]
     )
     prefix = url.rsplit("/", 1)[0] + "/"
-    assert _found(service, "url_prefix", prefix) == _scan(
-        small_settings, "starts_with(url, ?)", [prefix]
-    )
+    both = "starts_with(url, ?) OR starts_with(url, ?)"
+    expected = _scan(small_settings, both, [prefix, swap_scheme(prefix)])
+    assert _found(service, "url_prefix", prefix) == expected
+    assert _found(service, "url_prefix", swap_scheme(prefix)) == expected
 
 
 def test_flickr_photo_ids_match_scan(service: SearchService, small_settings: Settings) -> None:
@@ -107,3 +128,42 @@ def test_text_single_terms_match_folded_scan(
     for word in random.Random(3).sample(words, 25):
         expected = {(relpath[Path(f).name], r) for f, r, c in table if word in fold(c or "")}
         assert _found(service, "text", word) == expected, word
+
+
+def _captions(settings: Settings) -> list[tuple[str, int, set[str]]]:
+    """Every caption row as (source file, row, its folded words): the brute-force oracle."""
+    shards = str(settings.datasets_dir / "laion400m/test/samples/*.parquet")
+    table = duckdb.execute(
+        "SELECT filename, source_row, caption FROM read_parquet(?, filename=true)", [shards]
+    ).fetchall()
+    manifest = next(m for _, m in Catalog(settings).releases())
+    relpath = {f"{s.id:05d}.parquet": s.relpath for s in manifest.sources}
+    return [(relpath[Path(f).name], int(r), set(fold(c or ""))) for f, r, c in table]
+
+
+def test_text_words_are_all_required_unless_or(
+    service: SearchService, small_settings: Settings
+) -> None:
+    rows = _captions(small_settings)
+    rng = random.Random(13)
+    pairs = [tuple(rng.sample(sorted(w), 2)) for _, _, w in rng.sample(rows, 20) if len(w) > 2]
+    pairs += [("robert", "kneschke"), ("robert", "burns"), ("eiffel", "tower")]
+    for a, b in pairs:
+        both = {(s, r) for s, r, words in rows if {a, b} <= words}
+        either = {(s, r) for s, r, words in rows if {a, b} & words}
+        assert _found(service, "text", f"{a} {b}") == both, (a, b)
+        assert _found(service, "text", f"{a} OR {b}") == either, (a, b)
+    robert = _found(service, "text", "Robert")
+    assert len(robert) > 1
+    assert _found(service, "text", "Robert Kneschke") == set()  # no row holds both words
+    assert _found(service, "text", "Robert Burns") < robert
+
+
+def test_matched_terms_say_which_words_a_row_holds(service: SearchService) -> None:
+    result = service.search(Query("text", "robert OR burns -kiyosaki"), limit=100)
+    assert result.matches
+    for match in result.matches:
+        words = set(fold(match.caption or ""))
+        assert set(match.matched_terms) == {"robert", "burns"} & words
+        assert "kiyosaki" not in words
+        assert match.to_json()["matched_terms"] == list(match.matched_terms)

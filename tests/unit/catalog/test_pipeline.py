@@ -12,7 +12,7 @@ import pytest
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.errors import InputError
-from traindex.ingest.pipeline import ingest
+from traindex.ingest.pipeline import IngestListener, ingest
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
 
@@ -168,3 +168,28 @@ def test_image_only_tars_need_allow_missing_url(
         options=ReaderOptions(allow_missing_url=True),
     )
     assert (report.sources_ingested, report.rows, report.rejected) == (4, 11, 0)
+
+
+def test_listener_gets_the_rows_parquet_footers_record(
+    small_settings: Settings, laion_folder: Path
+) -> None:
+    totals: list[int | None] = []
+    listener = IngestListener(on_start=lambda sources, rows: totals.append(rows))
+    later = laion_folder.parent / "later.parquet"
+    (laion_folder / "part-00002.parquet").rename(later)
+
+    def run() -> None:
+        ingest(
+            small_settings,
+            laion_folder,
+            dataset="l",
+            release="main",
+            skip_bad_rows=True,
+            listener=listener,
+        )
+
+    run()
+    later.rename(laion_folder / "part-00002.parquet")
+    run()
+    # parts 0 and 1 first, then only the part still to read
+    assert totals == [7_000, 3_000]

@@ -39,13 +39,13 @@ def test_release_cites_source_files_by_their_real_sha256(
 def test_image_matches_show_both_digests(rendered: RenderedReport, portfolio: list[Path]) -> None:
     report = rendered.sealed.report
     by_query = {m.query: m for m in report.matches if m.query_image is not None}
-    china = by_query[str(portfolio[0])]
+    china = by_query[portfolio[0].name]
     assert china.method == "same file"
     assert china.query_image is not None
     assert china.dataset_image is not None
     assert china.query_image.sha256 == hashlib.sha256(portfolio[0].read_bytes()).hexdigest()
     assert china.dataset_image.sha256 == china.query_image.sha256
-    edited = by_query[str(portfolio[2])]
+    edited = by_query[portfolio[2].name]
     assert (edited.dataset, edited.source_file, edited.row) == ("cc3m-img2dataset", "00000.tar", 1)
     assert edited.method == "same image"
     assert edited.threshold == "31 of 256 bits"
@@ -73,8 +73,8 @@ def test_dataset_pdq_is_the_fingerprint_jobs(
 def test_negative_results_are_listed(rendered: RenderedReport, portfolio: list[Path]) -> None:
     report = rendered.sealed.report
     negatives = [q.value for q in report.negatives]
-    assert negatives == [str(portfolio[3])]
-    unrelated = next(q for q in report.queries if q.value == str(portfolio[3]))
+    assert negatives == [portfolio[3].name]
+    unrelated = next(q for q in report.queries if q.value == portfolio[3].name)
     # the demo's LAION-400M rows were never fingerprinted: no absence may be claimed there
     assert unrelated.outcome == "partly searched"
     assert report.not_found == []

@@ -204,7 +204,7 @@ def test_png_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
 
 def test_pixel_limit_is_configurable(astronaut: Image.Image, encode: Encoder) -> None:
     data = encode(astronaut, "PNG")
-    with pytest.raises(ImageTooLargeError, match="512x512"):
+    with pytest.raises(ImageTooLargeError, match=r"512 x 512 = 0\.3 megapixels, .* 0\.1 mega"):
         decode_image(data, max_pixels=100_000)
     assert decode_image(data, max_pixels=512 * 512).image.size == (512, 512)
 

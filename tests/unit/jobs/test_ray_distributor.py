@@ -17,7 +17,10 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 OUT = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
 
 
-def test_ray_and_local_write_identical_fingerprints(tmp_path: Path, shared_data: Path) -> None:
+def test_ray_and_local_write_identical_fingerprints(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "local")  # its own runtime, not another job's cluster
     tables = {}
     for mode in ("local", "ray"):
         settings = Settings(home=tmp_path / mode)
@@ -28,13 +31,15 @@ def test_ray_and_local_write_identical_fingerprints(tmp_path: Path, shared_data:
             distributor=mode,
             workers=2,
             keypoints=KeypointOptions(),  # type: ignore[arg-type]
+            iscc=True,
         )
         assert (report.images, report.shards, report.keypoint_images) == (18, 2, 18)
+        assert report.iscc_images == 18
         assert report.keypoints_indexed > 18 * 64
         release = settings.datasets_dir / "cc3m/main"
         tables[mode] = [
             pq.read_table(p).to_pylist()
-            for stage in ("fingerprints", "keypoints")
+            for stage in ("fingerprints", "keypoints", "iscc")
             for p in sorted((release / stage).glob("*.parquet"))
         ]
     assert tables["ray"] == tables["local"]

@@ -96,8 +96,8 @@ def test_missing_single_image_is_an_error_not_a_crash(indexed: Settings, tmp_pat
     missing = tmp_path / "gone.jpg"
     args = ["--home", str(indexed.home), "search", "--image", str(missing), "--json"]
     result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    assert result.exit_code == 2, result.output  # nothing was searched: not a success
+    data = json.loads(result.stdout)  # the JSON answer still says why
     assert data["matches"] == []
     assert data["not_found"] == []
     [error] = data["errors"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -120,3 +122,50 @@ def test_what_was_searched_is_escaped(client: TestClient) -> None:
     html = client.get("/search", params={"q": "<script>alert(1)</script>", "kind": "text"}).text
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_every_form_carries_the_sessions_csrf_token(client: TestClient, photos: Path) -> None:
+    pages = [
+        client.get("/search", params={"q": "danielbuechele", "kind": "flickr_user"}).text,
+        client.get("/rows/demo-photos/demo", params={"shard": "photos.csv", "row": 0}).text,
+    ]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', pages[0]).group(1)  # type: ignore[union-attr]
+    with (photos / "china.jpg").open("rb") as fh:
+        files = {"image": ("china.jpg", fh, "image/jpeg")}
+        pages.append(client.post("/search", data={"csrf_token": csrf}, files=files).text)
+    for html in pages:
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', html)
+        assert 'action="/report"' in html
+        assert 'action="/letter"' in html
+        assert tokens
+        assert set(tokens) == {csrf}
+
+
+def test_image_results_carry_a_signed_result_for_the_report(
+    client: TestClient, photos: Path
+) -> None:
+    html = client.get("/").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    with (photos / "china.jpg").open("rb") as fh:
+        files = {"image": ("china.jpg", fh, "image/jpeg")}
+        page = client.post("/search", data={"csrf_token": csrf}, files=files).text
+    token = re.search(r'name="result" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    fields = {"csrf_token": csrf, "result": token, "format": "json"}
+    report = json.loads(client.post("/report", data=fields).content)["report"]
+    assert [q["value"] for q in report["queries"]] == ["china.jpg"]
+    assert report["queries"][0]["image"]["sha256"]
+    assert {m["source_file"] for m in report["matches"]} >= {"photos.csv"}
+    forged = client.post("/report", data={**fields, "result": token[:-4] + "AAAA"})
+    assert forged.status_code == 400
+    assert "not made by this site" in forged.text
+
+
+def test_a_large_signed_result_fits_the_report_form(client: TestClient, photos: Path) -> None:
+    """A portfolio's result token may exceed the 256 KB of a search form; the report reads
+    it (and refuses the forged one) instead of calling it an oversized upload."""
+    html = client.get("/").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    forged = {"csrf_token": csrf, "result": "x" * 400_000, "format": "json"}
+    answer = client.post("/report", data=forged)
+    assert answer.status_code == 400
+    assert "not made by this site" in answer.text

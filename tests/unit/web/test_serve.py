@@ -6,16 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from traindex.cli.commands import serve
 from traindex.cli.main import app
 
 
 def test_serve_demo_builds_then_serves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[dict[str, Any]] = []
-    monkeypatch.setattr(serve.uvicorn, "run", lambda asgi, **kw: served.append({"app": asgi, **kw}))
+    monkeypatch.setattr(uvicorn, "run", lambda asgi, **kw: served.append({"app": asgi, **kw}))
     monkeypatch.setenv("TRAINDEX_SHARED_DATA", str(tmp_path / "absent"))
     monkeypatch.chdir(tmp_path)  # the default demo home is ./.demo-home
     args = ["serve", "--demo", "--host", "127.0.0.1", "--port", "0"]
@@ -34,7 +34,7 @@ def test_serve_demo_builds_then_serves(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_serve_uses_the_given_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[Any] = []
-    monkeypatch.setattr(serve.uvicorn, "run", lambda asgi, **kw: served.append(asgi))
+    monkeypatch.setattr(uvicorn, "run", lambda asgi, **kw: served.append(asgi))
     result = CliRunner().invoke(app, ["--home", str(tmp_path / "h"), "serve"])
     assert result.exit_code == 0, result.output
     with TestClient(served[0]) as client:

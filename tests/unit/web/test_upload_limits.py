@@ -72,7 +72,7 @@ def test_pixel_limit_is_checked_before_decoding(client: TestClient) -> None:
     Image.new("L", (4000, 1200)).save(bomb, "PNG")  # 4.8 MP of zeros: a few KB on the wire
     answer = client.post("/api/search", files=[_file("bomb.png", bomb.getvalue())]).json()
     (error,) = answer["errors"]
-    assert "4,800,000 pixels, more than the limit of 4,000,000" in error["error"]
+    assert "4,000 x 1,200 = 4.8 megapixels, more than the limit of 4 megapixels" in error["error"]
 
 
 def test_duplicate_file_names_stay_apart(client: TestClient, photos: Path) -> None:

@@ -10,7 +10,9 @@ rotated, each with its PDF certificate). Verify answers say whether the signer's
 trusted; letters refuse reports signed by an untrusted key unless the caller accepts the
 embedded key explicitly (``accept_embedded_key``).
 Errors come back as ``{"detail": message}`` (400 bad input or bad signature, 404 no such
-dataset). Handlers are plain functions, so FastAPI runs them in its thread pool.
+dataset, 429 with ``Retry-After`` when this address used up its share of report, letter
+and licence work: see ``traindex.api.limits``). Handlers are plain functions, so FastAPI
+runs them in its thread pool.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
+from traindex.api.limits import ClientLimit
+from traindex.api.routes.search import error_answer
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.signing import key_fingerprint, public_key_hex
-from traindex.errors import DatasetNotFoundError, TraindexError
+from traindex.errors import InputError, TraindexError
 from traindex.evidence.firstpage import Language as ReportLanguage
 from traindex.evidence.letters import compose_letter
 from traindex.evidence.letters.compose import Language, LetterKind
@@ -74,7 +78,7 @@ class ReportRequest(BaseModel):
 class SignedReportBody(BaseModel):
     report: dict[str, Any] = Field(description="the signed report document (its JSON file)")
     public_key: str | None = Field(default=None, description="pin the signer's key (64 hex)")
-    accept_embedded_key: bool = Field(
+    accept_embedded_key: StrictBool = Field(  # strict: "yes" or 0 are not booleans
         default=False, description="trust the key the report carries (integrity only)"
     )
 
@@ -96,13 +100,19 @@ class LicensesRequest(BaseModel):
     format: Literal["json", "csv", "html"] = "json"
 
 
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "bad input or a signature that does not verify; `detail` says why"},
+    404: {"description": "no such dataset"},
+    429: {"description": "too many requests from this address; see `Retry-After`"},
+}
+
+
 def _answer(make: Callable[[], Response]) -> Response:
-    """``make()``, or ``{"detail": message}`` with 404 (no such dataset) or 400."""
+    """``make()``, or ``{"detail": message}`` with 404 (no such dataset), 429 or 400."""
     try:
         return make()
     except TraindexError as exc:
-        status = 404 if isinstance(exc, DatasetNotFoundError) else 400
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        return error_answer(exc)
 
 
 def _letter(settings: Settings, body: LetterRequest) -> Response:
@@ -115,7 +125,7 @@ def _letter(settings: Settings, body: LetterRequest) -> Response:
 
 def _report(service: EvidenceService, body: ReportRequest) -> Response:
     if (body.search is None) == (body.query is None):
-        return JSONResponse({"detail": "give exactly one of search or query"}, 400)
+        raise InputError("give exactly one of search or query")
     if body.search is not None:
         runs = service.runs_from_json(body.search)
     else:
@@ -143,11 +153,19 @@ def _licenses(catalog: Catalog, body: LicensesRequest) -> Response:
 def router(settings: Settings) -> APIRouter:
     root = APIRouter()
     api = APIRouter(prefix="/api/evidence", tags=["evidence"])
+    rate = ClientLimit(settings, "evidence")
 
-    @api.post("/report", response_class=Response)
-    def report(body: ReportRequest) -> Response:
+    def limited(request: Request, make: Callable[[], Response]) -> Response:
+        def run() -> Response:
+            rate.admit(request)
+            return make()
+
+        return _answer(run)
+
+    @api.post("/report", response_class=Response, responses=_ERRORS)
+    def report(body: ReportRequest, request: Request) -> Response:
         """A signed evidence report from search answers or one query."""
-        return _answer(lambda: _report(EvidenceService(settings), body))
+        return limited(request, lambda: _report(EvidenceService(settings), body))
 
     @api.post("/verify")
     def verify(body: SignedReportBody) -> dict[str, Any]:
@@ -162,15 +180,15 @@ def router(settings: Settings) -> APIRouter:
             answer["reason"] = f"intact, but {check.key.source}"
         return answer
 
-    @api.post("/letter", response_class=Response)
-    def letter(body: LetterRequest) -> Response:
+    @api.post("/letter", response_class=Response, responses=_ERRORS)
+    def letter(body: LetterRequest, request: Request) -> Response:
         """A request letter listing every matched row of a verified report."""
-        return _answer(lambda: _letter(settings, body))
+        return limited(request, lambda: _letter(settings, body))
 
-    @api.post("/licenses", response_class=Response)
-    def licenses(body: LicensesRequest) -> Response:
+    @api.post("/licenses", response_class=Response, responses=_ERRORS)
+    def licenses(body: LicensesRequest, request: Request) -> Response:
         """Licence audit of a dataset's releases, optionally with its attribution list."""
-        return _answer(lambda: _licenses(Catalog(settings), body))
+        return limited(request, lambda: _licenses(Catalog(settings), body))
 
     @api.get("/public-key")
     def public_key() -> dict[str, str]:

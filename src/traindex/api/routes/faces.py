@@ -37,12 +37,20 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "face search is disabled on this server (the default)"},
+    413: {"description": "photo over the byte limit"},
+    422: {"description": "the photo does not show exactly one usable face"},
+    429: {"description": "over the per-client limit; see `Retry-After`"},
+}
+
+
 def router(settings: Settings) -> APIRouter:
     api = APIRouter()
     guard = FaceSearchGuard(settings)
     search = FaceSearch(Catalog(settings))
 
-    @api.post("/api/faces/search", tags=["faces"], response_model=None)
+    @api.post("/api/faces/search", tags=["faces"], response_model=None, responses=_ERRORS)
     async def face_search(
         request: Request,
         dataset: Annotated[str | None, Query(description="NAME or NAME/RELEASE")] = None,

@@ -34,6 +34,7 @@ _OPENAPI: dict[str, Any] = {
                     "properties": {
                         "image": {
                             "type": "array",
+                            "minItems": 1,  # the check needs at least one file (else 400)
                             "items": {"type": "string", "format": "binary"},
                             "description": "generated image(s), or zip(s) of a folder of them",
                         },

@@ -4,7 +4,8 @@ Accepts ``multipart/form-data`` (one or more ``image`` files, plus optional fiel
 ``application/x-www-form-urlencoded`` or ``application/json`` with exactly one of the
 query fields. The body is read within the upload limits of ``Settings`` (see
 ``traindex.web.uploads``); errors come back as ``{"detail": message}`` with 400 (bad
-input), 404 (unknown dataset) or 413 (too large / too many files).
+input), 404 (unknown dataset), 413 (too large / too many files) or 429 (this client's
+image-search rate used up, see ``traindex.api.limits``; ``Retry-After`` says when).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from traindex.api.limits import ClientLimit, retry_headers
 from traindex.config import Settings
-from traindex.errors import TraindexError
+from traindex.errors import InputError, TraindexError
 from traindex.web.context import PerThread
 from traindex.web.rendering import status_of
 from traindex.web.searching import QUERY_FIELDS
 from traindex.web.uploads import SearchForm, UploadLimits, read_search_form
 
-__all__ = ["json_answer", "router"]
+__all__ = ["error_answer", "json_answer", "router"]
 
 _FIELD_DOCS: dict[str, str] = {
     "url": "exact image URL (normalised)",
@@ -40,7 +42,7 @@ _FIELD_DOCS: dict[str, str] = {
 _COMMON: dict[str, Any] = {
     "dataset": {"type": "string", "description": "NAME or NAME/RELEASE (default: all)"},
     "limit": {"type": "integer", "minimum": 1, "maximum": 500},
-    "offset": {"type": "integer", "minimum": 0},
+    "offset": {"type": "integer", "minimum": 0, "maximum": 2**40},
 }
 
 
@@ -84,6 +86,7 @@ _OPENAPI: dict[str, Any] = {
         "400": {"description": "unreadable input; `detail` says why"},
         "404": {"description": "no such dataset"},
         "413": {"description": "upload over the byte or file-count limit"},
+        "429": {"description": "too many image searches from this address; see `Retry-After`"},
     },
 }
 
@@ -103,15 +106,40 @@ def _plain(value: Any) -> Any:
     return str(value)  # paths and the like, as the CLI's --json prints them
 
 
-def json_answer(data: Any, status: int = 200) -> JSONResponse:
+def json_answer(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSON response that never fails on a value the dataset happened to hold."""
-    return JSONResponse(_plain(data), status_code=status)
+    return JSONResponse(_plain(data), status_code=status, headers=headers)
+
+
+def error_answer(exc: TraindexError) -> JSONResponse:
+    """``{"detail": message}`` with the error's status (and ``Retry-After`` for a 429)."""
+    return json_answer({"detail": str(exc)}, status_of(exc), retry_headers(exc))
+
+
+_ALLOWED = frozenset({*QUERY_FIELDS, "image", "dataset", "limit", "offset"})
+_RANGES = {"limit": (1, 500), "offset": (0, 2**40)}
+
+
+def checked(form: SearchForm) -> SearchForm:
+    """The documented request only: no other fields, ``limit``/``offset`` integers in range
+    (the web form shares the reader but carries more fields, such as its CSRF token)."""
+    unknown = sorted({name for name, _ in form.pairs} - _ALLOWED)
+    if unknown:
+        raise InputError(f"unknown field(s): {', '.join(unknown)}")
+    for name, (low, high) in _RANGES.items():
+        value = form.fields.get(name)
+        if value is not None and not (value.isdigit() and low <= int(value) <= high):
+            raise InputError(f"{name} must be an integer from {low} to {high}")
+    return form
 
 
 def router(settings: Settings) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["search"])
     services = PerThread(settings)
     limits = UploadLimits.from_settings(settings)
+    rate = ClientLimit(settings, "search")
 
     def run(form: SearchForm) -> dict[str, Any]:
         return services.get().search.run(form).to_json()
@@ -120,10 +148,12 @@ def router(settings: Settings) -> APIRouter:
     async def search(request: Request) -> JSONResponse:
         """Search by image file(s), URL, domain, Flickr photo/account, digest or caption text."""
         try:
-            form = await read_search_form(request, limits)
+            form = checked(await read_search_form(request, limits))
+            if form.files or form.rejected:  # image search is the costly kind (~20 ms/image)
+                rate.admit(request)
             answer = await run_in_threadpool(run, form)
         except TraindexError as exc:
-            return json_answer({"detail": str(exc)}, status_of(exc))
+            return error_answer(exc)
         return json_answer(answer)
 
     return api

@@ -9,16 +9,21 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from traindex.api.routes.search import json_answer
+from traindex.api.routes.search import error_answer, json_answer
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.errors import TraindexError
 from traindex.web.context import PerThread
 from traindex.web.overview import summarise
-from traindex.web.rendering import status_of
 from traindex.web.rows import RowRef
 
 __all__ = ["router"]
+
+
+_ROW_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "unreadable row reference; `detail` says why"},
+    404: {"description": "no such dataset, release, shard or row"},
+}
 
 
 def router(settings: Settings) -> APIRouter:
@@ -46,7 +51,7 @@ def router(settings: Settings) -> APIRouter:
             "elsewhere": [m.to_json() for m in found.elsewhere],
         }
 
-    @api.get("/rows/{dataset}/{release}", response_model=dict[str, Any])
+    @api.get("/rows/{dataset}/{release}", response_model=dict[str, Any], responses=_ROW_ERRORS)
     async def row(
         dataset: str,
         release: str,
@@ -57,7 +62,7 @@ def router(settings: Settings) -> APIRouter:
         try:
             answer = await run_in_threadpool(detail, RowRef(dataset, release, shard, row))
         except TraindexError as exc:
-            return json_answer({"detail": str(exc)}, status_of(exc))
+            return error_answer(exc)
         return json_answer(answer)
 
     return api

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from traindex.config import Settings
 from traindex.web.faces import FacePages
@@ -26,6 +28,12 @@ def router(settings: Settings) -> APIRouter:
     api.include_router(ReportPages(settings, sessions, renderer).router())
     api.include_router(NearCopyPages(settings, sessions, renderer).router())
     renderer.templates.env.globals["face_enabled"] = settings.face_search_enabled
-    if settings.face_search_enabled:  # off by default: no tab, no route
+    if settings.face_search_enabled:  # off by default: no tab, no search route
         api.include_router(FacePages(settings, sessions, renderer).router())
+    else:  # a page saying so, and how an operator turns it on
+
+        def faces_off(request: Request) -> HTMLResponse:
+            return renderer.page(request, "faces_off.html", {}, status=404)
+
+        api.add_api_route("/faces", faces_off, methods=["GET", "POST"], include_in_schema=False)
     return api

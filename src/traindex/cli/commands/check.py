@@ -13,7 +13,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.cli.common import (
+    err_console,
+    exit_with,
+    print_json,
+    print_table,
+    settings,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from traindex.signals.verdict import TargetVerdict
@@ -24,9 +31,11 @@ _STYLE = {"reserved": "bold red", "allowed": "green", "unknown": "yellow"}
 
 
 def _table(verdicts: list[TargetVerdict]) -> Table:
-    table = Table(title="AI-training opt-out signals", show_lines=True)
-    for column in ("target", "verdict", "signals", "why"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        "target", "verdict", "signals", "why",
+        title="AI-training opt-out signals",
+    )  # fmt: skip
+    table.show_lines = True
     for item in verdicts:
         style = _STYLE[item.verdict.value]
         signals = "\n".join(
@@ -47,6 +56,19 @@ def _progress(enabled: bool) -> Progress:
         transient=True,
         disable=not enabled,
     )
+
+
+def _refuse_malformed(targets: list[str]) -> None:
+    """A malformed URL typed on the command line is an error (exit 2), not a table row;
+    in a bulk --urls file it stays a row, so one bad line does not stop the run."""
+    from traindex.signals.policy import AddressPolicy, UrlRefusedError
+
+    for target in targets:
+        if "://" in target:
+            try:
+                AddressPolicy().parse(target)
+            except UrlRefusedError as exc:
+                exit_with(f"cannot check {target!r}: {exc}")
 
 
 def check(
@@ -81,6 +103,8 @@ def check(
         from traindex.signals.service import resolve_agents, run_checks
         from traindex.signals.targets import read_targets_file
 
+        _refuse_malformed(targets or [])
+
         agents = resolve_agents(agent or [])
         wanted = list(targets or []) + (read_targets_file(urls) if urls is not None else [])
         if not wanted:
@@ -100,7 +124,7 @@ def check(
     if as_json:
         print_json({"results": [v.to_json() for v in verdicts]})
     else:
-        console.print(_table(verdicts))
+        print_table(_table(verdicts))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, print_json, settings
+from traindex.cli.common import console, print_json, print_table, settings
 
 __all__ = ["register"]
 
@@ -25,9 +25,12 @@ def datasets_command(
     if not releases:
         console.print("No datasets yet. Ingest one with: traindex ingest PATH --dataset NAME")
         return
+    # "failed downloads": rows the dataset itself marks as never downloaded (img2dataset
+    # status); "bad rows skipped": rows ingest could not use, logged in rejected/.
     table = Table(
-        "dataset", "release", "format", "files", "rows", "failed", "rejected", "updated (UTC)"
-    )
+        "dataset", "release", "format", "files", "rows", "failed downloads", "bad rows skipped",
+        "updated (UTC)",
+    )  # fmt: skip
     for m in releases:
         table.add_row(
             m.name,
@@ -39,7 +42,7 @@ def datasets_command(
             f"{m.rejected_rows:,}",
             m.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,16 +8,20 @@ is never copied, and the result names the query face only by its box.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, emit_json
+from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
+from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.search.face_guard import FaceAudit
-from traindex.search.faces import FaceSearch, FaceSearchResult
+
+if TYPE_CHECKING:
+    from traindex.search.faces import FaceSearchResult
 
 __all__ = ["run_face_search"]
 
@@ -41,7 +45,7 @@ def _table(result: FaceSearchResult) -> None:
             m.extra["confidence"],
             f"({face['left']},{face['top']})-({face['right']},{face['bottom']})",
         )
-    console.print(table)
+    print_table(table)
 
 
 def run_face_search(
@@ -56,6 +60,9 @@ def run_face_search(
     """Search for the face in ``path``; print a table (or JSON), optionally write JSON."""
     if not path.is_file():
         raise InputError("not a file", path=str(path))
+    with needs("faces"):  # the rest of `search` runs without dlib
+        from traindex.search.faces import FaceSearch
+
     audit = FaceAudit(settings.home)
     try:
         result = FaceSearch(Catalog(settings)).search(

@@ -96,6 +96,14 @@ def filter_command(
             "(unreadable, e.g. robots.txt 503, or silent). Logged as decision 'unknown'.",
         ),
     ] = "keep",
+    iscc_release: Annotated[
+        str | None,
+        typer.Option(
+            "--iscc-release",
+            help="Catalog dataset (NAME or NAME/RELEASE) fingerprinted with --iscc: ISCC "
+            "declarations remove the input rows whose URL has a matching image there.",
+        ),
+    ] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Parquet log of removed rows.")] = None,
     include_unverified: Annotated[
         bool, typer.Option("--include-unverified", help="Unverified claims remove rows too.")
@@ -128,6 +136,7 @@ def filter_command(
             count_unverified=include_unverified,
             accept_embedded_key=accept_embedded_key,
             unknown=unknown,
+            iscc_release=iscc_release,
         )
         options = FilterOptions(
             registry_id, log, fmt, parse_column_spec(columns), config.batch_rows

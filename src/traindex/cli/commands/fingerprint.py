@@ -56,6 +56,14 @@ def fingerprint_command(
             "overlays and screenshots of an image, which PDQ alone misses.",
         ),
     ] = False,
+    iscc: Annotated[
+        bool,
+        typer.Option(
+            "--iscc",
+            help="Also compute ISO 24138 ISCC Image-Codes, so content-bound opt-out "
+            "declarations (registry import-declaration) match this release in filter.",
+        ),
+    ] = False,
     download: Annotated[
         bool,
         typer.Option(
@@ -136,6 +144,7 @@ def fingerprint_command(
             on_done=on_done,
             faces=face_options,
             keypoints=KeypointOptions() if keypoints else None,
+            iscc=iscc,
             download=DownloadOptions(settings(ctx), keep_images=keep_images) if download else None,
             selection=selection,
             ray=ray,
@@ -161,6 +170,8 @@ def fingerprint_command(
             console.print(
                 f"  keypoints: {r.keypoint_images:,} images, {r.keypoints_indexed:,} points indexed"
             )
+        if iscc:
+            console.print(f"  iscc: {r.iscc_images:,} images (see iscc/*.parquet)")
 
 
 def _selection(

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
-from traindex.cli.common import console, emit_json
+from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
+from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
-from traindex.jobs.ray import RayOptions
-from traindex.search.images import ImageSearch, ImageSearchResult, read_query_file
 from traindex.search.queries import Query
-from traindex.search.verify import CandidateVerifier
+
+if TYPE_CHECKING:
+    from traindex.search.images import ImageSearchResult
 
 __all__ = ["portfolio_files", "run_image_search"]
 
@@ -63,6 +64,8 @@ def _measure(extra: dict[str, Any]) -> str:
 
 
 def _table(result: ImageSearchResult) -> None:
+    if not result.matches:
+        return  # the summary below says "0 found"
     table = Table(title="image matches")
     for column in (
         "query",
@@ -84,7 +87,7 @@ def _table(result: ImageSearchResult) -> None:
             _measure(m.extra),
             m.extra.get("confidence") or "",
         )
-    console.print(table)
+    print_table(table)
 
 
 def run_image_search(
@@ -103,6 +106,9 @@ def run_image_search(
     With ``candidates``, verify that query's rows by download instead of the indexes.
     With ``ray_address``, releases placed on that cluster (``place-index``) are searched
     where their index shards are held."""
+    with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
+        from traindex.search.images import ImageSearch, read_query_file
+        from traindex.search.verify import CandidateVerifier
     if candidates is not None:
         files = [(str(p), read_query_file(p)) for p in paths]
         verifier = CandidateVerifier(settings, max_candidates=max_candidates)
@@ -112,6 +118,7 @@ def run_image_search(
         return
     catalog = Catalog(settings)
     if ray_address is not None:
+        from traindex.jobs.ray import RayOptions
         from traindex.search.fanout import fanout_views
 
         search = ImageSearch(catalog, fanout_views(catalog, RayOptions(address=ray_address)))
@@ -128,7 +135,9 @@ def run_image_search(
 
 
 def _show(result: ImageSearchResult, as_json: bool, out: Path | None) -> None:
-    if emit_json(result.to_json(), out, as_json):
-        return
-    _table(result)
-    _summary(result)
+    if not emit_json(result.to_json(), out, as_json):
+        _table(result)
+        _summary(result)
+    errors = result.to_json()["errors"]
+    if errors and len(errors) == len(result.queries):  # nothing was searched: not a success
+        raise InputError(f"no image could be read ({errors[0]['query']}: {errors[0]['error']})")

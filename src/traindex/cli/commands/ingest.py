@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +16,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from traindex.cli.common import console, settings, user_errors
+from traindex.cli.common import console, exit_with, settings, user_errors
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
+from traindex.errors import BadRowError
 from traindex.ingest.base import ReaderOptions, SourceFile
 from traindex.ingest.columns import parse_column_spec
 from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
@@ -28,8 +31,9 @@ def _listener(progress: Progress) -> IngestListener:
     rows = progress.add_task("rows", total=None, rate="")
     state = {"rows": 0}
 
-    def on_start(sources: list[SourceFile]) -> None:
+    def on_start(sources: list[SourceFile], total_rows: int | None) -> None:
         progress.update(files, total=len(sources))
+        progress.update(rows, total=total_rows)
 
     def on_rows(n: int) -> None:
         state["rows"] += n
@@ -47,9 +51,32 @@ def _summary(report: IngestReport) -> None:
     console.print(
         f"[bold]{report.dataset}/{report.release}[/] ({report.format}): "
         f"{report.sources_ingested} file(s) ingested, {report.sources_skipped} already done; "
-        f"{report.rows:,} rows searchable, {report.failed:,} failed downloads counted, "
-        f"{report.rejected:,} bad rows logged in {report.seconds:.1f} s"
+        f"{report.rows:,} new rows searchable, {report.failed:,} failed downloads counted "
+        f"in {report.seconds:.1f} s",
+        highlight=False,
+        soft_wrap=True,
     )
+    if report.rejected:
+        console.print(
+            f"{report.rejected:,} bad row(s) skipped, logged with file, row, column and reason "
+            f"in {report.rejected_dir}/*.parquet (--strict stops at the first instead)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print("no bad rows", highlight=False)
+
+
+@contextmanager
+def _stop_on_bad_row() -> Iterator[None]:
+    """Only ``--strict`` lets a bad row through: say how to go on instead."""
+    try:
+        yield
+    except BadRowError as error:
+        exit_with(
+            f"{error}; stopped because of --strict (--skip-bad-rows, the default, logs bad "
+            "rows and goes on). Files finished before this one stay ingested; a re-run resumes."
+        )
 
 
 def ingest_command(
@@ -77,9 +104,11 @@ def ingest_command(
     skip_bad_rows: Annotated[
         bool,
         typer.Option(
-            "--skip-bad-rows", help="Log bad rows (rejected/*.parquet) instead of failing."
+            "--skip-bad-rows/--strict",
+            help="Log bad rows (a URL column holding 'UNLIKELY', a cut-off line) to "
+            "rejected/*.parquet and go on (default), or stop at the first one (--strict).",
         ),
-    ] = False,
+    ] = True,
     distributor: DistributorOption = "local",
     ray_address: RayAddressOption = None,
     workers: Annotated[
@@ -89,7 +118,7 @@ def ingest_command(
     """Ingest a dataset release into the catalog (resumable; re-run to continue)."""
     cfg = settings(ctx)
     ray = ray_options(distributor, ray_address, workers)
-    with user_errors():
+    with user_errors(), _stop_on_bad_row():
         options = ReaderOptions(
             columns=parse_column_spec(columns),
             swap_width_height=swap_width_height,

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, print_json, settings, user_errors
-from traindex.evidence.licenses import (
-    LicenseAudit,
-    attribution_list,
-    audit_licenses,
-    parse_scope,
-    write_attribution,
-)
+from traindex.cli.extras import needs
+
+if TYPE_CHECKING:
+    from traindex.evidence.licenses import LicenseAudit
 
 __all__ = ["register"]
 
@@ -55,6 +52,13 @@ def licenses_command(
 ) -> None:
     """Licence audit of a release (rows per licence, commercial share) and its credits."""
     with user_errors():
+        with needs("evidence"):  # the attribution list's HTML template
+            from traindex.evidence.licenses import (
+                attribution_list,
+                audit_licenses,
+                parse_scope,
+                write_attribution,
+            )
         catalog = Catalog(settings(ctx))
         audits = audit_licenses(catalog, dataset)
         if attribution is not None:

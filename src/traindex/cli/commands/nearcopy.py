@@ -7,7 +7,7 @@ Thin adapters: ``nearcopy.check`` judges, ``nearcopy.tile_index`` indexes region
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,14 +15,20 @@ from rich.table import Table
 
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.image_search import portfolio_files
-from traindex.cli.common import console, emit_json, settings, user_errors
+from traindex.cli.common import (
+    console,
+    emit_json,
+    print_table,
+    settings,
+    user_errors,
+)
+from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
-from traindex.nearcopy.check import NearCopyChecker, NearCopyReport
-from traindex.nearcopy.report import render_report
-from traindex.nearcopy.tile_index import index_tiles
-from traindex.search.similar import SimilarSearch
+
+if TYPE_CHECKING:
+    from traindex.nearcopy.check import NearCopyReport
 
 __all__ = ["register", "similar_result"]
 
@@ -58,6 +64,8 @@ def similar_result(
     """``search --similar FILE`` / ``--similar-text "..."``: CLIP neighbours (``similar``)."""
     if image is not None and text is not None:
         raise InputError("give one of --similar FILE and --similar-text, not both")
+    with needs("clip"):
+        from traindex.search.similar import SimilarSearch
     search = SimilarSearch.from_settings(_with_clip(config, clip_model))
     if image is not None:
         try:
@@ -91,9 +99,10 @@ def _closeness(match: Match) -> str:
 
 
 def _table(report: NearCopyReport) -> None:
-    table = Table(title="near-copy check")
-    for column in ("output", "verdict", "training row", "url", "distance", "tiles", "pwatermark"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        "output", "verdict", "training row", "url", "distance", "tiles", "pwatermark",
+        title="near-copy check",
+    )  # fmt: skip
     for result in report.results:
         best = result.matches[0] if result.matches else None
         table.add_row(
@@ -105,7 +114,7 @@ def _table(report: NearCopyReport) -> None:
             str(best.extra.get("tiles_matched", "")) if best else "",
             _watermark(best.extra.get("pwatermark") if best else None, result.watermark_flag),
         )
-    console.print(table)
+    print_table(table)
     counts = ", ".join(f"{n:,} {v}" for v, n in report.counts().items() if n)
     console.print(f"{len(report.results):,} output(s): {counts or 'none'}")
     for name, coverage in report.coverage.items():
@@ -132,6 +141,9 @@ def nearcopy_command(
 ) -> None:
     """Is each generated image a copy of a training image? copy / near_copy / similar / novel."""
     with user_errors():
+        with needs("images"):
+            from traindex.nearcopy.check import NearCopyChecker
+            from traindex.search.similar import SimilarSearch
         config = _with_clip(settings(ctx), clip_model)
         neighbours = SimilarSearch.from_settings(config) if clip else None
         checker = NearCopyChecker.from_settings(config, clip=neighbours, workers=workers)
@@ -142,6 +154,8 @@ def nearcopy_command(
                 paths, dataset=dataset, on_progress=lambda n: progress.advance(task, n)
             )
         if report is not None:
+            with needs("evidence"):
+                from traindex.nearcopy.report import render_report
             html = render_report(result, Catalog(config), unsafe=config.evidence_unsafe_threshold)
             report.write_text(html, encoding="utf-8")
     if not emit_json(result.to_json(), out, as_json):
@@ -157,11 +171,14 @@ def nearcopy_index_command(
     ] = None,
 ) -> None:
     """Index training images' regions (3 x 3 tiles, centre crops) for the near-copy check."""
-    with user_errors(), _progress() as progress:
-        task = progress.add_task("shards", total=None)
-        reports = index_tiles(
-            settings(ctx), dataset, images=images, on_shard=lambda n: progress.advance(task)
-        )
+    with user_errors():
+        with needs("images"):
+            from traindex.nearcopy.tile_index import index_tiles
+        with _progress() as progress:
+            task = progress.add_task("shards", total=None)
+            reports = index_tiles(
+                settings(ctx), dataset, images=images, on_shard=lambda n: progress.advance(task)
+            )
     for r in reports:
         console.print(
             f"[bold]{r.dataset}/{r.release}[/]: {r.images:,} images, {r.errors:,} unreadable, "

@@ -7,6 +7,7 @@ themselves), lists them, checks items and writes or verifies signed snapshots.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,9 +17,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from traindex.cli.common import console, err_console, exit_with, print_json, settings, user_errors
+from traindex.cli.common import (
+    console,
+    err_console,
+    exit_with,
+    print_json,
+    print_table,
+    settings,
+    user_errors,
+)
 from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
-from traindex.registry.models import TERMS, Claim, Selector, to_json
+from traindex.registry.models import TERMS, Claim, Owner, Selector, to_json
 
 if TYPE_CHECKING:
     from traindex.registry.service import RegistryService
@@ -111,12 +120,13 @@ def add_claim(
     """File a claim for an owner (idempotent: the same claim twice is one claim)."""
     selector = _selector(url, url_prefix, domain, flickr_owner, image, subdomains)
     with _service(ctx) as service:
-        account = service.owner_named(owner)
-        if account is None:
-            account, token = service.register_owner(owner)
-            err_console.print(f"registered owner {owner!r}; API token (shown once): {token}")
         claim = service.add_claim(
-            account, selector, terms, contact=contact, expires_at=expires, verified=verified
+            _owner(service, owner),
+            selector,
+            terms,
+            contact=contact,
+            expires_at=expires,
+            verified=verified,
         )
     if as_json:
         print_json(to_json(claim))
@@ -128,13 +138,68 @@ def add_claim(
         )
 
 
-def _claims_table(claims: list[Claim]) -> Table:
+def _owner(service: RegistryService, name: str) -> Owner:
+    account = service.owner_named(name)
+    if account is None:
+        account, token = service.register_owner(name)
+        err_console.print(f"registered owner {name!r}; API token (shown once): {token}")
+    return account
+
+
+def import_declaration(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="TDM·AI declaration: a JSON object or array.")],
+    owner: Annotated[str, typer.Option("--owner", help="Owner name (created if new).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """File content-bound (ISCC) declarations as image claims; signatures kept, not trusted."""
+    from traindex.registry.declarations import parse_declarations
+
+    with user_errors():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            exit_with(f"cannot read {file}: {exc}")
+        requests = parse_declarations(text, source=str(file))
+    with _service(ctx) as service:
+        claims = service.add_claims(_owner(service, owner), requests)
+    if as_json:
+        print_json([to_json(c) for c in claims])
+        return
+    for claim in claims:
+        console.print(
+            f"claim {claim.id}: image {claim.selector.value} {claim.terms} ({claim.status})",
+            highlight=False,
+        )
+
+
+def export_declarations_command(
+    ctx: typer.Context,
+    owner: Annotated[str, typer.Option("--owner", help="Whose claims to export.")],
+    out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+) -> None:
+    """Write an owner's ISCC image claims as TDM·AI declarations (a JSON array)."""
+    from traindex.registry.declarations import export_declarations
+
+    with _service(ctx) as service:
+        account = service.owner_named(owner)
+        if account is None:
+            exit_with(f"no owner named {owner!r}")
+        declarations = export_declarations(service.list_claims(account))
+    if out is None:
+        print_json(declarations)
+        return
+    out.write_text(json.dumps(declarations, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    console.print(f"{len(declarations):,} declarations written to {out}", highlight=False)
+
+
+def _claims_table(claims: list[Claim], owners: dict[str, str]) -> Table:
     table = Table("id", "owner", "kind", "value", "terms", "status", "expires", title="claims")
     for claim in claims:
         expires = claim.expires_at.strftime("%Y-%m-%d") if claim.expires_at else ""
         table.add_row(
             claim.id,
-            claim.owner_id[:8],
+            owners[claim.owner_id],
             claim.selector.kind,
             claim.selector.value,
             claim.terms,
@@ -156,15 +221,18 @@ def list_claims(
         if owner is not None and account is None:
             exit_with(f"no owner named {owner!r}")
         claims = service.list_claims(account, include_revoked=include_revoked)
+        owners = {i: service.owner_by_id(i).name for i in {c.owner_id for c in claims}}
     if as_json:
-        print_json({"claims": [to_json(c) for c in claims]})
+        print_json({"claims": [to_json(c) | {"owner": owners[c.owner_id]} for c in claims]})
     else:
-        console.print(_claims_table(claims))
+        print_table(_claims_table(claims, owners))
 
 
 def check(
     ctx: typer.Context,
-    items: Annotated[list[str], typer.Argument(help="URLs, sha256:HEX, md5:HEX or pdq:HEX.")],
+    items: Annotated[
+        list[str], typer.Argument(help="URLs, sha256:HEX, md5:HEX, pdq:HEX or iscc:HEX.")
+    ],
     include_unverified: Annotated[
         bool, typer.Option("--include-unverified", help="Let unverified claims count.")
     ] = False,
@@ -190,7 +258,7 @@ def check(
             "yes" if d.verified else "no",
             note,
         )
-    console.print(table)
+    print_table(table)
 
 
 def snapshot(
@@ -251,6 +319,8 @@ def register(app: typer.Typer) -> None:
     registry_app.command("add-claim")(add_claim)
     registry_app.command("list")(list_claims)
     registry_app.command("check")(check)
+    registry_app.command("import-declaration")(import_declaration)
+    registry_app.command("export-declarations")(export_declarations_command)
     registry_app.command("snapshot")(snapshot)
     registry_app.command("verify-snapshot")(verify_snapshot_command)
     app.add_typer(registry_app, name="registry")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,9 +13,16 @@ from traindex.catalog.store import Catalog
 from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import portfolio_files, run_image_search
 from traindex.cli.commands.nearcopy import similar_result
-from traindex.cli.common import console, emit_json, exit_with, settings, user_errors
+from traindex.cli.common import (
+    console,
+    emit_json,
+    exit_with,
+    print_table,
+    settings,
+    user_errors,
+)
 from traindex.cli.coverage import print_coverage
-from traindex.core.matches import SearchResult
+from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
 
@@ -41,15 +48,41 @@ def _highlight(caption: str | None, terms: tuple[str, ...]) -> Text:
     return text
 
 
+def _method(match: Match) -> str:
+    """The method, and for a URL match found under the other scheme, which one it was."""
+    if match.extra.get("matched_url_form") == "other_scheme":
+        return f"{match.method} (as {match.url.split(':', 1)[0]})"
+    return match.method
+
+
+def _nothing_found(query: dict[str, Any]) -> str:
+    searched = query.get("searched", [])
+    asked = f"{query['kind']} {query.get('normalised', query['value'])!r}"
+    if query.get("also_searched"):
+        asked += f" (and {query['also_searched']!r})"
+    if not searched:
+        return f"nothing searched for {asked}: no dataset is ingested (traindex ingest PATH)"
+    names = ", ".join(f"{r['dataset']}/{r['release']}" for r in searched)
+    rows = sum(int(r["rows"]) for r in searched)
+    return f"nothing found: no row of {names} ({rows:,} rows searched) matches {asked}"
+
+
 def print_result(result: SearchResult) -> None:
     q = result.query
+    if not result.matches:
+        console.print(_nothing_found(q), highlight=False, soft_wrap=True)
+        print_coverage(result.coverage)
+        return
     shown = len(result.matches)
     title = f"{q['kind']} {q.get('normalised', q['value'])!r}: {result.total:,} match(es)"
+    if q.get("also_searched"):
+        title += f" (also searched {q['also_searched']!r})"
     if shown < result.total:
         title += f", showing {q['offset'] + 1}-{q['offset'] + shown}"
-    table = Table(title=title, show_lines=False)
-    for column in ("dataset/release", "file:row", "url", "caption", "license", "method", "score"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        "dataset/release", "file:row", "url", "caption", "license", "method", "score",
+        title=title,
+    )  # fmt: skip
     for m in result.matches:
         table.add_row(
             f"{m.dataset}/{m.release}",
@@ -57,10 +90,10 @@ def print_result(result: SearchResult) -> None:
             m.url,
             _highlight(m.caption, m.matched_terms),
             m.license or "",
-            m.method,
+            _method(m),
             f"{m.score:g}",
         )
-    console.print(table)
+    print_table(table)
     print_coverage(result.coverage)
 
 
@@ -78,7 +111,11 @@ def search_command(
         str | None, typer.Option("--flickr-user", help="Flickr NSID, alias or profile URL.")
     ] = None,
     text: Annotated[
-        str | None, typer.Option("--text", help='Caption words; "quoted phrase" for phrases.')
+        str | None,
+        typer.Option(
+            "--text",
+            help='Caption words, all required; "quoted phrase"; a OR b for either.',
+        ),
     ] = None,
     sha256: Annotated[
         str | None, typer.Option("--sha256", help="SHA-256 of the original image file (hex).")

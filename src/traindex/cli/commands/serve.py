@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from traindex.catalog.store import Catalog
 from traindex.cli.common import console, settings, user_errors
+from traindex.cli.extras import needs
 from traindex.config import Settings
-from traindex.demo import build_demo, find_shared_data
 
 __all__ = ["DEMO_HOME", "register"]
 
@@ -23,6 +22,8 @@ def _demo_settings(ctx: typer.Context) -> Settings:
     given = ctx.find_root().params.get("home")
     cfg = settings(ctx) if given is not None else Settings(home=DEMO_HOME)
     if not any(m.name == "demo-photos" for _, m in Catalog(cfg).releases()):
+        with needs("demo"):
+            from traindex.demo import build_demo, find_shared_data
         console.print(f"Building the demo catalog in {cfg.home} (once) …")
         build_demo(cfg, find_shared_data())
     return cfg
@@ -39,8 +40,10 @@ def serve_command(
     """Serve the web app (search, results, datasets, opt-out) and the JSON API (/docs)."""
     with user_errors():
         cfg = _demo_settings(ctx) if demo else settings(ctx)
-        # Imported here: FastAPI and every route's services load only to serve.
-        from traindex.api.app import create_app
+        with needs("web"):  # FastAPI, uvicorn and every route's services load only to serve
+            import uvicorn
+
+            from traindex.api.app import create_app
 
         app = create_app(cfg)
     console.print(f"traindex: catalog {cfg.home} — open http://{host}:{port}/ (API docs: /docs)")
