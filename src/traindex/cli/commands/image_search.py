@@ -43,8 +43,8 @@ def _summary(result: ImageSearchResult) -> None:
     console.print(f"{len(result.queries):,} image(s) searched: {counts}, {unreadable:,} unreadable")
     for name, count in per_dataset.most_common():
         console.print(f"  {name}: {count:,} matching row(s)")
-    for error in data["errors"]:
-        console.print(f"  [red]{error['query']}[/]: {error['error']}", highlight=False)
+    for error in data["errors"]:  # each message names its file already
+        console.print(f"  [red]{error['error']}[/]", highlight=False)
     console.print("coverage:")
     print_coverage(result.coverage)
     if result.index_shards_lost:
