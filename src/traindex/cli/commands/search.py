@@ -12,6 +12,7 @@ from rich.text import Text
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import portfolio_files, run_image_search
+from traindex.cli.commands.iscc_search import run_iscc_search
 from traindex.cli.commands.nearcopy import similar_result
 from traindex.cli.common import (
     console,
@@ -142,6 +143,16 @@ def search_command(
         Path | None,
         typer.Option("--face", help="A photo of exactly one face (yours): same face matches."),
     ] = None,
+    iscc: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--iscc", help="An ISCC code (Image-Code or ISCC-CODE; repeatable): same image."
+        ),
+    ] = None,
+    declaration: Annotated[
+        Path | None,
+        typer.Option("--declaration", help="A TDM·AI declaration file: its ISCC code(s)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the JSON answer to this file.")
     ] = None,
@@ -172,7 +183,15 @@ def search_command(
         int, typer.Option("--max-candidates", min=1, max=10_000, help="Download at most N.")
     ] = 200,
 ) -> None:
-    """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
+    """Search by image file(s), face, ISCC, URL, domain, Flickr photo/account, digest or
+    caption."""
+    if iscc or declaration is not None:
+        with user_errors():
+            run_iscc_search(
+                settings(ctx), iscc or [], declaration, dataset=dataset, limit=limit,
+                offset=offset, as_json=as_json, out=out,
+            )  # fmt: skip
+        return
     if face is not None:
         with user_errors():
             run_face_search(
