@@ -1,0 +1,111 @@
+"""ISCC-bound claims over the registry's HTTP API (real uvicorn on 127.0.0.1).
+
+A creator files a TDM·AI declaration through ``POST /api/registry/declarations`` and gets
+it back from ``GET /api/registry/declarations``; a builder on another machine (another
+home) checks an image file and an ISCC code with ``registry check --registry URL`` and
+filters with ``filter --registry URL --iscc-release``: the same rows go as when the same
+declaration is filtered against a local registry.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from traindex.cli.main import app
+from traindex.config import Settings
+from traindex.fingerprint.iscc import image_code
+from traindex.ingest.pipeline import ingest
+from traindex.jobs.fingerprint import fingerprint
+
+pytestmark = pytest.mark.shared
+PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
+DECLARED, PLAIN, OTHER = "0006400c1c224e19", "000adef7197e3118", "001ad258e358b14a"
+runner = CliRunner()
+
+
+def _resized(path: Path) -> bytes:
+    with Image.open(path) as image:
+        small = image.convert("RGB").resize((image.width // 2, image.height // 2))
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=60)
+    return out.getvalue()
+
+
+@pytest.fixture
+def builder(tmp_path: Path, shared_data: Path) -> Settings:
+    """The builder's home: the credits release with ISCC codes of three images (one of
+    them a resized copy of the declared photo)."""
+    photos = shared_data / PHOTOS
+    settings = Settings(home=tmp_path / "builder")
+    ingest(settings, photos / "credits.csv", dataset="credits", release="main")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / f"{DECLARED}.jpg").write_bytes(_resized(photos / f"{DECLARED}.jpg"))
+    for key in (PLAIN, OTHER):
+        (folder / f"{key}.jpg").write_bytes((photos / f"{key}.jpg").read_bytes())
+    fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
+    return settings
+
+
+def _kept(path: Path) -> set[str]:
+    return {row["ImageID"] for row in csv.DictReader(path.open())}
+
+
+def test_declarations_over_the_api_and_remote_check_and_filter(
+    server: str, builder: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    photos = shared_data / PHOTOS
+    declaration = {"iscc": image_code((photos / f"{DECLARED}.jpg").read_bytes()),
+                   "train-ai": "false", "signature": {"proof": "z3x"}}  # fmt: skip
+    token = httpx.post(f"{server}/api/registry/owners", json={"name": "studio"}).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    filed = httpx.post(f"{server}/api/registry/declarations", json=declaration, headers=auth)
+    assert filed.status_code == 201, filed.text
+    [claim] = filed.json()["claims"]
+    assert (claim["selector"]["kind"], claim["status"]) == ("image", "unverified")
+    exported = httpx.get(f"{server}/api/registry/declarations", headers=auth).json()
+    assert exported == {"declarations": [declaration]}  # as given, signature included
+    bad = httpx.post(f"{server}/api/registry/declarations", json={"all": "false"}, headers=auth)
+    assert bad.status_code == 422
+    assert "'iscc' is required" in bad.json()["error"]["message"]
+
+    base = ["--home", str(builder.home)]
+    done = runner.invoke(app, [*base, "registry", "check", str(photos / f"{DECLARED}.jpg"),
+                               declaration["iscc"], str(photos / f"{OTHER}.jpg"), "--registry",
+                               server, "--include-unverified", "--json"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    decisions = json.loads(done.stdout)["decisions"]
+    assert [(d["decision"], d["claim_ids"]) for d in decisions] == [
+        ("do_not_train", [claim["id"]]), ("do_not_train", [claim["id"]]), ("unknown", []),
+    ]  # fmt: skip
+
+    source = photos / "credits.csv"
+    remote_out, local_out = tmp_path / "remote.csv", tmp_path / "local.csv"
+    done = runner.invoke(app, [*base, "filter", str(source), "--out", str(remote_out),
+                               "--registry", server, "--iscc-release", "credits",
+                               "--include-unverified"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert _kept(source) - _kept(remote_out) == {DECLARED}
+    # the same declaration in the builder's own registry removes the same rows
+    file = tmp_path / "decl.json"
+    file.write_text(json.dumps(declaration))
+    done = runner.invoke(app, [*base, "registry", "import-declaration", str(file), "--owner", "x"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(app, [*base, "filter", str(source), "--out", str(local_out),
+                               "--iscc-release", "credits", "--include-unverified"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert _kept(local_out) == _kept(remote_out)
+    # unverified claims do not count unless asked: nothing goes
+    strict = tmp_path / "strict.csv"
+    done = runner.invoke(app, [*base, "filter", str(source), "--out", str(strict),
+                               "--registry", server, "--iscc-release", "credits"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert _kept(strict) == _kept(source)
