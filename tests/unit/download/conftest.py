@@ -3,8 +3,10 @@
 Host names (``photos.example``, ``cdn.example``, ``blocked.example``) reach the server
 through ``download_connect_host = 127.0.0.1``. The server answers by path (and by host for
 robots.txt): real photos, 404, 500, a stalled response, a redirect loop, HTML instead of
-an image, a 60 MB body, a decompression bomb, ``X-Robots-Tag: noai`` and a TDM
-reservation; ``blocked.example``'s robots.txt disallows traindex's token.
+an image, a 60 MB body, a decompression bomb, ``X-Robots-Tag: noai``, a TDM
+reservation and a ``Content-Usage: train-ai=n`` header (IETF aipref draft);
+``blocked.example``'s robots.txt disallows traindex's token, ``aipref.example``'s allows
+crawling but says ``Content-Usage: train-ai=n`` for every path.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
                 if host == "blocked.example":
                     rules = b"User-agent: traindex\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
                     return self._send(200, rules, "text/plain")
+                if host == "aipref.example":
+                    rules = b"User-agent: *\nAllow: /\nContent-Usage: train-ai=n\n"
+                    return self._send(200, rules, "text/plain")
                 return self._send(404, b"no robots", "text/plain")
             if path.startswith("/img/") and path[5:] in site.photos:
                 time.sleep(site.delay)
@@ -97,6 +102,8 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, photo, "image/jpeg", X_Robots_Tag="noai")
             if path == "/tdm.jpg":
                 return self._send(200, photo, "image/jpeg", tdm_reservation="1")
+            if path == "/usage.jpg":
+                return self._send(200, photo, "image/jpeg", Content_Usage="search=y, train-ai=n")
             if path == "/error.jpg":
                 return self._send(500, b"boom", "text/plain")
             if path == "/page.jpg":
@@ -141,6 +148,7 @@ SPECIAL = {
     "/huge.jpg": "too large",
     "/noai.jpg": "reserved: X-Robots-Tag",
     "/tdm.jpg": "reserved: TDM reservation",
+    "/usage.jpg": "reserved: Content-Usage",
 }
 
 
@@ -170,6 +178,7 @@ def write_release(site: ImageSite, folder: Path, parts: int, special: bool) -> d
             extra = {site.url(path): status for path, status in SPECIAL.items()}
             extra[site.url("/bomb.png")] = "ok"  # fetched; the decoder refuses it (error)
             extra[site.url(f"/img/{names[0]}", "blocked.example")] = "reserved: robots.txt"
+            extra[site.url(f"/img/{names[0]}", "aipref.example")] = "reserved: Content-Usage"
             extra["http://10.1.2.3/private.jpg"] = "refused by address policy"
             urls += list(extra)
             expected.update(extra)
