@@ -117,3 +117,54 @@ def test_unknown_rows_follow_the_builders_choice(
 def test_unknown_choice_needs_signals(settings: Settings) -> None:
     with pytest.raises(InputError, match="--signals"):
         open_decider(settings, None, unknown="drop")
+
+
+class _Usage(_Site):
+    """IETF aipref ``Content-Usage`` (draft): robots.txt allows crawling everywhere but
+    says ``train-ai=n`` under ``/no-train/``; ``/header-*.jpg`` answers with the header."""
+
+    def do_GET(self) -> None:
+        usage = None
+        if self.path == "/robots.txt":
+            body = b"User-agent: *\nAllow: /\nContent-Usage: /no-train/ train-ai=n\n"
+            kind = "text/plain"
+        elif self.path.endswith(".jpg"):
+            body, kind = b"\xff\xd8\xff\xd9", "image/jpeg"
+            usage = "train-ai=n" if "/header-" in self.path else "train-ai=y"
+        else:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        if usage is not None:
+            self.send_header("Content-Usage", usage)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_content_usage_train_ai_n_removes_rows(
+    settings: Settings,
+    http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer],
+    tmp_path: Path,
+) -> None:
+    local = Settings(
+        home=settings.home, signals_allow_loopback=True, signals_refuse_private_addresses=False
+    )
+    site = f"http://127.0.0.1:{http_server(_Usage).server_address[1]}"
+    urls = [f"{site}/no-train/1.jpg", f"{site}/header-2.jpg", f"{site}/ok/3.jpg"]
+    src = tmp_path / "urls.txt"
+    src.write_text("\n".join(urls) + "\n")
+    decider, registry_id = open_decider(local, None, signals=True)
+    log = tmp_path / "removed.parquet"
+    (summary,) = filter_inputs(
+        src, tmp_path / "out.txt", decider, FilterOptions(registry_id, log=log)
+    )
+    assert (tmp_path / "out.txt").read_text().splitlines() == urls[2:]
+    assert dict(summary.result.removed) == {"signal:reserved": 2}
+    logged = pq.read_table(log).to_pylist()
+    assert [(r["url"], r["decision"], r["source"]) for r in logged] == [
+        (urls[0], "reserved", "content-usage"),
+        (urls[1], "reserved", "content-usage"),
+    ]
