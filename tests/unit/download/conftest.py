@@ -32,6 +32,10 @@ from traindex.cli.main import app
 CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/files"
 HOSTS = ("photos.example", "cdn.example")
 STALL_SECONDS = 10.0
+ROBOTS = {
+    "blocked.example": b"User-agent: traindex\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+    "aipref.example": b"User-agent: *\nAllow: /\nContent-Usage: train-ai=n\n",
+}
 runner = CliRunner()
 
 
@@ -87,13 +91,7 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
         def _route(self, host: str) -> None:
             path = self.path
             if path == "/robots.txt":
-                if host == "blocked.example":
-                    rules = b"User-agent: traindex\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
-                    return self._send(200, rules, "text/plain")
-                if host == "aipref.example":
-                    rules = b"User-agent: *\nAllow: /\nContent-Usage: train-ai=n\n"
-                    return self._send(200, rules, "text/plain")
-                return self._send(404, b"no robots", "text/plain")
+                return self._robots(host)
             if path.startswith("/img/") and path[5:] in site.photos:
                 time.sleep(site.delay)
                 return self._send(200, site.photos[path[5:]], "image/jpeg")
@@ -119,6 +117,12 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
             if path == "/huge.jpg":
                 return self._huge()
             return self._send(404, b"not found", "text/plain")
+
+        def _robots(self, host: str) -> None:
+            rules = ROBOTS.get(host)
+            if rules is None:
+                return self._send(404, b"no robots", "text/plain")
+            return self._send(200, rules, "text/plain")
 
         def _huge(self) -> None:
             size = 60 * 1024 * 1024
