@@ -16,12 +16,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 from typer.testing import CliRunner
 
+from traindex.api.app import create_app
 from traindex.catalog.store import Catalog, Release
 from traindex.cli.main import app
 from traindex.config import Settings
@@ -182,3 +184,18 @@ def test_read_handles_a_release_with_an_empty_stage(tmp_path: Path) -> None:
     codes = IsccCodes.read(release)
     assert len(codes.words) == 0
     assert codes.within("0" * 16, 8)[0].size == 0
+
+
+def test_the_json_api_answers_as_the_cli(home: Settings, shared_data: Path) -> None:
+    code = _original_code(shared_data, COPIED[0])
+    done = runner.invoke(app, ["--home", str(home.home), "search", "--iscc", code, "--json"])
+    assert done.exit_code == 0, done.output
+    client = TestClient(create_app(home))
+    answer = client.post("/api/search", json={"iscc": code})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["matches"] == json.loads(done.stdout)["matches"]
+    assert answer.json()["coverage"]["signals"] == ["iscc"]
+    both = client.post("/api/search", json={"iscc": code, "domain": "example.com"})
+    assert both.status_code == 400
+    bad = client.post("/api/search", json={"iscc": "ISCC:1234"})
+    assert (bad.status_code, "not a valid ISCC code" in bad.json()["detail"]) == (400, True)
