@@ -10,20 +10,18 @@ declaration is filtered against a local registry.
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.fingerprint.iscc import image_code
-from traindex.ingest.pipeline import ingest
-from traindex.jobs.fingerprint import fingerprint
+from traindex.jobs.fingerprint import FingerprintReport
 
 pytestmark = pytest.mark.shared
 PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
@@ -31,28 +29,19 @@ DECLARED, PLAIN, OTHER = "0006400c1c224e19", "000adef7197e3118", "001ad258e358b1
 runner = CliRunner()
 
 
-def _resized(path: Path) -> bytes:
-    with Image.open(path) as image:
-        small = image.convert("RGB").resize((image.width // 2, image.height // 2))
-    out = io.BytesIO()
-    small.save(out, "JPEG", quality=60)
-    return out.getvalue()
-
-
 @pytest.fixture
-def builder(tmp_path: Path, shared_data: Path) -> Settings:
+def builder(
+    tmp_path: Path,
+    shared_data: Path,
+    shrunk_jpeg: Callable[[Path, int, int], bytes],
+    iscc_credits: Callable[[Path, dict[str, bytes]], tuple[Settings, FingerprintReport]],
+) -> Settings:
     """The builder's home: the credits release with ISCC codes of three images (one of
     them a resized copy of the declared photo)."""
     photos = shared_data / PHOTOS
-    settings = Settings(home=tmp_path / "builder")
-    ingest(settings, photos / "credits.csv", dataset="credits", release="main")
-    folder = tmp_path / "images"
-    folder.mkdir()
-    (folder / f"{DECLARED}.jpg").write_bytes(_resized(photos / f"{DECLARED}.jpg"))
-    for key in (PLAIN, OTHER):
-        (folder / f"{key}.jpg").write_bytes((photos / f"{key}.jpg").read_bytes())
-    fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
-    return settings
+    images = {key: (photos / f"{key}.jpg").read_bytes() for key in (PLAIN, OTHER)}
+    images[DECLARED] = shrunk_jpeg(photos / f"{DECLARED}.jpg", 2, 60)
+    return iscc_credits(tmp_path / "builder", images)[0]
 
 
 def _kept(path: Path) -> set[str]:

@@ -8,8 +8,8 @@ fingerprinted row, and rows without an ISCC are "not searched", never "not found
 
 from __future__ import annotations
 
-import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from PIL import Image
 from typer.testing import CliRunner
 
 from traindex.api.app import create_app
@@ -36,7 +35,7 @@ from traindex.fingerprint.iscc import (
     iscc_from_body,
 )
 from traindex.ingest.pipeline import ingest
-from traindex.jobs.fingerprint import fingerprint
+from traindex.jobs.fingerprint import FingerprintReport
 from traindex.jobs.iscc import ISCC_SCHEMA, read_iscc
 from traindex.search.iscc import IsccCodes, IsccSearch, code_queries, declaration_queries
 
@@ -45,27 +44,24 @@ COPIED = ("0006400c1c224e19", "000adef7197e3118", "001ad258e358b14a")
 runner = CliRunner()
 
 
-def _edited(path: Path, scale: int, quality: int) -> bytes:
-    with Image.open(path) as image:
-        small = image.convert("RGB").resize((image.width // scale, image.height // scale))
-    out = io.BytesIO()
-    small.save(out, "JPEG", quality=quality)
-    return out.getvalue()
+MakeRelease = Callable[[Path, dict[str, bytes]], tuple[Settings, FingerprintReport]]
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Settings:
-    root = tmp_path_factory.mktemp("iscc-search")
+def home(
+    iscc_credits: MakeRelease, shrunk_jpeg: Callable[[Path, int, int], bytes],
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:  # fmt: skip
+    """Copies of three photos (same size, 1/2, 1/3; JPEG q50) in ``credits``; the
+    release ``plain`` has the same rows and no ISCC at all."""
     photos = shared_data / PHOTOS
-    settings = Settings(home=root / "home")
-    ingest(settings, photos / "credits.csv", dataset="credits", release="main")
-    ingest(settings, photos / "credits.csv", dataset="plain", release="main")
-    folder = root / "images"
-    folder.mkdir()
-    for scale, key in enumerate(COPIED, start=1):
-        (folder / f"{key}.jpg").write_bytes(_edited(photos / f"{key}.jpg", scale, 50))
-    [report] = fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
+    copies = {
+        key: shrunk_jpeg(photos / f"{key}.jpg", scale, 50)
+        for scale, key in enumerate(COPIED, start=1)
+    }
+    settings, report = iscc_credits(tmp_path_factory.mktemp("iscc-search"), copies)
     assert report.iscc_images == len(COPIED)
+    ingest(settings, photos / "credits.csv", dataset="plain", release="main")
     return settings
 
 
