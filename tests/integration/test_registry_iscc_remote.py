@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.filtering.deciders import Columns, open_decider
 from traindex.fingerprint.iscc import image_code
 from traindex.jobs.fingerprint import FingerprintReport
 
@@ -98,3 +101,24 @@ def test_declarations_over_the_api_and_remote_check_and_filter(
                                "--registry", server, "--iscc-release", "credits"])  # fmt: skip
     assert done.exit_code == 0, done.output
     assert _kept(strict) == _kept(source)
+
+
+def test_the_remote_decider_travels_to_workers_with_its_iscc_rows(
+    server: str, builder: Settings, shared_data: Path
+) -> None:
+    """Ray filter tasks get the decider pickled: the ISCC-matched URLs must come along."""
+    code = image_code((shared_data / PHOTOS / f"{DECLARED}.jpg").read_bytes())
+    token = httpx.post(f"{server}/api/registry/owners", json={"name": "s"}).json()["token"]
+    httpx.post(f"{server}/api/registry/declarations", json={"iscc": code, "all": "false"},
+               headers={"Authorization": f"Bearer {token}"}).raise_for_status()  # fmt: skip
+    decider, registry_id = open_decider(
+        builder, server, count_unverified=True, iscc_release="credits"
+    )
+    assert ":iscc=credits:3:1:" in registry_id  # 3 rows with a code, 1 URL matched
+    copy = pickle.loads(pickle.dumps(decider))
+    rows = {r["ImageID"]: r for r in csv.DictReader((shared_data / PHOTOS / "credits.csv").open())}
+    urls = pa.array([rows[k]["OriginalURL"] for k in (DECLARED, PLAIN)], pa.string())
+    removals = copy.decide(Columns(urls))
+    assert removals[1] is None
+    assert removals[0] is not None
+    assert (removals[0].reason, removals[0].decision) == ("claim", "do_not_train")
