@@ -195,3 +195,13 @@ def test_the_json_api_answers_as_the_cli(home: Settings, shared_data: Path) -> N
     assert both.status_code == 400
     bad = client.post("/api/search", json={"iscc": "ISCC:1234"})
     assert (bad.status_code, "not a valid ISCC code" in bad.json()["detail"]) == (400, True)
+
+
+def test_a_malformed_stage_table_is_named(tmp_path: Path) -> None:
+    release = Release(tmp_path / "r")
+    out = release.stage_table("iscc", 0)
+    out.parent.mkdir(parents=True)
+    rows = [{"row": 0, "iscc": "0" * 16}, {"row": 1, "iscc": "abc"}]
+    pq.write_table(pa.Table.from_pylist(rows, schema=ISCC_SCHEMA), out)
+    with pytest.raises(InputError, match="not 16 hex characters"):
+        IsccCodes.read(release)
