@@ -133,8 +133,13 @@ class WebSearch:
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
 
-    def by_iscc(self, code: str, fields: Mapping[str, str]) -> SearchResult:
-        """Rows whose image's ISCC Image-Code is within the ISCC radius of ``code``."""
+    def by_iscc(self, form: SearchForm) -> SearchResult:
+        """Rows whose image's ISCC Image-Code is within the ISCC radius of the form's ``iscc``
+        (the JSON API's; the results page has no ISCC view: its answers carry coverage)."""
+        fields = form.fields
+        if query_from_fields(fields) is not None or form.files or form.rejected:
+            raise InputError("search by an ISCC code or by one other field, not both")
+        code = fields["iscc"].strip()
         offset = _int(fields, "offset", 0, 0, 10_000_000)
         return self.iscc.search(
             code_queries([code]), query={"kind": "iscc", "value": code},
@@ -142,14 +147,8 @@ class WebSearch:
         )  # fmt: skip
 
     def run(self, form: SearchForm) -> SearchResult | ImageSearchResult:
-        """Images if any were sent, else the one query field (or ``iscc``); ``InputError``
-        if neither."""
+        """Images if any were sent, else the one query field; ``InputError`` if neither."""
         query = query_from_fields(form.fields)
-        code = form.fields.get("iscc", "").strip()
-        if code:
-            if query is not None or form.files or form.rejected:
-                raise InputError("search by an ISCC code or by one other field, not both")
-            return self.by_iscc(code, form.fields)
         if form.files or form.rejected:
             if query is not None:
                 raise InputError("search by image files or by one field, not both at once")

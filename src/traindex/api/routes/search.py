@@ -143,7 +143,10 @@ def router(settings: Settings) -> APIRouter:
     rate = ClientLimit(settings, "search")
 
     def run(form: SearchForm) -> dict[str, Any]:
-        return services.get().search.run(form).to_json()
+        search = services.get().search
+        if form.fields.get("iscc", "").strip():
+            return search.by_iscc(form).to_json()
+        return search.run(form).to_json()
 
     @api.post("/search", openapi_extra=_OPENAPI, response_model=dict[str, Any])
     async def search(request: Request) -> JSONResponse:
