@@ -35,6 +35,7 @@ from traindex.config import Settings
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
+from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, query_variants
@@ -53,7 +54,6 @@ from traindex.nearcopy.located import OutputPoints, locate, output_points, searc
 from traindex.nearcopy.results import NearCopyReport, OutputResult
 from traindex.nearcopy.tile_index import open_tiles, tiles_stamp
 from traindex.nearcopy.tiles import decode_for_tiles, query_tiles, region_name, unpack_region_id
-from traindex.search.hashing import decode_for_hashing
 from traindex.search.keypoints import KeypointMatch, KeypointRules
 from traindex.search.views import ReleaseView, ViewCache, row_match
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from traindex.catalog.text import fold
 from traindex.core.matches import Match, MatchMethod
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.search.views import ReleaseView
 from traindex.web.thumbnails import Thumbnails
 
@@ -112,9 +113,10 @@ def match_number(match: Match) -> str:
     if match.method == "same_image" and "distance" not in extra:
         return f"{extra.get('inliers')} matching keypoints: {extra.get('explanation', '')}"
     if match.method == "same_image":
+        limit = extra.get("threshold", PDQ_MATCH_RADIUS)
         return (
             f"PDQ distance {extra.get('distance', 0)} of 256 bits "
-            f"(matches up to {extra.get('threshold', 31)}): {extra.get('explanation', '')}"
+            f"(matches up to {limit}): {extra.get('explanation', '')}"
         )
     if match.method == "same_file":
         return "distance 0: " + str(extra.get("explanation", "identical bytes"))

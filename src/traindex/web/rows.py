@@ -14,8 +14,8 @@ from typing import Any
 
 from traindex.core.matches import Match
 from traindex.errors import DatasetNotFoundError, InputError
+from traindex.fingerprint.hashing import DATASET_PLAN
 from traindex.ingest.normalise import SAMPLE_SCHEMA
-from traindex.search.hashing import DATASET_PLAN
 from traindex.search.images import ImageSearch
 from traindex.search.queries import Query
 from traindex.search.views import ReleaseView
