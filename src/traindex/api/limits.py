@@ -4,7 +4,7 @@ Why: an image search of 50 uploads costs about a second of CPU, a row's signal c
 fetches several files from the row's site, and an evidence report runs searches and
 renders a PDF; anyone may call them, so one client could keep the server busy. Each
 endpoint family gets a token bucket per client address (``api_expensive_*`` settings), as
-the registry has; a refusal is a ``TooManyRequestsError`` (HTTP 429 with ``Retry-After``).
+the registry has; a refusal is a ``RateLimitedError`` (HTTP 429 with ``Retry-After``).
 Cheap reads (datasets, one row, verifying a signature) are not limited here.
 """
 
@@ -15,20 +15,10 @@ import math
 from starlette.requests import Request
 
 from traindex.config import Settings
-from traindex.errors import TraindexError
+from traindex.errors import RateLimitedError
 from traindex.registry.ratelimit import TokenBuckets
 
-__all__ = ["ClientLimit", "TooManyRequestsError", "retry_headers"]
-
-
-class TooManyRequestsError(TraindexError):
-    """This client used up its share of an expensive endpoint; retry in ``retry_after`` s."""
-
-    status = 429
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+__all__ = ["ClientLimit", "retry_headers"]
 
 
 def retry_headers(exc: Exception) -> dict[str, str] | None:
@@ -49,6 +39,6 @@ class ClientLimit:
         client = request.client.host if request.client else "unknown"
         wait = self.buckets.take(client)
         if wait > 0:
-            raise TooManyRequestsError(
+            raise RateLimitedError(
                 f"too many {self.what} requests from this address; retry in {wait:.0f} s", wait
             )

@@ -23,16 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from traindex.catalog.manifest import write_atomic
 from traindex.config import Settings
-from traindex.errors import TraindexError
+from traindex.core.files import write_atomic
+from traindex.errors import RateLimitedError, TraindexError
 
 __all__ = [
     "FaceAudit",
     "FaceSearchDisabledError",
     "FaceSearchGuard",
     "Outcome",
-    "RateLimitedError",
     "RateLimiter",
 ]
 
@@ -41,14 +40,6 @@ Outcome = Literal["searched", "refused", "rate_limited", "disabled"]
 
 class FaceSearchDisabledError(TraindexError):
     """Face search is off on this server (the default)."""
-
-
-class RateLimitedError(TraindexError):
-    """This client has used up its face searches for now; ``retry_after`` in seconds."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class RateLimiter:

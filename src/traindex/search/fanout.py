@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog, Release
+from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
-from traindex.fingerprint.catalog_index import open_pdq
 from traindex.index.base import RangeHits, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, import_ray, ray_session

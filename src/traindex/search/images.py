@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from traindex.catalog.indexes.pdq import IMAGE_SHA256
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import split_loc
 from traindex.core.coverage import Coverage, outcome_without_match
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS, Fingerprint
-from traindex.fingerprint.catalog_index import IMAGE_SHA256
 from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_points

@@ -20,8 +20,8 @@ from starlette.responses import Response
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
-from traindex.errors import InputError, TraindexError
-from traindex.search.face_guard import FaceSearchGuard, RateLimitedError
+from traindex.errors import InputError, RateLimitedError, TraindexError
+from traindex.search.face_guard import FaceSearchGuard
 from traindex.search.faces import FaceSearch, FaceSearchResult
 from traindex.web.context import PerThread
 from traindex.web.pages import form_context

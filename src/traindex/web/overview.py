@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from traindex.catalog.indexes.coverage import error_counts
+from traindex.catalog.indexes.pdq import fingerprinted_shards, indexed_shards
 from traindex.catalog.store import Catalog
-from traindex.fingerprint.catalog_index import fingerprinted_shards, indexed_shards
-from traindex.fingerprint.coverage import error_counts
 
 __all__ = ["ReleaseSummary", "summarise"]
 

@@ -27,8 +27,8 @@ import numpy.typing as npt
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from traindex.catalog.manifest import write_atomic
 from traindex.config import Settings
+from traindex.core.files import write_atomic
 from traindex.errors import InputError
 from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.search.views import ReleaseView

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from traindex.api.app import create_app
 from traindex.cli.main import app as cli
 from traindex.config import Settings
-from traindex.search.face_guard import FaceAudit, RateLimitedError, RateLimiter
+from traindex.errors import RateLimitedError
+from traindex.search.face_guard import FaceAudit, RateLimiter
 
 pytestmark = pytest.mark.shared
 

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
-from traindex.errors import InputError
-from traindex.search.face_guard import FaceSearchDisabledError, FaceSearchGuard, RateLimitedError
+from traindex.errors import InputError, RateLimitedError
+from traindex.search.face_guard import FaceSearchDisabledError, FaceSearchGuard
 from traindex.search.faces import FaceQueryError, FaceSearch
 
 __all__ = ["router"]

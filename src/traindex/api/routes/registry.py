@@ -13,7 +13,6 @@ Every error, including malformed JSON and validation failures, has one shape::
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -28,8 +27,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from starlette.exceptions import HTTPException
 
+from traindex.api.limits import retry_headers
 from traindex.config import Settings
-from traindex.registry.errors import AuthError, RateLimitedError, RegistryError
+from traindex.errors import RateLimitedError
+from traindex.registry.errors import AuthError, RegistryError
 from traindex.registry.models import ClaimRequest, Owner, Selector, to_json
 from traindex.registry.owners import OWNER_NAME_PATTERN
 from traindex.registry.ratelimit import TokenBuckets
@@ -184,7 +185,7 @@ class _Guard:
             return _error(413, "request_too_large", f"request body exceeds {self.max_body} bytes")
         try:
             return await inner(request)
-        except RegistryError as exc:
+        except (RegistryError, RateLimitedError) as exc:
             return _registry_error(exc)
         except HTTPException as exc:  # e.g. a body FastAPI could not parse at all
             return _error(exc.status_code, "invalid_request", str(exc.detail))
@@ -194,10 +195,8 @@ class _Guard:
             return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid request')}")
 
 
-def _registry_error(exc: RegistryError) -> JSONResponse:
-    retry = getattr(exc, "retry_after", None)
-    headers = None if retry is None else {"Retry-After": str(max(1, math.ceil(retry)))}
-    return _error(exc.status, exc.code, str(exc), headers)
+def _registry_error(exc: RegistryError | RateLimitedError) -> JSONResponse:
+    return _error(exc.status, exc.code, str(exc), retry_headers(exc))
 
 
 def _route_class(guard: _Guard) -> type[APIRoute]:

@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Release
-from traindex.catalog.text import loc_of
 from traindex.fingerprint.keypoints import DESCRIPTOR_BYTES
 from traindex.index.keypoints import KeypointIndex
 

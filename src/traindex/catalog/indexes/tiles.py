@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Catalog, Release
-from traindex.catalog.text import loc_of
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS

@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from traindex.catalog.keys import KeySpiller
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Release
-from traindex.catalog.text import loc_of
 from traindex.fingerprint.base import MIN_PDQ_QUALITY
 from traindex.index.binary import MultiIndexHashIndex
 

@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Release
-from traindex.catalog.text import loc_of
 from traindex.fingerprint.faces import EMBEDDING_DIM
 from traindex.index.vectors import VectorIndex
 
