@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from driver import chromium, new_context
 from playwright.sync_api import Browser, BrowserContext
 
 from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.demo import build_demo, demo_images
-from traindex.web.browser import chromium, new_context
 from traindex.web.server import serve_in_thread
 
 

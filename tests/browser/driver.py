@@ -1,9 +1,9 @@
 """A headless Chromium for this offline machine, and the screenshot tour of the web app.
 
-Used by the browser tests and by ``scripts/screenshots.py`` (which regenerates
-``docs/screenshots/`` for the README). Chromium is the Debian package (``/usr/bin/chromium``,
-installed by ``make system-deps``), launched with a fresh temporary profile and every background
-network feature off, so a run never tries to reach the internet.
+Test tooling, kept beside the browser tests that use it; ``scripts/screenshots.py`` (which
+regenerates ``docs/screenshots/`` for the README) borrows it. Chromium is the Debian package
+(``/usr/bin/chromium``, installed by ``make system-deps``), launched with a fresh temporary
+profile and every background network feature off, so a run never tries to reach the internet.
 """
 
 from __future__ import annotations
