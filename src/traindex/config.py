@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         default=2_000_000, ge=1, description="embeddings up to which CLIP search is exact (flat)"
     )
 
-    # Web app (traindex.web, `traindex serve`): upload limits, thumbnail safety, sessions;
+    # Web app (traindex.server, `traindex serve`): upload limits, thumbnail safety, sessions;
     # docs/web.md explains them.
     web_max_file_bytes: int = Field(
         default=20_000_000, ge=1024, description="bytes per uploaded query image"

@@ -12,10 +12,10 @@ import pytest
 from driver import chromium, new_context
 from playwright.sync_api import Browser, BrowserContext
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.demo import build_demo, demo_images
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
 
 
 @dataclass
