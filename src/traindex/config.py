@@ -1,7 +1,7 @@
 """The one typed settings object.
 
-Every service receives a ``Settings`` explicitly (see ``bootstrap``); nothing reads the
-environment on its own, so tests can build as many independent homes as they like.
+Every service receives a ``Settings`` explicitly; nothing reads the environment on its own,
+so tests can build as many independent homes as they like.
 """
 
 from __future__ import annotations
