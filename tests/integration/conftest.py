@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from traindex.api.app import create_app
+from traindex.server.app import create_app
 from traindex.config import Settings
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import http_sf
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
-from traindex.signals.fetch import FetchResult
+from traindex.signals.fetched import FetchResult
 from traindex.signals.rep import RepFile, parse_rep
 from traindex.signals.robots import decode_site_text, match_token
 from traindex.signals.tdmrep import location_matches, normalise, path_of

@@ -22,7 +22,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from traindex.api.app import create_app
+from traindex.server.app import create_app
 from traindex.catalog.store import Catalog, Release
 from traindex.cli.main import app
 from traindex.config import Settings
