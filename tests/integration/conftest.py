@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from traindex.server.app import create_app
 from traindex.config import Settings
+from traindex.server.app import create_app
 
 
 @pytest.fixture

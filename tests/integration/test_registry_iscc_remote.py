@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.filtering.deciders import Columns, open_decider
-from traindex.fingerprint.iscc import image_code
+from traindex.fingerprint.iscc import image_code, iscc_from_body
 from traindex.jobs.fingerprint import FingerprintReport
 
 pytestmark = pytest.mark.shared
@@ -122,3 +122,25 @@ def test_the_remote_decider_travels_to_workers_with_its_iscc_rows(
     assert removals[1] is None
     assert removals[0] is not None
     assert (removals[0].reason, removals[0].decision) == ("claim", "do_not_train")
+
+
+def test_claims_and_checks_carry_the_iscc_over_http(server: str) -> None:
+    """A claim filed with a bare ISCC body, and checked by ``iscc:`` and by the code."""
+    token = httpx.post(f"{server}/api/registry/owners", json={"name": "a"}).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    body = "c3a1f00d5e6b7a29"
+    selector = {"kind": "image", "value": "", "iscc": body}
+    filed = httpx.post(f"{server}/api/registry/claims", json={"selector": selector}, headers=auth)
+    assert filed.status_code == 201, filed.text
+    assert (filed.json()["selector"]["iscc"], filed.json()["selector"]["value"]) == (
+        body, f"iscc:{body}",
+    )  # fmt: skip
+    near = f"{int(body, 16) ^ 0b111:016x}"  # 3 bits away: within the radius
+    items = [f"iscc:{near}", iscc_from_body(body), "iscc:" + "0" * 16, "ISCC:1234"]
+    answer = httpx.post(f"{server}/api/registry/check",
+                        json={"items": items, "count_unverified": True}).json()  # fmt: skip
+    decisions = answer["decisions"]
+    assert [d["decision"] for d in decisions] == ["do_not_train", "do_not_train", "unknown",
+                                                  "unknown"]  # fmt: skip
+    assert decisions[0]["claim_ids"] == [filed.json()["id"]]
+    assert "ISCC:1234" in decisions[3]["error"]

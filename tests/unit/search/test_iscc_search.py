@@ -22,7 +22,6 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from traindex.server.app import create_app
 from traindex.catalog.store import Catalog, Release
 from traindex.cli.main import app
 from traindex.config import Settings
@@ -38,6 +37,7 @@ from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import FingerprintReport
 from traindex.jobs.iscc import ISCC_SCHEMA, read_iscc
 from traindex.search.iscc import IsccCodes, IsccSearch, code_queries, declaration_queries
+from traindex.server.app import create_app
 
 PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
 COPIED = ("0006400c1c224e19", "000adef7197e3118", "001ad258e358b14a")
