@@ -191,6 +191,8 @@ def _print_check(check: ReportCheck) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    for proof in check.proofs:
+        console.print(f"time: {proof.describe()}", highlight=False, soft_wrap=True)
     if check.key.trusted:
         console.print("verified", highlight=False)
 
