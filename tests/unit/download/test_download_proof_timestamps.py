@@ -4,6 +4,7 @@ the machine's clock."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import sys
@@ -78,10 +79,15 @@ def test_proofs_are_stamped_and_verify_names_the_authority(
     assert second["verified_by_download"] == proof, "the same fetch keeps its token"
 
     report = tmp_path / "report.json"
-    _run(release, "report", "--from", str(tmp_path / "answer.json"), "--out", str(report))
+    table = tmp_path / "report.csv"
+    saved = str(tmp_path / "answer.json")
+    _run(release, "report", "--from", saved, "--out", str(report), "--out", str(table))
     body = json.loads(report.read_bytes())["report"]
     [row] = body["matches"]
     assert row["download_proof"]["timestamp"] == proof["timestamp"]
+    [line] = csv.DictReader(io.StringIO(table.read_text(encoding="utf-8")))
+    assert line["download_proof"].startswith(f"{proof['url']} fetched at {proof['fetched_at']}")
+    assert line["download_proof"].endswith(proof["time_basis"])
     said = _run(release, "report", "verify", str(report), "--tsa-cert", str(tsa.certificate))
     where = f"download proof of laionlike/{row['release']} {row['source_file']} row {row['row']}"
     assert where in said
