@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
+from traindex.api.app import create_app
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.core.keyring import Keyring
@@ -94,6 +96,13 @@ def test_proofs_are_stamped_and_verify_names_the_authority(
     assert f"timestamped {proof['timestamp']['time']} by" in said
     assert "Loopback Time Authority (a trusted authority)" in said
     assert "fetched at " + proof["fetched_at"] in said
+    api = TestClient(create_app(Settings(home=release.home, tsa_certificates=[tsa.certificate])))
+    answered = api.post("/api/evidence/verify", json={"report": json.loads(report.read_bytes())})
+    [checked] = answered.json()["download_proofs"]
+    assert answered.json()["valid"]
+    assert checked["timestamp"]["trusted"]
+    assert checked["timestamp"]["time"] == proof["timestamp"]["time"]
+    assert "Loopback Time Authority" in checked["timestamp"]["authority"]
     refused = _run(
         release, "report", "verify", str(report), "--tsa-cert", str(rogue.certificate), code=1
     )
