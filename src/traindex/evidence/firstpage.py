@@ -40,7 +40,10 @@ def _compared(report: EvidenceReport, t: dict[str, str], lang: Language) -> Sect
     names = "; ".join(
         f"{r.dataset} / {r.release} ({_number(r.rows or 0, lang)} {t['rows']})" for r in releases
     )
-    return t["compared_h"], [t["compared"].format(asked=asked, releases=names or "-")]
+    # "every searchable row" is true of key and text searches only: an image search
+    # compares fingerprinted rows, and the coverage section says how many those were.
+    said = t["compared_images"] if any(r.coverage for r in report.releases) else t["compared"]
+    return t["compared_h"], [said.format(asked=asked, releases=names or "-")]
 
 
 def _image_coverage(release: ReleaseSearched, t: dict[str, str], lang: Language) -> str:

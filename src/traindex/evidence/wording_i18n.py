@@ -17,6 +17,8 @@ TEXT: dict[str, dict[str, str]] = {
         "rows": "rows",
         "compared_h": "What was compared",
         "compared": "Searches ({asked}) were compared with every searchable row of: {releases}.",
+        "compared_images": "Searches ({asked}) were run over: {releases}. An image search "
+        "compares only rows whose images were fingerprinted; the next section says which.",
         "covered_h": "What was covered and what was not",
         "covered": "{name}: {rows} rows searched from {files} source file(s); {failed} rows "
         "whose download had failed and {rejected} unreadable rows were not searched.",
@@ -64,6 +66,9 @@ TEXT: dict[str, dict[str, str]] = {
         "compared_h": "Was verglichen wurde",
         "compared": "Die Suchen ({asked}) wurden mit jeder durchsuchbaren Zeile verglichen "
         "von: {releases}.",
+        "compared_images": "Die Suchen ({asked}) liefen über: {releases}. Eine Bildsuche "
+        "vergleicht nur Zeilen, deren Bilder erfasst wurden; welche das sind, sagt der nächste "
+        "Abschnitt.",
         "covered_h": "Was erfasst wurde und was nicht",
         "covered": "{name}: {rows} Zeilen aus {files} Quelldatei(en) durchsucht; {failed} "
         "Zeilen mit fehlgeschlagenem Download und {rejected} unlesbare Zeilen wurden nicht "
@@ -117,6 +122,9 @@ TEXT: dict[str, dict[str, str]] = {
         "compared_h": "Wat is vergeleken",
         "compared": "De zoekopdrachten ({asked}) zijn vergeleken met elke doorzoekbare rij "
         "van: {releases}.",
+        "compared_images": "De zoekopdrachten ({asked}) liepen over: {releases}. Zoeken op "
+        "beeld vergelijkt alleen rijen waarvan de afbeeldingen zijn verwerkt; welke dat zijn, "
+        "staat in het volgende deel.",
         "covered_h": "Wat wel en niet is gedekt",
         "covered": "{name}: {rows} rijen uit {files} bronbestand(en) doorzocht; {failed} "
         "rijen waarvan de download mislukte en {rejected} onleesbare rijen zijn niet "

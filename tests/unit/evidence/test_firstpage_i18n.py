@@ -23,7 +23,7 @@ from traindex.evidence.model import (
 from traindex.evidence.render import render_html
 from traindex.evidence.seal import SealedReport, seal
 from traindex.evidence.wording import describe
-from traindex.evidence.wording_i18n import METHODS
+from traindex.evidence.wording_i18n import METHODS, TEXT
 
 ENGLISH_SUMMARY = (
     "searched 8,412 of 9,999 rows (sha256, pdq); 1,587 image(s) could not be fingerprinted: "
@@ -89,6 +89,8 @@ def test_each_language_has_its_own_coverage_sentence(signer: Signer, lang: Langu
     lines = _lines(sealed, lang)
     assert COVERAGE[lang] in lines
     assert any(ROWS[lang] in line for line in lines)  # "What was compared"
+    # an image search compared fingerprinted rows only: never "every searchable row"
+    assert not any(TEXT[lang]["compared"].split("(")[0] in line for line in lines)
     others = [COVERAGE[other] for other in LANGUAGES if other != lang]
     assert not any(sentence in lines for sentence in others)
     if lang != "en":

@@ -46,6 +46,17 @@ def test_report_carries_a_token_checked_against_the_trusted_authority(
     assert check.timestamp is not None
     rogue_check = check_pdf_signature(out.read_bytes(), certificate, rogue.certificate.read_bytes())
     assert not rogue_check.ok
+    said = " ".join(cli(settings, "report", "verify", str(out)).split())
+    assert "by Common Name: Loopback Time Authority (an authority you have not trusted)" in said
+    trusting = ["--tsa-cert", str(tsa.certificate)]
+    said = " ".join(cli(settings, "report", "verify", str(out), *trusting).split())
+    assert (
+        f"timestamped {check.timestamp} by Common Name: Loopback Time Authority (a trusted" in said
+    )
+    refused = cli(
+        settings, "report", "verify", str(out), "--tsa-cert", str(rogue.certificate), code=1
+    )
+    assert "NOT VERIFIED" in refused
 
 
 def test_report_without_authority_says_the_clock_is_the_machines(
@@ -56,6 +67,10 @@ def test_report_without_authority_says_the_clock_is_the_machines(
     out = tmp_path / "report.html"
     cli(settings, "report", "--from", str(search), "--out", str(out))
     assert "this machine&#39;s clock" in out.read_text(encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    cli(settings, "report", "--from", str(search), "--out", str(pdf))
+    said = " ".join(cli(settings, "report", "verify", str(pdf)).split())
+    assert "no timestamp in the signature: its signing time is the signing machine's clock" in said
     assert "timestamp" not in json.loads(out.with_suffix(".json").read_bytes())
     edited = json.loads(out.with_suffix(".json").read_bytes())
     edited["timestamp"] = {"authority": "Anyone", "time": "2020-01-01T00:00:00", "token": "AA=="}
