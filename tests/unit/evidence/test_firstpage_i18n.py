@@ -3,16 +3,19 @@ in German and Dutch are German and Dutch, not English quoted inside; the HTML ha
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import get_args
 
 import pytest
+from pypdf import PdfReader
 
 from traindex.core.matches import Match, MatchMethod
 from traindex.core.signing import Signer
 from traindex.evidence.firstpage import LANGUAGES, Language, first_page
 from traindex.evidence.model import (
+    DownloadProof,
     EvidenceMatch,
     EvidenceReport,
     QueryRecord,
@@ -20,7 +23,7 @@ from traindex.evidence.model import (
     ReleaseSearched,
     SourceFile,
 )
-from traindex.evidence.render import render_html
+from traindex.evidence.render import render, render_html
 from traindex.evidence.seal import SealedReport, seal
 from traindex.evidence.wording import describe
 from traindex.evidence.wording_i18n import METHODS, TEXT
@@ -154,3 +157,31 @@ def test_every_method_a_report_can_name_has_a_meaning(method: str, extra: dict[s
     )  # fmt: skip
     name = describe(match).method
     assert set(METHODS[name]) == {"en", "de", "nl"}
+
+
+CROWDED_METHODS = ("same file", "same image", "same image (keypoints)", "exact URL", "domain")
+
+
+def _crowded() -> EvidenceReport:
+    """Four partly searched releases, five methods, download proofs: a long first page
+    (more releases or methods than this may take a second page before the tables)."""
+    base = _report(_covered())
+    releases = [base.releases[0].model_copy(update={"dataset": f"laion{i}"}) for i in range(4)]
+    proof = DownloadProof(
+        url="https://example.com/a.jpg", fetched_at="2026-12-05T08:00:00+00:00",
+        http_status=200, sha256="b" * 64,
+    )  # fmt: skip
+    matches = [
+        base.matches[0].model_copy(update={"method": method, "row": i, "download_proof": proof})
+        for i, method in enumerate(CROWDED_METHODS)
+    ]
+    return base.model_copy(update={"releases": releases, "matches": matches})
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_long_lawyers_page_fits_on_page_one(signer: Signer, lang: Language) -> None:
+    sealed = seal(_crowded(), signer)
+    pages = PdfReader(io.BytesIO(render(sealed, "pdf", lang=lang))).pages
+    first = " ".join(pages[0].extract_text().split())
+    assert "--against" in first  # the page's last paragraph
+    assert "Evidence report: training-dataset rows" in pages[1].extract_text()
