@@ -56,7 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
         "(name, size, SHA-256), the row's position and its raw URL and caption. Anyone with "
         'that file can confirm them with "traindex report verify report.json --against FILE" '
         "or with the one-line DuckDB query printed under each row. Rows of other kinds of "
-        "source file (e.g. image tar shards) are cited by file, row and key.",
+        "source file (CSV/TSV tables, image tar shards) are cited by file, row and key.",
     },
     "de": {
         "title": "Beweisbericht — Zusammenfassung für Anwälte und Behörden",
@@ -111,8 +111,8 @@ TEXT: dict[str, dict[str, str]] = {
         "Datensatzdatei (Name, Größe, SHA-256), die Position der Zeile sowie ihre "
         'unveränderte URL und Bildunterschrift. Wer die Datei hat, kann sie mit "traindex '
         'report verify report.json --against DATEI" oder der einzeiligen DuckDB-Abfrage unter '
-        "jeder Zeile bestätigen. Zeilen aus anderen Dateiarten (z. B. Bild-Tar-Archiven) "
-        "werden mit Datei, Zeile und Schlüssel zitiert.",
+        "jeder Zeile bestätigen. Zeilen aus anderen Dateiarten (CSV/TSV-Tabellen, "
+        "Bild-Tar-Archive) werden mit Datei, Zeile und Schlüssel zitiert.",
     },
     "nl": {
         "title": "Bewijsrapport — samenvatting voor advocaten en toezichthouders",
@@ -166,8 +166,8 @@ TEXT: dict[str, dict[str, str]] = {
         "datasetbestand (naam, grootte, SHA-256), de positie van de rij en haar ongewijzigde "
         'URL en bijschrift. Wie dat bestand heeft, kan ze bevestigen met "traindex report '
         'verify report.json --against BESTAND" of met de DuckDB-query van één regel onder '
-        "elke rij. Rijen uit andere soorten bestanden (bv. tar-archieven met afbeeldingen) "
-        "worden aangeduid met bestand, rij en sleutel.",
+        "elke rij. Rijen uit andere soorten bestanden (CSV/TSV-tabellen, tar-archieven met "
+        "afbeeldingen) worden aangeduid met bestand, rij en sleutel.",
     },
 }
 
