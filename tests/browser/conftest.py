@@ -56,7 +56,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterato
         registry_verify_connect_host="127.0.0.1",
         registry_verify_timeout=5.0,
         # the tests press ~20 evidence buttons within a minute from one address, faster
-        # than a person would; the per-address limit has its own tests (tests/unit/server/test_expensive_limits.py)
+        # than a person would; the per-address limit has its own tests
+        # (tests/unit/server/test_expensive_limits.py)
         api_expensive_burst=100,
     )
     build_demo(settings, shared_data)
