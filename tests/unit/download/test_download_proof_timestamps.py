@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from traindex.api.app import create_app
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.core.keyring import Keyring
@@ -24,6 +23,7 @@ from traindex.core.signing import SignatureError
 from traindex.core.timestamps import check_timestamp, load_tsa_certificates
 from traindex.evidence.seal import open_sealed, seal
 from traindex.evidence.verify import TrustOptions, check_report
+from traindex.server.app import create_app
 
 from .conftest import HOSTS, LaionLike, MakeRelease
 
