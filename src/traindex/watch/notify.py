@@ -28,9 +28,10 @@ from traindex.watch.store import Channel, WatchStore
 __all__ = ["Notifier", "Sent", "alert_links"]
 
 
-def alert_links(settings: Settings, alert: Alert) -> dict[str, str]:
-    """Where an alert's row, report, letter and opt-out are, in the web app."""
-    base = settings.watch_base_url.rstrip("/")
+def alert_links(base_url: str, alert: Alert) -> dict[str, str]:
+    """Where an alert's row, report, letter and opt-out are, in the web app at
+    ``base_url`` (``""``: links within the app)."""
+    base = base_url.rstrip("/")
     page = f"{base}/watches/alerts/{alert.id}"
     claim = {"kind": "url", "value": alert.match.get("url") or ""}
     return {
@@ -55,7 +56,7 @@ def _text(settings: Settings, watch: Watch, alerts: list[Alert], gaps: list[Gap]
     if alerts:
         lines.append(f"{len(alerts):,} new row(s) found:")
     for alert in alerts:
-        m, links = alert.match, alert_links(settings, alert)
+        m, links = alert.match, alert_links(settings.watch_base_url, alert)
         lines += [
             f"- {m['dataset']}/{m['release']} {m['shard']} row {m['row']} ({m['method']}): "
             f"{m.get('url') or ''}",
@@ -70,9 +71,10 @@ def _text(settings: Settings, watch: Watch, alerts: list[Alert], gaps: list[Gap]
 
 def _payload(settings: Settings, watch: Watch, alerts: list[Alert], gaps: list[Gap]) -> Any:
     described = {k: v for k, v in watch.to_json().items() if k not in ("email", "webhook")}
+    base = settings.watch_base_url
     return {
         "watch": described,
-        "alerts": [a.to_json() | {"links": alert_links(settings, a)} for a in alerts],
+        "alerts": [a.to_json() | {"links": alert_links(base, a)} for a in alerts],
         "not_searched": [g.to_json() for g in gaps],
     }
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
-
 from tests.unit.watch.conftest import Cli
 
 pytestmark = pytest.mark.shared
@@ -54,7 +53,8 @@ def test_not_searched_until_fingerprinted_then_found_once(
     answer = cli("watch", "alerts", "--json", json_out=True)
     found = {a["match"]["row"]: a["match"] for a in answer["alerts"]}
     assert sorted(found) == [0, 1]  # the unrelated photo (row 5) is not an alert
-    assert found[0]["method"] == "same_image" and found[0]["variant"] != "original"
+    assert found[0]["method"] == "same_image"
+    assert found[0]["variant"] != "original"
     assert found[1]["method"] == "same_file"
     # 3 of 9 rows have images: the answer says "partly searched", never "not found"
     [gap] = answer["not_searched"]

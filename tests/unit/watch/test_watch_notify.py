@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from tests.conftest import StartServer
+
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
 from traindex.watch.service import WatchService
@@ -107,11 +107,13 @@ def test_email_and_webhook_once_per_new_row(
     shutil.copy(parts[0], release)
     ingest(settings, release, dataset="cc", release="v1")
     outcome = service.after_new_rows("cc/v1")
-    assert outcome is not None and outcome.sent.messages == {"email": 1, "webhook": 1}
+    assert outcome is not None
+    assert outcome.sent.messages == {"email": 1, "webhook": 1}
 
     [mail] = box.messages
     assert mail["To"] == "jane@example.org"
-    assert "1 new row(s)" in mail["Subject"] and "Laugharne Castle" in mail["Subject"]
+    assert "1 new row(s)" in mail["Subject"]
+    assert "Laugharne Castle" in mail["Subject"]
     body = mail.get_payload(decode=True).decode()
     assert "cc/v1 part1.csv row 3 (text)" in body
     assert "https://traindex.example.org/rows/cc/v1?shard=part1.csv&row=3" in body
@@ -119,7 +121,8 @@ def test_email_and_webhook_once_per_new_row(
     assert f"https://traindex.example.org/watches/alerts/{alert.id}" in body
 
     [payload] = receiver.bodies
-    assert payload["watch"]["id"] == watch.id and "email" not in payload["watch"]
+    assert payload["watch"]["id"] == watch.id
+    assert "email" not in payload["watch"]
     [posted] = payload["alerts"]
     assert posted["match"]["row"] == 3
     assert set(posted["links"]) == {"row", "alert", "report", "letter", "claim"}
@@ -146,13 +149,16 @@ def test_failed_delivery_is_retried_by_the_next_run(
     receiver.status = 500
     outcome = service.run()
     assert outcome.report.new_alerts == 9
-    assert "HTTP 500" in outcome.sent.errors[0] and receiver.bodies == []
+    assert "HTTP 500" in outcome.sent.errors[0]
+    assert receiver.bodies == []
     receiver.status = 200
     outcome = service.run()
-    assert outcome.report.new_alerts == 0 and outcome.sent.messages["webhook"] == 1
+    assert outcome.report.new_alerts == 0
+    assert outcome.sent.messages["webhook"] == 1
     assert len(receiver.bodies[0]["alerts"]) == 9
     service.run()
-    assert len(receiver.bodies) == 1 and box.messages == []
+    assert len(receiver.bodies) == 1
+    assert box.messages == []
 
 
 def test_webhooks_to_private_addresses_are_refused_by_default(

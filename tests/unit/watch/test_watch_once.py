@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from tests.unit.watch.conftest import Cli
 
 pytestmark = pytest.mark.shared

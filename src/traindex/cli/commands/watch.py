@@ -137,8 +137,8 @@ def alerts(
         ids = [store.get(i).id for i in watch_id] if watch_id else None
     found, gaps = store.alerts(ids), store.gaps(ids)
     if as_json:
-        print_json({"alerts": [a.to_json() | {"links": alert_links(cfg, a)} for a in found],
-                    "not_searched": [g.to_json() for g in gaps]})  # fmt: skip
+        linked = [a.to_json() | {"links": alert_links(cfg.watch_base_url, a)} for a in found]
+        print_json({"alerts": linked, "not_searched": [g.to_json() for g in gaps]})
         return
     watches = {w.id: w for w in store.watches()}
     table = Table("alert", "watch", "dataset/release", "file:row", "how", "url", "report/letter",
@@ -147,7 +147,7 @@ def alerts(
         m = a.match
         table.add_row(str(a.id), _describe(watches, a.watch_id), f"{m['dataset']}/{m['release']}",
                       f"{m['shard']}:{m['row']}", m["method"], m.get("url") or "",
-                      alert_links(cfg, a)["alert"])  # fmt: skip
+                      alert_links(cfg.watch_base_url, a)["alert"])  # fmt: skip
     print_table(table)
     for gap in gaps:
         console.print(f"[yellow]{gap.state}[/] {gap.coverage.name} for "
