@@ -51,7 +51,11 @@ _rows = st.lists(st.tuples(st.sampled_from(["a.csv", "b.csv"]), st.integers(0, 2
 @settings(max_examples=30)
 @given(st.lists(_rows, min_size=1, max_size=4))
 def test_each_row_is_recorded_once_per_watch(batches: list[list[tuple[str, int]]]) -> None:
-    store = WatchStore(Path(tempfile.mkdtemp()))
+    with tempfile.TemporaryDirectory() as tmp:
+        _record_once(WatchStore(Path(tmp)), batches)
+
+
+def _record_once(store: WatchStore, batches: list[list[tuple[str, int]]]) -> None:
     added = 0
     for batch in batches:
         for watch in ("w1", "w2"):
