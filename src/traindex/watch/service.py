@@ -31,17 +31,10 @@ class WatchService:
         self.settings = settings
         self.store = WatchStore(settings.home)
 
-    def add(
-        self,
-        kind: WatchKind,
-        value: str,
-        *,
-        owner_id: str | None = None,
-        email: str | None = None,
-        webhook: str | None = None,
-    ) -> Watch:
-        """Check and save a watch (atomically); ``run`` searches what is already ingested."""
-        watch = new_watch(kind, value, owner_id=owner_id, email=email, webhook=webhook)
+    def add(self, kind: WatchKind, value: str, **contacts: str | None) -> Watch:
+        """Check and save a watch (atomically); ``run`` searches what is already ingested.
+        ``contacts``: ``owner_id``, ``email``, ``webhook`` as ``new_watch`` takes them."""
+        watch = new_watch(kind, value, **contacts)
         if kind == "face":
             check_face(self.settings, Path(watch.value))
         self.store.add(watch)

@@ -91,15 +91,19 @@ def _settings(tmp_path: Path, smtp_port: int, **extra: Any) -> Settings:
     )
 
 
+Wired = tuple[_Inbox, _Hook, str, Settings]
+
+
+@pytest.fixture
+def wired(tmp_path: Path, inbox: tuple[_Inbox, int], hook: tuple[_Hook, str]) -> Wired:
+    """(SMTP inbox, webhook receiver, its URL, settings mailing to the inbox)."""
+    return inbox[0], hook[0], hook[1], _settings(tmp_path, inbox[1])
+
+
 def test_email_and_webhook_once_per_new_row(
-    tmp_path: Path,
-    parts: tuple[Path, Path],
-    inbox: tuple[_Inbox, int],
-    hook: tuple[_Hook, str],
+    tmp_path: Path, parts: tuple[Path, Path], wired: Wired
 ) -> None:
-    box, port = inbox
-    receiver, url = hook
-    settings = _settings(tmp_path, port)
+    box, receiver, url, settings = wired
     service = WatchService(settings)
     watch = service.add("text", "Laugharne Castle", email="jane@example.org", webhook=url)
     release = tmp_path / "release"
@@ -134,15 +138,8 @@ def test_email_and_webhook_once_per_new_row(
     assert (len(box.messages), len(receiver.bodies)) == (1, 1)
 
 
-def test_failed_delivery_is_retried_by_the_next_run(
-    tmp_path: Path,
-    parts: tuple[Path, Path],
-    inbox: tuple[_Inbox, int],
-    hook: tuple[_Hook, str],
-) -> None:
-    box, port = inbox
-    receiver, url = hook
-    settings = _settings(tmp_path, port)
+def test_failed_delivery_is_retried_by_the_next_run(parts: tuple[Path, Path], wired: Wired) -> None:
+    box, receiver, url, settings = wired
     service = WatchService(settings)
     service.add("domain", "staticflickr.com", webhook=url)
     ingest(settings, parts[0], dataset="cc", release="main")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.unit.web.test_optout_pages import _csrf, _signup
 
 from traindex.api.app import create_app
 from traindex.config import Settings
@@ -23,18 +24,6 @@ def client(tmp_path: Path, parts: tuple[Path, Path]) -> Iterator[TestClient]:
     ingest(settings, parts[0], dataset="cc", release="main")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _signup(client: TestClient, name: str) -> None:
-    csrf = _csrf(client.get("/signup").text)
-    response = client.post("/signup", data={"name": name, "csrf_token": csrf})
-    assert response.status_code == 201, response.text
 
 
 def _add(client: TestClient, kind: str, value: str) -> str:
