@@ -9,13 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from driver import chromium, new_context
 from playwright.sync_api import Browser, BrowserContext
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.demo import build_demo, demo_images
-from traindex.web.browser import chromium, new_context
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
 
 
 @dataclass
@@ -56,7 +56,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterato
         registry_verify_connect_host="127.0.0.1",
         registry_verify_timeout=5.0,
         # the tests press ~20 evidence buttons within a minute from one address, faster
-        # than a person would; the per-address limit has its own tests (tests/unit/api)
+        # than a person would; the per-address limit has its own tests
+        # (tests/unit/server/test_expensive_limits.py)
         api_expensive_burst=100,
     )
     build_demo(settings, shared_data)

@@ -22,9 +22,9 @@ from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.matches import Match
 from traindex.errors import InputError
-from traindex.search.face_guard import FaceAudit
 from traindex.search.service import SearchService
 from traindex.search.views import ReleaseView, ViewCache
+from traindex.server.face_guard import FaceAudit
 from traindex.watch.model import KEY_KINDS, Watch, portfolio
 
 if TYPE_CHECKING:

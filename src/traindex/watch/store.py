@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from traindex.catalog.manifest import write_atomic
 from traindex.core.coverage import ReleaseCoverage
+from traindex.core.files import write_atomic
 from traindex.core.matches import Match
 from traindex.errors import InputError
 from traindex.watch.model import Alert, Gap, Watch

@@ -12,7 +12,7 @@ from traindex.errors import InputError
 from traindex.fingerprint.faces import FaceOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
-from traindex.search.face_guard import FaceAudit
+from traindex.server.face_guard import FaceAudit
 from traindex.watch.service import WatchService
 
 from .conftest import photo_bytes, write_gallery

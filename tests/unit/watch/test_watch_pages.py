@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.unit.web.test_optout_pages import _csrf, _signup
+from tests.unit.server.test_optout_pages import _csrf, _signup
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
+from traindex.server.app import create_app
 
 pytestmark = pytest.mark.shared
 
