@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,13 +10,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from driver import chromium, new_context
 from playwright.sync_api import Browser, BrowserContext
 
 from traindex.config import Settings
 from traindex.demo import build_demo, demo_images
 from traindex.server.app import create_app
 from traindex.server.running import serve_in_thread
+
+# driver.py (the Chromium test tooling) sits beside this file; importlib mode adds no path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from driver import chromium, new_context
 
 
 @dataclass

@@ -22,7 +22,8 @@ from traindex.catalog.indexes.tiles import index_tiles
 from traindex.config import Settings
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.base import ReaderOptions
-from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
+from traindex.ingest.pipeline import IngestReport, ingest
+from traindex.ingest.shards import IngestListener
 from traindex.jobs.fingerprint import fingerprint
 
 __all__ = [
