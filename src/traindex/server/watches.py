@@ -38,6 +38,10 @@ WEB_KINDS: tuple[tuple[str, str], ...] = (
     ("flickr_user", "A Flickr account"),
     ("text", "My name or words in captions"),
 )
+_FACES_OFF = (
+    "face search is turned off on this server, so face-watch matches are not shown here; "
+    "read them with `traindex watch alerts` where the watch runs"
+)
 _SHOWN_ALERTS = 500  # per watch on the page; `traindex watch alerts` lists every one
 
 
@@ -70,6 +74,11 @@ class WatchPages:
     def _owned(self, owner: SessionOwner) -> list[Watch]:
         return [w for w in self.service.store.watches() if w.owner_id == owner.id]
 
+    def _hidden(self, watch: Watch) -> bool:
+        """Face matches are shown only where face search is on (off by default on a server,
+        like ``POST /faces``); the owner still reads them with ``traindex watch alerts``."""
+        return watch.kind == "face" and not self.settings.face_search_enabled
+
     def _signed_in(
         self, request: Request, build: Callable[[SessionOwner], dict[str, Any]], template: str
     ) -> Response:
@@ -90,12 +99,14 @@ class WatchPages:
             {
                 "watch": w,
                 "alerts": [a for a in found if a.watch_id == w.id][-_SHOWN_ALERTS:],
+                "hidden": self._hidden(w),
                 "total": sum(a.watch_id == w.id for a in found),
                 "gaps": [g for g in gaps if g.watch_id == w.id],
             }
             for w in watches
         ]
-        return {"listed": listed, "kinds": WEB_KINDS, "email": owner.email or ""}
+        return {"listed": listed, "kinds": WEB_KINDS, "email": owner.email or "",
+                "faces_off": _FACES_OFF}  # fmt: skip
 
     def page(self, request: Request) -> Response:
         return self._signed_in(request, self._page, "watches.html")
@@ -148,6 +159,8 @@ class WatchPages:
         watch = next((w for w in self._owned(owner) if w.id == alert.watch_id), None)
         if watch is None:
             raise InputError(f"alert {alert_id} is not one of your watches'")
+        if self._hidden(watch):
+            raise InputError(_FACES_OFF)
         answer, digests = alert_answer(watch, alert)
         token = self.signed.dump_answer(answer, digests)
         links = alert_links("", alert)  # within this app, whatever its address

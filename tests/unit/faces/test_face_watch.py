@@ -6,12 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from tests.unit.server.test_optout_pages import _signup
 
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.faces import FaceOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
+from traindex.registry.service import RegistryService
+from traindex.server.app import create_app
 from traindex.server.face_guard import FaceAudit
 from traindex.watch.service import WatchService
 
@@ -63,3 +67,31 @@ def test_face_watch_is_not_searched_until_faces_are_indexed_then_alerts_once(
     assert len(service.store.alerts()) == 3
     [today] = FaceAudit(settings.home).counts().values()
     assert today == {"searched": 1}  # one search per run with new indexed faces; counts only
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_face_watch_matches_show_on_the_page_only_where_face_search_is_on(
+    gallery: Settings, face_root: Path, enabled: bool
+) -> None:
+    settings = gallery.model_copy(update={"face_search_enabled": enabled})
+    with TestClient(create_app(settings)) as client:
+        name = f"Face Owner {enabled}"
+        _signup(client, name)
+        registry = RegistryService.open(settings)
+        owner = registry.owner_named(name)
+        registry.close()
+        assert owner is not None
+        service = WatchService(settings)
+        watch = service.add("face", str(face_root / "examples/obama.jpg"), owner_id=owner.id)
+        service.run(watch_ids=[watch.id])
+        [alert, *_] = service.store.alerts([watch.id])
+        page = client.get("/watches").text
+        alert_page = client.get(f"/watches/alerts/{alert.id}").text
+    if enabled:
+        assert f"/watches/alerts/{alert.id}" in page
+        assert 'id="report"' in alert_page
+    else:
+        assert "face search is turned off on this server" in page
+        assert f"/watches/alerts/{alert.id}" not in page
+        assert "face search is turned off on this server" in alert_page
+        assert 'id="report"' not in alert_page
