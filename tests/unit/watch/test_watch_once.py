@@ -86,3 +86,30 @@ def test_remove_forgets_the_watch_and_its_alerts(cli: Cli, parts: tuple[Path, Pa
     cli("watch", "remove", watch["id"])
     assert cli("watch", "list", "--json", json_out=True) == []
     assert cli("watch", "alerts", "--json", json_out=True)["alerts"] == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--domain", "flickr.com"),
+        ("--text", "wedding dress"),
+        ("--url-prefix", "https://i.pinimg.com/"),
+    ],
+)
+def test_a_watch_finds_exactly_what_search_finds(
+    cli: Cli, shared_data: Path, option: str, value: str
+) -> None:
+    """On 9,999 real LAION-400M rows: the rows a watch records are the rows `search` lists."""
+    laion = shared_data / "img2dataset/tests/test_files/test_10000.parquet"
+    cli("ingest", str(laion), "-d", "laion", "-r", "sample")
+    cli("watch", "add", option, value)
+    answer = cli("search", option, value, "--limit", "10000", "--json", json_out=True)
+    searched = {(m["shard"], m["row"]) for m in answer["matches"]}
+    assert len(searched) == answer["total"] > 0
+    rows = _rows_of(cli)
+    assert len(rows) == len(set(rows))
+    assert set(rows) == searched
+
+
+def _rows_of(cli: Cli) -> list[tuple[str, int]]:
+    return [(s, r) for _, s, r in _rows(cli)]
