@@ -73,7 +73,7 @@ class ReleaseCoverage:
         searched = self.rows_searched(signals)
         which = ", ".join(signals)
         if searched <= 0:
-            text = f"not searched: none of its {self.rows:,} rows has a {which} fingerprint"
+            text = f"not searched: none of its {self.rows:,} rows has been fingerprinted ({which})"
         elif searched >= self.rows:
             text = f"searched all {self.rows:,} rows ({which})"
         else:
