@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from traindex.catalog.manifest import write_atomic
 from traindex.catalog.store import Catalog, Release
+from traindex.config import Settings
 from traindex.errors import TraindexError
 from traindex.fingerprint.catalog_index import open_pdq
 from traindex.index.base import DEFAULT_RADIUS, RangeHits, as_hash_array
@@ -42,6 +43,7 @@ __all__ = [
     "fanout_views",
     "load_placement",
     "placement_path",
+    "search_views",
 ]
 
 NAMESPACE = "traindex"
@@ -207,3 +209,13 @@ def fanout_views(
         return FanoutPdq(load_placement(path), options, timeout)
 
     return ViewCache(catalog, pdq_opener=opener)
+
+
+def search_views(catalog: Catalog, settings: Settings) -> ViewCache:
+    """The views image search uses under ``settings``: fanned out over the cluster at
+    ``search_ray_address`` where a release is placed there, the local disk otherwise (and
+    everywhere without an address). The web app, ``search`` and ``report`` all take this."""
+    if settings.search_ray_address is None:
+        return ViewCache(catalog)
+    options = RayOptions(address=settings.search_ray_address)
+    return fanout_views(catalog, options, timeout=settings.search_fanout_timeout)
