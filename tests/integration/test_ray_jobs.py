@@ -5,9 +5,10 @@ local runs (``raycluster.two_nodes``: two raylets on 127.0.0.1; tasks asking for
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from traindex.signals.service import resolve_agents, run_checks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from raycluster import WORKER, TwoNodes, catalog_state, run_cli, two_nodes
+from robotsite import ReservingSite
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -39,10 +41,11 @@ def _index_files(release: Path) -> dict[str, bytes]:
 def test_nearcopy_index_pinned_to_the_second_node_equals_local(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
+    ingest(Settings(home=tmp_path / "local"), shared_data / CC3M, dataset="cc3m", release="main")
+    shutil.copytree(tmp_path / "local", tmp_path / "ray")  # the same catalog, twice
     states = {}
     for mode in ("local", "ray"):
         settings = Settings(home=tmp_path / mode)
-        ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
         pinned = RayOptions(address=two_nodes.address, resources=WORKER)
         [report] = index_tiles(settings, "cc3m", distributor=mode, workers=1, ray=pinned)
         assert (report.shards, report.images, report.errors) == (2, 18, 0)
@@ -56,34 +59,8 @@ def test_nearcopy_index_pinned_to_the_second_node_equals_local(
     assert any(name.endswith("hashes.npy") for name in index)
 
 
-class _Site(BaseHTTPRequestHandler):
-    """robots.txt reserves /private/ for every crawler; images elsewhere are plain JPEGs."""
-
-    server: Any
-
-    def do_GET(self) -> None:
-        self.server.seen.append(self.path)
-        if self.path == "/robots.txt":
-            body, kind = b"User-agent: *\nDisallow: /private/\n", "text/plain"
-        elif self.path.endswith(".jpg"):
-            body, kind = b"\xff\xd8\xff\xd9", "image/jpeg"
-        else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        del args
-
-
 def _sites(http_server: Any) -> list[ThreadingHTTPServer]:
-    sites = [http_server(_Site) for _ in range(2)]
+    sites = [http_server(ReservingSite) for _ in range(2)]
     for site in sites:
         site.seen = []  # type: ignore[attr-defined]
     return sites
