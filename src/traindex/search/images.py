@@ -39,7 +39,7 @@ from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_poi
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
 from traindex.search.hashing import decode_for_hashing
-from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
+from traindex.search.keypoints import KeypointMatch, KeypointRules, keypoint_matches
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
@@ -372,7 +372,9 @@ class ImageSearch:
         same_file = self._same_file(view, queries)
         same_image, not_searched = self._same_image(view, hashes)
         index = view.keypoints if self.keypoints else None
-        located = {} if index is None else search_keypoints(index, points, self.keypoint_rules)
+        located, unreached = (
+            ({}, ()) if index is None else keypoint_matches(index, points, self.keypoint_rules)
+        )
         by_shard: dict[int, list[_Key]] = defaultdict(list)
         for key in same_file | set(same_image) | set(located):
             by_shard[split_loc(key[1])[0]].append(key)
@@ -391,7 +393,7 @@ class ImageSearch:
                         located.get((qi, loc)),
                     )
                 )
-        return matches, not_searched
+        return matches, not_searched | set(unreached)
 
     def match_row(
         self,
