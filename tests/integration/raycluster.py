@@ -77,6 +77,15 @@ def two_nodes() -> Iterator[TwoNodes]:
         cluster.shutdown()
 
 
+def fresh_driver() -> None:
+    """Drop this process's Ray connection (the next use joins anew): a connection kept by
+    an earlier test (a fanned-out search keeps one) may go through the raylet of a node
+    that test removed, and then nothing can be scheduled through it."""
+    import ray
+
+    ray.shutdown()
+
+
 def run_cli(args: list[str], home: Path, address: str) -> str:
     """The installed ``traindex`` command as a separate process joining the cluster."""
     exe = Path(sys.executable).with_name("traindex")

@@ -22,7 +22,7 @@ from traindex.nearcopy.tile_index import index_tiles
 from traindex.signals.service import resolve_agents, run_checks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import WORKER, TwoNodes, catalog_state, run_cli, two_nodes
+from raycluster import WORKER, TwoNodes, catalog_state, fresh_driver, run_cli, two_nodes
 from robotsite import ReservingSite
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
@@ -41,6 +41,7 @@ def _index_files(release: Path) -> dict[str, bytes]:
 def test_nearcopy_index_pinned_to_the_second_node_equals_local(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
+    fresh_driver()
     ingest(Settings(home=tmp_path / "local"), shared_data / CC3M, dataset="cc3m", release="main")
     shutil.copytree(tmp_path / "local", tmp_path / "ray")  # the same catalog, twice
     states = {}
@@ -76,6 +77,7 @@ def _without_times(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_bulk_check_on_the_cluster_equals_local_and_fetches_robots_once_per_site(
     two_nodes: TwoNodes, tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fresh_driver()
     sites = _sites(http_server)
     origins = [f"http://127.0.0.1:{s.server_address[1]}" for s in sites]
     urls = [f"{o}/{d}/{i}.jpg" for i in range(4) for o in origins for d in ("private", "public")]

@@ -22,7 +22,7 @@ from traindex.search.fanout import NAMESPACE, fanout_views, placement_path
 from traindex.search.images import ImageSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, run_cli, two_nodes
+from raycluster import TwoNodes, fresh_driver, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -44,6 +44,7 @@ def _crop(path: Path) -> bytes:
 def test_fanned_out_keypoints_equal_in_process_and_name_a_lost_holder(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
+    fresh_driver()
     settings = Settings(home=tmp_path)
     ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
     fingerprint(settings, "cc3m", workers=1, keypoints=KeypointOptions())

@@ -27,7 +27,7 @@ from traindex.search.images import ImageSearch
 from traindex.web.server import serve_in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, two_nodes
+from raycluster import TwoNodes, fresh_driver, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -74,6 +74,7 @@ def _ask(url: str, photos: list[tuple[str, bytes]]) -> tuple[dict[str, Any], str
 def test_served_image_search_uses_the_cluster_and_names_a_lost_shard(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fresh_driver()
     settings = Settings(home=tmp_path)
     ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
     fingerprint(settings, "cc3m", workers=1)
