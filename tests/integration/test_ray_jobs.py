@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from traindex.catalog.indexes.tiles import index_tiles
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.checks import check_on_ray
 from traindex.jobs.ray import RayOptions
-from traindex.nearcopy.tile_index import index_tiles
 from traindex.signals.service import resolve_agents, run_checks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -24,7 +24,7 @@ from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import NAMESPACE, deploy_pdq, fanout_views, placement_path
 from traindex.search.images import ImageSearch
-from traindex.web.server import serve_in_thread
+from traindex.server.running import serve_in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from raycluster import TwoNodes, fresh_driver, two_nodes

@@ -7,7 +7,7 @@ shard whose table exists is skipped (resumable), a bad image becomes a row with 
 set. Per image, ``regions`` holds the 12 region hashes of ``nearcopy.tiles`` in region
 order, a flat region (PDQ quality below the floor) as null, so the list position is the
 region number the index id packs. The driver adds the tables to the region index in shard
-order (``nearcopy.tile_index``), which makes the index the same whichever worker ran what.
+order (``catalog.indexes.tiles``), which makes the index the same whichever worker ran what.
 """
 
 from __future__ import annotations

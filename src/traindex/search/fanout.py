@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog, Release
 from traindex.config import Settings
+from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
-from traindex.fingerprint.catalog_index import open_pdq
-from traindex.index.base import DEFAULT_RADIUS, RangeHits, as_hash_array
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
+from traindex.index.base import RangeHits, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, import_ray, ray_session
 from traindex.search.views import ViewCache, open_keypoint_index
@@ -224,7 +225,7 @@ class FanoutPdq(_Fanout):
     def search(
         self,
         queries: NDArray[np.uint8] | bytes | Sequence[bytes],
-        radius: int = DEFAULT_RADIUS,
+        radius: int = PDQ_MATCH_RADIUS,
         *,
         workers: int = 1,  # the holders' business; kept for the index interface
     ) -> RangeHits:

@@ -16,18 +16,18 @@ import pytest
 import sklearn.datasets
 from rich.console import Console
 
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog, Release
 from traindex.cli import coverage as cli_coverage
 from traindex.config import Settings
 from traindex.core.coverage import Coverage, ReleaseCoverage, cover_command
 from traindex.evidence.build import build_report, runs_from_result
-from traindex.fingerprint.catalog_index import open_pdq
 from traindex.index.base import RangeHits
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.search.images import ImageSearch
 from traindex.search.views import ViewCache
-from traindex.web.pages import coverage_rows
+from traindex.server.pages import coverage_rows
 
 pytestmark = pytest.mark.shared
 

@@ -1,6 +1,6 @@
 """``traindex nearcopy`` / ``nearcopy-index``, and the CLIP half of ``traindex search``.
 
-Thin adapters: ``nearcopy.check`` judges, ``nearcopy.tile_index`` indexes regions,
+Thin adapters: ``nearcopy.check`` judges, ``catalog.indexes.tiles`` indexes regions,
 ``nearcopy.report`` renders, ``search.similar`` finds CLIP neighbours.
 """
 
@@ -178,7 +178,7 @@ def nearcopy_index_command(
     ray = ray_options(distributor, ray_address, workers)
     with user_errors():
         with needs("images"):
-            from traindex.nearcopy.tile_index import index_tiles
+            from traindex.catalog.indexes.tiles import index_tiles
         with _progress() as progress:
             task = progress.add_task("shards", total=None)
             reports = index_tiles(

@@ -30,7 +30,7 @@ def place_index_command(
     """Spread a fingerprinted release's PDQ index (and its keypoint index, if it has one)
     over the cluster's nodes (fan-out search)."""
     # Imported here: the indexes need the images extra (faiss), the CLI's start does not
-    from traindex.fingerprint.keypoint_index import KEYPOINT_DIR
+    from traindex.catalog.indexes.keypoints import KEYPOINT_DIR
     from traindex.search.fanout import IndexKind, deploy_index, placement_path
 
     with user_errors():
