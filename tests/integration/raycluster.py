@@ -34,6 +34,10 @@ os.environ.update(LOOPBACK_ENV)
 
 OBJECT_STORE = 100 * 2**20
 WORKER = {"worker": 1.0}
+CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
+"""Below ../shared/data: the img2dataset output of 18 real cc3m photos, in 2 shards."""
+PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
+"""Below ../shared/data: the same 18 photos as plain files (query images)."""
 
 
 @dataclass

@@ -22,13 +22,12 @@ from traindex.jobs.ray import RayOptions
 from traindex.signals.service import resolve_agents, run_checks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import WORKER, TwoNodes, catalog_state, fresh_driver, run_cli, two_nodes
+from raycluster import CC3M, WORKER, TwoNodes, catalog_state, fresh_driver, run_cli, two_nodes
 from robotsite import ReservingSite
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
 
-CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
 LOOPBACK_SITES = {"TRAINDEX_SIGNALS_ALLOW_LOOPBACK": "1",
                   "TRAINDEX_SIGNALS_REFUSE_PRIVATE_ADDRESSES": "0"}  # fmt: skip
 

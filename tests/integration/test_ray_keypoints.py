@@ -22,13 +22,10 @@ from traindex.search.fanout import NAMESPACE, fanout_views, placement_path
 from traindex.search.images import ImageSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, fresh_driver, run_cli, two_nodes
+from raycluster import CC3M, PHOTOS, TwoNodes, fresh_driver, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
-
-CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
-PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
 
 
 def _crop(path: Path) -> bytes:
