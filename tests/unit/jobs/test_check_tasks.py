@@ -1,12 +1,17 @@
-"""How bulk ``check --urls`` is cut into Ray tasks: every target once, one host per task."""
+"""How bulk ``check --urls`` is cut into Ray tasks: every target once, one host per task;
+and the CLI refuses a cluster address without ``--distributor ray``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from traindex.cli.main import app
 from traindex.jobs.checks import check_tasks
 
 _HOSTS = ["a.example", "b.example:8080", "c.example", "B.EXAMPLE:8080", "d.example"]
@@ -43,3 +48,12 @@ def test_small_hosts_share_a_task_and_a_big_one_has_its_own() -> None:
     targets += ["https://s1.example/x", "https://s2.example/y"]
     tasks = check_tasks(targets, chunk=3)
     assert [t.positions for t in tasks] == [(0, 1, 2, 3, 4), (5, 6)]
+
+
+@pytest.mark.parametrize(
+    "command", [["check", "https://a.example/x.jpg"], ["nearcopy-index", "-d", "x"]]
+)
+def test_ray_address_needs_the_ray_distributor(command: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--home", str(tmp_path), *command, "--ray-address", "h:1"])
+    assert result.exit_code == 2
+    assert "--ray-address needs --distributor ray" in result.output
