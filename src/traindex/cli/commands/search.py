@@ -12,6 +12,7 @@ from rich.text import Text
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import portfolio_files, run_image_search
+from traindex.cli.commands.iscc_search import run_iscc_search
 from traindex.cli.commands.nearcopy import similar_result
 from traindex.cli.common import (
     console,
@@ -142,6 +143,16 @@ def search_command(
         Path | None,
         typer.Option("--face", help="A photo of exactly one face (yours): same face matches."),
     ] = None,
+    iscc: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--iscc", help="An ISCC code (Image-Code or ISCC-CODE; repeatable): same image."
+        ),
+    ] = None,
+    declaration: Annotated[
+        Path | None,
+        typer.Option("--declaration", help="A TDM·AI declaration file: its ISCC code(s)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the JSON answer to this file.")
     ] = None,
@@ -171,8 +182,26 @@ def search_command(
     max_candidates: Annotated[
         int, typer.Option("--max-candidates", min=1, max=10_000, help="Download at most N.")
     ] = 200,
+    tsa: Annotated[
+        str | None,
+        typer.Option(
+            "--tsa",
+            help="With --verify-candidates: RFC 3161 timestamp authority URL that stamps "
+            "each download proof (or the tsa_url setting).",
+        ),
+    ] = None,
 ) -> None:
-    """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
+    """Search by image file(s), face, ISCC, URL, domain, Flickr photo/account, digest or
+    caption."""
+    if tsa is not None and not verify_candidates:
+        exit_with("--tsa stamps download proofs: use it with --verify-candidates")
+    if iscc or declaration is not None:
+        with user_errors():
+            run_iscc_search(
+                settings(ctx), iscc or [], declaration, dataset=dataset, limit=limit,
+                offset=offset, as_json=as_json, out=out,
+            )  # fmt: skip
+        return
     if face is not None:
         with user_errors():
             run_face_search(
@@ -186,10 +215,13 @@ def search_command(
                 {"domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
                  "text": text}
             )  # fmt: skip
+        config = settings(ctx)
+        if tsa is not None:
+            config = config.model_copy(update={"tsa_url": tsa})
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                config, paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
                 candidates=candidates, max_candidates=max_candidates,
                 ray_address=ray_address,
             )  # fmt: skip
