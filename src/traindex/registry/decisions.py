@@ -124,9 +124,10 @@ class DecisionIndex:
         self._url_filter.prepare()
 
     def apply(self, record: ClaimRecord) -> None:
-        """Bring one claim up to date: (re)index it, or drop it once revoked."""
+        """Bring one claim up to date: (re)index it, or drop it once revoked or rejected
+        (an operator refused it: it counts nowhere)."""
         self._drop(record.id)
-        if record.status == "revoked":
+        if record.status in ("revoked", "rejected"):
             return
         self._entries[record.id] = _Entry(
             DECISION_OF_TERMS[record.terms], record.status == "verified", record.expires_at

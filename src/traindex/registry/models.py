@@ -31,6 +31,7 @@ __all__ = [
     "Decision",
     "DecisionValue",
     "Owner",
+    "Review",
     "Selector",
     "SelectorKind",
     "Terms",
@@ -40,7 +41,7 @@ __all__ = [
 
 SelectorKind = Literal["url", "url_prefix", "domain", "flickr_owner", "image"]
 Terms = Literal["do_not_train", "allow", "allow_with_attribution", "license_required"]
-ClaimStatus = Literal["verified", "unverified", "revoked"]
+ClaimStatus = Literal["verified", "unverified", "rejected", "revoked"]
 DecisionValue = Literal[
     "do_not_train", "license_required", "attribution_required", "allowed", "unknown"
 ]
@@ -133,11 +134,33 @@ class Owner:
     name: str
     email: str | None
     created_at: datetime
+    operator: bool = False
+    """May review claims (``traindex registry grant-operator``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """An operator's review of a claim that could not be proved automatically.
+
+    ``status`` is ``pending``, ``approved`` (the claim is then verified) or ``rejected``
+    (the claim is then ``rejected`` and counts nowhere); ``why`` says why it needed a
+    person, ``reason`` is the operator's.
+    """
+
+    id: int
+    claim_id: str
+    status: Literal["pending", "approved", "rejected"]
+    why: str
+    requested_at: datetime
+    decided_at: datetime | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One owner's terms for one selector. ``status`` is ``verified`` only after proof."""
+    """One owner's terms for one selector. ``status`` is ``verified`` only after proof (or
+    an operator's approval); ``rejected`` when an operator refused it. ``review`` is the
+    latest review, if the claim ever needed one."""
 
     id: str
     owner_id: str
@@ -149,6 +172,7 @@ class Claim:
     created_at: datetime
     declaration: str | None = None
     """The imported declaration as given (its signature or credential recorded, not trusted)."""
+    review: Review | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +196,11 @@ class Decision:
 @dataclass(frozen=True, slots=True)
 class VerificationInstructions:
     """How to prove control of ``domain``: serve ``token`` at ``http_url`` or publish
-    ``dns_value`` as a TXT record at ``dns_name``. Valid until ``expires_at``."""
+    ``dns_value`` as a TXT record at ``dns_name``. Valid until ``expires_at``.
+
+    For an account or URL-prefix claim, ``page_url`` is where the code (``token``) may be
+    put instead (or on another page of the same account/prefix: ``page_scope``); a
+    Flickr account has only this proof, so its domain fields are empty."""
 
     claim_id: str
     domain: str
@@ -181,11 +209,23 @@ class VerificationInstructions:
     dns_name: str
     dns_value: str
     expires_at: datetime
+    page_url: str | None = None
+    page_scope: str | None = None
 
 
-def to_json(value: Owner | Claim | Decision | VerificationInstructions) -> dict[str, Any]:
+def to_json(
+    value: Owner | Claim | Decision | VerificationInstructions | Review,
+) -> dict[str, Any]:
     """The JSON form the CLI (``--json``) and the HTTP API share: datetimes as ISO 8601."""
+    return _iso(asdict(value))
+
+
+def _iso(fields: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: item.isoformat() if isinstance(item, datetime) else item
-        for key, item in asdict(value).items()
+        key: item.isoformat()
+        if isinstance(item, datetime)
+        else _iso(item)
+        if isinstance(item, dict)
+        else item
+        for key, item in fields.items()
     }
