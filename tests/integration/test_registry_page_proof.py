@@ -62,7 +62,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 def site(http_server: Callable[[type[BaseHTTPRequestHandler]], HTTPServer]) -> Iterator[Site]:
     pages = Site()
     pages.port = http_server(_handler(pages)).server_address[1]
-    yield pages
+    return pages
 
 
 @pytest.fixture
@@ -95,22 +95,26 @@ def test_code_on_the_profile_verifies_the_account(registry: RegistryService, sit
     )
     steps = registry.verification_instructions(owner, claim.id)
     assert steps.page_url == "https://www.flickr.com/people/alicek/"
-    assert steps.domain == "" and steps.page_scope == "flickr:alicek"
+    assert steps.domain == ""
+    assert steps.page_scope == "flickr:alicek"
     site.profile("www.flickr.com", "/people/alicek/", f"Landscapes. {steps.dns_value}")
     photo_url = "https://www.flickr.com/photos/alicek/5123/"
     before = registry.check([photo_url])[0]
-    assert before.decision == "unknown" and before.unverified_claim_ids == (claim.id,)
+    assert before.decision == "unknown"
+    assert before.unverified_claim_ids == (claim.id,)
 
     verified = registry.verify(owner, claim.id)
 
     assert verified.status == "verified"
     after = registry.check([photo_url])[0]  # default: verified claims only
-    assert after.decision == "do_not_train" and after.verified
+    assert after.decision == "do_not_train"
+    assert after.verified
     # the proof covers the account: permissive terms on it are now accepted
     paid = registry.add_claim(owner, Selector("flickr_owner", "alicek"), "license_required")
     assert paid.status == "verified"
     entry = next(e for e in registry.store.audit_entries() if e.action == "verify")
-    assert entry.outcome == "ok" and "/people/alicek/" in entry.detail
+    assert entry.outcome == "ok"
+    assert "/people/alicek/" in entry.detail
 
 
 def test_code_on_a_photo_page_of_the_account(registry: RegistryService, site: Site) -> None:
@@ -155,7 +159,7 @@ def test_redirect_to_another_account_is_refused(registry: RegistryService, site:
     claim_id, token, owner = _flickr(registry, "fay", "fay_foto")
     site.pages[("www.flickr.com", "/people/fay_foto/")] = ("redirect", "/people/mallory/")
     site.profile("www.flickr.com", "/people/mallory/", token)
-    with pytest.raises(VerificationFailedError, match="redirected to .*/people/mallory/"):
+    with pytest.raises(VerificationFailedError, match=r"redirected to .*/people/mallory/"):
         registry.verify(owner, claim_id)
     assert registry.get_claim(claim_id).status == "unverified"
 
@@ -175,7 +179,8 @@ def test_unreadable_page_goes_to_review(registry: RegistryService, site: Site) -
     with pytest.raises(VerificationFailedError, match="queued for an operator's review"):
         registry.verify(owner, claim_id)
     [queued] = registry.review_queue()
-    assert queued.review.claim_id == claim_id and "HTTP 503" in queued.review.why
+    assert queued.review.claim_id == claim_id
+    assert "HTTP 503" in queued.review.why
     assert registry.get_claim(claim_id).review == queued.review
 
 

@@ -359,6 +359,24 @@ class DecisionIndex:
         decision = deciding[0][1].decision
         return Decision(item, decision, tuple(i for i, _ in deciding), verified, tuple(ignored))
 
+    def check_fingerprints(
+        self,
+        item: str,
+        fingerprints: Sequence[tuple[str, str | None]],
+        *,
+        count_unverified: bool,
+        now: datetime,
+    ) -> Decision:
+        """Decide one image by all its fingerprints at once (``(kind, hex)`` pairs: SHA-256,
+        MD5, PDQ, ISCC): the claims any of them matches decide together."""
+        ids: Matches = _NONE
+        for kind, value in fingerprints:
+            if value:
+                ids = ids + self.match_hashes(kind, [value])[0]
+        if not ids:
+            return Decision(item, "unknown", (), False)
+        return self.resolve(item, ids, count_unverified=count_unverified, now=now)
+
     def check(
         self, items: Sequence[str], *, count_unverified: bool, now: datetime
     ) -> list[Decision]:

@@ -284,6 +284,17 @@ class RegistryService(OwnerAccounts):
         with self._lock:
             return self._index.check(items, count_unverified=count_unverified, now=now_utc())
 
+    def check_image(self, data: bytes, *, name: str, count_unverified: bool = False) -> Decision:
+        """Decide an image file by its fingerprints (same file: SHA-256/MD5; same image:
+        PDQ within the search threshold; ISCC within its radius). The bytes are not kept."""
+        image = Selector.for_image(data, name=name)
+        prints = [(kind, getattr(image, kind)) for kind in ("sha256", "md5", "pdq", "iscc")]
+        self.sync()
+        with self._lock:
+            return self._index.check_fingerprints(
+                name, prints, count_unverified=count_unverified, now=now_utc()
+            )
+
     def decision_index(self) -> DecisionIndex:
         """The synced index, for bulk users in this process (the filter). Read-only use."""
         self.sync()
