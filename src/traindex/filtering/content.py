@@ -1,64 +1,172 @@
-"""Content-bound claims in the filter: which dataset URLs carry an image whose ISCC
-Image-Code lies within the registry's radius of a declared ISCC.
+"""Image-keyed claims in the filter: which dataset URLs carry an image that a claim names.
 
 The filter reads a dataset's own files, which hold URLs, not pixels; the pixels were read
-when the catalog release was fingerprinted with ``--iscc``. So the match is made once, up
-front, over that release's ISCC tables (every fingerprinted row against the few claimed
-codes), and the result is a map from the row's URL (as the catalog holds it, i.e. as the
-dataset file spells it) to the claims it matched; the filter then removes input rows
-with those URLs. Rows whose image was never fingerprinted cannot match: they are not
-"checked and clean", and the summary says how many rows had an ISCC.
+when a catalog release of that dataset was fingerprinted. So the match is made once, up
+front, over that release's fingerprints against the few claimed images, by every method
+both sides have:
+
+* **same file**: the row's SHA-256 equals a claim's (``fingerprints`` tables);
+* **same image**: the row's PDQ hash within the registry's PDQ radius of a claim's
+  (the release's PDQ index, which also holds border-trimmed hashes; exact range search);
+* **ISCC**: the row's ISCC Image-Code body within the ISCC radius of a declared code
+  (``fingerprint --iscc``).
+
+The result maps each matched row's URL (as the catalog holds it, i.e. as the dataset file
+spells it) to its hits, each naming the claim, the method and the distance, so the
+filter's log can say why a row went. Rows whose image was never fingerprinted cannot
+match: they are not "checked and clean", and ``rows_compared`` says how many were.
+Keypoints are not used: a claim keeps only hashes of its image (``Selector.for_image``).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
-from traindex.catalog.store import Catalog
+from traindex.catalog.store import Catalog, Release
+from traindex.catalog.text import loc_of, split_loc
 from traindex.config import Settings
 from traindex.errors import InputError
+from traindex.fingerprint.catalog_index import fingerprinted_shards, open_pdq
 from traindex.jobs.iscc import read_iscc
 from traindex.registry.decisions import DecisionIndex, Matches
 
-__all__ = ["ContentMatches", "iscc_matches"]
+__all__ = ["ContentMatches", "ImageHit", "image_matches"]
+
+_STAGE = "fingerprints"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHit:
+    """One claim matched one row's image: ``method`` is ``same_file``, ``same_image``
+    (PDQ) or ``iscc``; ``distance`` in bits (0 for the same file) and the radius used."""
+
+    claim_id: str
+    method: str
+    distance: int
+    radius: int
+
+    def describe(self) -> str:
+        if self.method == "same_file":
+            return f"claim {self.claim_id}: same file (SHA-256)"
+        kind = "PDQ" if self.method == "same_image" else "ISCC"
+        return (
+            f"claim {self.claim_id}: {self.method.replace('_', ' ')} "
+            f"({kind} distance {self.distance} <= {self.radius})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class ContentMatches:
-    """URL -> claims for the rows that matched, and how many rows had an ISCC at all."""
+    """URL -> hits for the rows that matched; how many fingerprinted rows were compared."""
 
-    by_url: dict[str, Matches]
-    rows_with_iscc: int
+    by_url: dict[str, tuple[ImageHit, ...]]
+    rows_compared: int
+    dataset: str
+
+    def note(self) -> str:
+        return (
+            f"image claims compared with {self.rows_compared:,} fingerprinted rows of "
+            f"{self.dataset!r} ({len(self.by_url):,} URLs matched); rows without a "
+            "fingerprint there were not compared by image"
+        )
 
 
-def iscc_matches(settings: Settings, dataset: str, index: DecisionIndex) -> ContentMatches:
-    """Match every ISCC of ``dataset``'s releases (``NAME`` or ``NAME/RELEASE``)."""
+Hits = dict[int, list[ImageHit]]  # catalog location -> hits
+
+
+def image_matches(settings: Settings, dataset: str, index: DecisionIndex) -> ContentMatches:
+    """Match the image claims against every fingerprinted row of ``dataset``'s releases
+    (``NAME`` or ``NAME/RELEASE``); ``InputError`` if a release has no fingerprints."""
     releases = Catalog(settings).select(dataset)  # raises naming the known datasets
-    by_url: dict[str, Matches] = {}
-    counted = 0
+    by_url: dict[str, tuple[ImageHit, ...]] = {}
+    compared = 0
     for release, _ in releases:
-        table = read_iscc(release)
-        if not len(table):
-            raise InputError(
-                f"release {release.dir.name} of {dataset!r} has no ISCC codes; "
-                "run `traindex fingerprint --iscc` first"
+        hits: Hits = defaultdict(list)
+        locs = _same_file(release, index, hits)
+        _same_image(release, index, hits)
+        codes = read_iscc(release)
+        if codes.num_rows:
+            code_locs = np.fromiter(
+                map(loc_of, codes.column("shard").to_pylist(), codes.column("row").to_pylist()),
+                np.int64,
             )
-        counted += len(table)
-        if not index.has("iscc"):
+            locs = np.union1d(locs, code_locs)
+            _iscc(codes.column("iscc").to_pylist(), code_locs, index, hits)
+        if not locs.size:
+            raise InputError(
+                f"release {release.dir.name} of {dataset!r} has no image fingerprints; run "
+                "`traindex fingerprint` first (with --iscc for ISCC declarations)"
+            )
+        compared += int(locs.size)
+        for url, found in _urls(release, hits).items():
+            by_url[url] = by_url.get(url, ()) + tuple(found)
+    return ContentMatches(by_url, compared, dataset)
+
+
+def _same_file(release: Release, index: DecisionIndex, hits: Hits) -> NDArray[np.int64]:
+    """SHA-256 matches into ``hits``; returns the locations of every fingerprinted row."""
+    locs = []
+    for shard_id in fingerprinted_shards(release):
+        table = pq.read_table(release.stage_table(_STAGE, shard_id), columns=["row", "sha256"])
+        table = table.filter(pc.is_valid(table.column("sha256")))
+        rows = table.column("row").to_numpy().astype(np.int64)
+        locs.append(np.fromiter((loc_of(shard_id, r) for r in rows.tolist()), np.int64))
+        if not index.has("sha256"):
             continue
-        hits = index.match_hashes("iscc", table.column("iscc").to_pylist())
-        for shard_id in sorted(set(table.column("shard").to_pylist())):
-            in_shard = pc.equal(table.column("shard"), shard_id)
-            rows = table.filter(in_shard).column("row").to_pylist()
-            found = [h for h, keep in zip(hits, in_shard.to_pylist(), strict=True) if keep]
-            if not any(found):
-                continue
-            urls = pq.read_table(release.shard_path(shard_id), columns=["url"]).column("url")
-            for row, matched in zip(rows, found, strict=True):
-                url = urls[row].as_py()
-                if matched and url:
-                    by_url[url] = by_url.get(url, ()) + matched
-    return ContentMatches(by_url, counted)
+        found = index.match_hashes("sha256", table.column("sha256").to_pylist())
+        for row, ids in zip(rows.tolist(), found, strict=True):
+            hits[loc_of(shard_id, row)].extend(ImageHit(i, "same_file", 0, 0) for i in ids)
+    return np.unique(np.concatenate(locs)) if locs else np.zeros(0, np.int64)
+
+
+def _same_image(release: Release, index: DecisionIndex, hits: Hits) -> None:
+    """PDQ matches: one exact range search of the release's index per claimed hash."""
+    claimed = index.claimed("pdq")
+    pdq = open_pdq(release) if claimed else None
+    if pdq is None:
+        return
+    codes = list(claimed)
+    found = pdq.search([bytes.fromhex(c) for c in codes], index.pdq_radius)
+    for number, code in enumerate(codes):
+        ids, distances = found.for_query(number)
+        for loc, distance in zip(ids.tolist(), distances.tolist(), strict=True):
+            hits[loc].extend(
+                ImageHit(i, "same_image", distance, index.pdq_radius) for i in claimed[code]
+            )
+
+
+def _iscc(codes: list[str], locs: NDArray[np.int64], index: DecisionIndex, hits: Hits) -> None:
+    """ISCC matches: every release code against each declared one (64-bit Hamming)."""
+    claimed: Mapping[str, Matches] = index.claimed("iscc")
+    if not claimed:
+        return
+    values = np.frombuffer(bytes.fromhex("".join(codes)), np.uint64)
+    for code, ids in claimed.items():
+        query = np.frombuffer(bytes.fromhex(code), np.uint64)[0]
+        distances = np.bitwise_count(values ^ query)
+        for at in np.flatnonzero(distances <= index.iscc_radius).tolist():
+            hits[int(locs[at])].extend(
+                ImageHit(i, "iscc", int(distances[at]), index.iscc_radius) for i in ids
+            )
+
+
+def _urls(release: Release, hits: Hits) -> dict[str, list[ImageHit]]:
+    """The URLs of the matched rows, reading each shard's URL column once."""
+    by_shard: dict[int, list[int]] = defaultdict(list)
+    for loc in hits:
+        by_shard[split_loc(loc)[0]].append(loc)
+    found: dict[str, list[ImageHit]] = defaultdict(list)
+    for shard_id, locs in sorted(by_shard.items()):
+        urls = pq.read_table(release.shard_path(shard_id), columns=["url"]).column("url")
+        for loc in locs:
+            url = urls[split_loc(loc)[1]].as_py()
+            if url:
+                found[url].extend(hits[loc])
+    return found

@@ -13,9 +13,10 @@ when the row goes for another reason.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 from traindex.config import Settings
 from traindex.core.trust import TrustedKeys
 from traindex.errors import InputError, TraindexError
-from traindex.filtering.content import iscc_matches
+from traindex.filtering.content import ContentMatches, ImageHit, image_matches
 from traindex.registry.decisions import DecisionIndex, Matches
 from traindex.registry.service import RegistryService
 from traindex.registry.snapshot import load_snapshot_index
@@ -67,12 +68,17 @@ class Columns:
 @dataclass(frozen=True, slots=True)
 class Removal:
     """Why a row was removed: ``reason`` is ``claim`` or ``signal``; ``source`` names the
-    claim ids or the signals that decided; ``verified`` tells verified claims apart."""
+    claim ids or the signals that decided; ``verified`` tells verified claims apart;
+    ``match`` says how an image claim matched the row's image (method and distance).
+    ``flag_only``: the row is kept, only reported: unverified claims name it but do not
+    count (no ``--include-unverified``)."""
 
     reason: str
     decision: str
     source: str
     verified: bool
+    match: str | None = None
+    flag_only: bool = False
 
 
 class Decider(ABC):
@@ -81,6 +87,10 @@ class Decider(ABC):
     @abstractmethod
     def decide(self, columns: Columns) -> list[Removal | None]:
         """Per row, ``None`` to keep it or the ``Removal`` that drops it."""
+
+    def notes(self) -> list[str]:
+        """What the user must know about this decider's coverage (printed by the CLI)."""
+        return []
 
 
 class IndexDecider(Decider):
@@ -91,11 +101,12 @@ class IndexDecider(Decider):
         index: DecisionIndex,
         *,
         count_unverified: bool = False,
-        content: dict[str, Matches] | None = None,
+        content: ContentMatches | None = None,
     ) -> None:
         self.index = index
         self.count_unverified = count_unverified
-        self.content = content or {}  # URL -> ISCC claims (``filtering.content``)
+        self.content = content
+        self._by_url = {} if content is None else content.by_url  # URL -> image hits
         index.prepare()  # now, so forked workers share the tables instead of each building
 
     def decide(self, columns: Columns) -> list[Removal | None]:
@@ -107,8 +118,7 @@ class IndexDecider(Decider):
             values: pa.Array | None = getattr(columns, kind)
             if values is not None and self.index.has(kind):
                 _merge(found, self.index.match_hashes(kind, values.to_pylist()))
-        if self.content:
-            self._merge_content(found, columns.url)
+        images = self._merge_content(found, columns.url) if self._by_url else {}
         now = datetime.now(UTC)
         # Rows under one claimed domain share one Matches tuple: decide each tuple once.
         memo: dict[Matches, Removal | None] = {}
@@ -117,19 +127,43 @@ class IndexDecider(Decider):
             if ids not in memo:
                 memo[ids] = self._removal(ids, now)
             out[row] = memo[ids]
+        for row, hits in images.items():
+            removal = out[row]
+            if removal is not None:  # name how the deciding image claims matched
+                deciding = set(removal.source.split())
+                said = [h.describe() for h in hits if h.claim_id in deciding]
+                out[row] = replace(removal, match="; ".join(said) or None)
         return out
 
-    def _merge_content(self, found: dict[int, Matches], urls: pa.Array) -> None:
-        claimed = pa.array(list(self.content), pa.string())
+    def notes(self) -> list[str]:
+        return [] if self.content is None else [self.content.note()]
+
+    def _merge_content(
+        self, found: dict[int, Matches], urls: pa.Array
+    ) -> dict[int, tuple[ImageHit, ...]]:
+        claimed = pa.array(list(self._by_url), pa.string())
         rows = pc.indices_nonzero(pc.fill_null(pc.is_in(urls, value_set=claimed), False))
+        images = {}
         for row, url in zip(rows.to_pylist(), pc.take(urls, rows).to_pylist(), strict=True):
-            found[row] = found.get(row, ()) + self.content[url]
+            hits = self._by_url[url]
+            images[row] = hits
+            found[row] = found.get(row, ()) + tuple(dict.fromkeys(h.claim_id for h in hits))
+        return images
 
     def _removal(self, ids: Matches, now: datetime) -> Removal | None:
         decision = self.index.resolve("", ids, count_unverified=self.count_unverified, now=now)
-        if decision.decision != "do_not_train":
-            return None
-        return Removal("claim", decision.decision, " ".join(decision.claim_ids), decision.verified)
+        if decision.decision == "do_not_train":
+            ids = decision.claim_ids
+            return Removal("claim", decision.decision, " ".join(ids), decision.verified)
+        return _flag(decision.unverified_claim_ids)
+
+
+def _flag(unverified: Sequence[str]) -> Removal | None:
+    """Rows kept although unverified claims (always do_not_train: other terms need proof)
+    name them: counted in the summary, not removed."""
+    if not unverified:
+        return None
+    return Removal("claim", "do_not_train", " ".join(unverified), False, flag_only=True)
 
 
 def _merge(found: dict[int, Matches], more: list[Matches]) -> None:
@@ -193,7 +227,10 @@ class RemoteDecider(Decider):
                     owners.append(row)
         out: list[Removal | None] = [None] * len(columns)
         for row, decision in zip(owners, self._check(items), strict=True):
-            if decision["decision"] == "do_not_train" and out[row] is None:
+            current = out[row]
+            if current is not None and not current.flag_only:
+                continue
+            if decision["decision"] == "do_not_train":
                 ids = decision.get("claim_ids") or []
                 out[row] = Removal(
                     "claim",
@@ -201,6 +238,8 @@ class RemoteDecider(Decider):
                     " ".join(str(i) for i in ids),
                     bool(decision.get("verified")),
                 )
+            elif current is None:
+                out[row] = _flag([str(i) for i in decision.get("unverified_claim_ids") or []])
         return out
 
 
@@ -247,10 +286,13 @@ class ChainDecider(Decider):
     def __init__(self, deciders: Sequence[Decider]) -> None:
         self.deciders = list(deciders)
 
+    def notes(self) -> list[str]:
+        return [note for decider in self.deciders for note in decider.notes()]
+
     def decide(self, columns: Columns) -> list[Removal | None]:
         out: list[Removal | None] = [None] * len(columns)
         for decider in self.deciders:
-            pending = [row for row, removal in enumerate(out) if removal is None]
+            pending = [row for row, r in enumerate(out) if r is None or r.flag_only]
             if not pending:
                 break
             taken = pa.array(pending, pa.int64())
@@ -262,7 +304,8 @@ class ChainDecider(Decider):
                 ),
             )
             for row, removal in zip(pending, decider.decide(subset), strict=True):
-                out[row] = removal
+                if removal is not None:  # a flagged row stays flagged unless removed
+                    out[row] = removal
         return out
 
 
@@ -275,15 +318,15 @@ def open_decider(
     count_unverified: bool = False,
     accept_embedded_key: bool = False,
     unknown: str = "keep",
-    iscc_release: str | None = None,
+    images_release: str | None = None,
 ) -> tuple[Decider, str]:
     """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
     bulk API; else a snapshot folder, verified first and refused unless its key is pinned,
     listed in a trusted key list or explicitly accepted) plus ``--signals``, and an id
     naming the claims used (resume redoes files filtered against other claims).
     ``unknown`` (keep or drop) is what ``--signals`` does with rows whose signals are only
-    ``unknown``. ``iscc_release`` (a catalog dataset fingerprinted with ``--iscc``) lets
-    ISCC-bound claims remove the input rows whose URL carries a matching image there."""
+    ``unknown``. ``images_release`` (a fingerprinted catalog dataset) lets image claims
+    remove the input rows whose URL carries a matching image there (``content``)."""
     if unknown != "keep" and not signals:
         raise InputError("--unknown only applies with --signals")
     decider: Decider
@@ -295,8 +338,8 @@ def open_decider(
         registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
         service.close()
     elif registry.startswith(("http://", "https://")):
-        if iscc_release is not None:
-            raise InputError("--iscc-release needs the home registry or a snapshot, not a server")
+        if images_release is not None:
+            raise InputError("--images-release needs the home registry or a snapshot, not a server")
         decider = RemoteDecider(registry, count_unverified=count_unverified)
         registry_id = f"remote:{registry}"
     else:
@@ -308,11 +351,12 @@ def open_decider(
         )
         registry_id = f"snapshot:{info.manifest_sha256}"
     if index is not None:
-        content = iscc_matches(settings, iscc_release, index) if iscc_release else None
-        by_url = content.by_url if content else None
-        decider = IndexDecider(index, count_unverified=count_unverified, content=by_url)
+        content = image_matches(settings, images_release, index) if images_release else None
+        decider = IndexDecider(index, count_unverified=count_unverified, content=content)
         if content is not None:
-            registry_id += f":iscc={iscc_release}:{content.rows_with_iscc}:{len(content.by_url)}"
+            # what matched, hashed: a re-fingerprinted release or new claims redo files
+            matched = hashlib.sha256(repr(sorted(content.by_url.items())).encode()).hexdigest()
+            registry_id += f":images={images_release}:{content.rows_compared}:{matched[:16]}"
     registry_id += f":unverified={count_unverified}"
     if signals:
         decider = ChainDecider([decider, SignalsDecider(settings, unknown)])

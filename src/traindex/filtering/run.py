@@ -98,7 +98,11 @@ def _load_state(state: Path, expected: dict[str, object], output: Path) -> FileR
         return None
     counts = saved["result"]
     return FileResult(
-        counts["rows"], counts["kept"], Counter(counts["removed"]), counts["unreadable"]
+        counts["rows"],
+        counts["kept"],
+        Counter(counts["removed"]),
+        counts["unreadable"],
+        counts.get("unverified", 0),
     )
 
 
@@ -228,6 +232,7 @@ def filter_inputs(
             "kept": result.kept,
             "removed": dict(result.removed),
             "unreadable": result.unreadable,
+            "unverified": result.unverified,
         }
         _write_json(job.state, {"input": job.expected, "result": counts})
         summaries[job.name] = FileSummary(job.name, job.dst, result, resumed=False)

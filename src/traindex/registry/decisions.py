@@ -16,10 +16,11 @@ only with ``count_unverified``; of the counted claims the most restrictive decid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
+from types import MappingProxyType
 from typing import cast
 
 import numpy as np
@@ -116,6 +117,11 @@ class DecisionIndex:
         """True if any active claim is indexed in ``table`` (``flickr``, ``sha256``, ``md5``,
         ...): lets callers skip turning a column into Python objects when nothing can match."""
         return bool(self._tables[table])
+
+    def claimed(self, kind: str) -> Mapping[str, Matches]:
+        """The claimed keys of one table (``pdq``, ``iscc``, ...) and their claims, read-only:
+        for matching a whole catalog release against the few image claims at once."""
+        return MappingProxyType(self._tables[kind])
 
     def prepare(self) -> None:
         """Build the lookup tables that are otherwise built by the first check (the URL key
