@@ -122,7 +122,8 @@ def _same_file(release: Release, index: DecisionIndex, hits: Hits) -> NDArray[np
             continue
         found = index.match_hashes("sha256", table.column("sha256").to_pylist())
         for row, ids in zip(rows.tolist(), found, strict=True):
-            hits[loc_of(shard_id, row)].extend(ImageHit(i, "same_file", 0, 0) for i in ids)
+            if ids:
+                hits[loc_of(shard_id, row)].extend(ImageHit(i, "same_file", 0, 0) for i in ids)
     return np.unique(np.concatenate(locs)) if locs else np.zeros(0, np.int64)
 
 
