@@ -45,6 +45,32 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home")
 
 
+FLICKR_PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
+CreditsRelease = Callable[[Path, dict[str, Callable[[bytes], bytes]]], tuple[Settings, Path]]
+
+
+@pytest.fixture(scope="session")
+def credits_release(shared_data: Path) -> CreditsRelease:
+    """Make a home under a folder with the shared Flickr test photos' credits file ingested
+    as dataset ``credits`` and their images copied to ``<folder>/images``, changed where
+    ``edits`` names a photo (stem -> new bytes from the old); returns the settings and the
+    images folder, for the caller to fingerprint as it needs."""
+    from traindex.ingest.pipeline import ingest
+
+    def make(root: Path, edits: dict[str, Callable[[bytes], bytes]]) -> tuple[Settings, Path]:
+        photos = shared_data / FLICKR_PHOTOS
+        settings = Settings(home=root / "home")
+        ingest(settings, photos / "credits.csv", dataset="credits", release="main")
+        folder = root / "images"
+        folder.mkdir()
+        for path in sorted(photos.glob("*.jpg")):
+            data = path.read_bytes()
+            (folder / path.name).write_bytes(edits.get(path.stem, lambda same: same)(data))
+        return settings, folder
+
+    return make
+
+
 StartServer = Callable[[type[BaseHTTPRequestHandler]], ThreadingHTTPServer]
 
 

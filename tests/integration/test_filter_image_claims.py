@@ -1,10 +1,11 @@
 """Image claims in ``traindex filter`` on a fingerprinted release, through the real CLI.
 
 The dataset (the shared Flickr test photos' credits file) holds an exact copy of photo A,
-an edited copy of photo B (smaller, grey, re-compressed) and the other photos as they are.
-A photographer claims the *originals* of A and B and an unrelated picture; an operator
+an edited copy of photo B (smaller, grey, re-compressed), a crop of photo C (its middle
+half, which PDQ does not match but keypoints do) and the other photos as they are. A
+photographer claims the *originals* of A, B and C and an unrelated picture; an operator
 approves the claims; a builder's default ``filter --images-release`` must then remove
-exactly A's and B's rows, and log which claim matched by which method and distance.
+exactly A's, B's and C's rows, and log which claim matched by which method and distance.
 Before the approval the claims are unverified: the rows are kept and counted as such.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +28,14 @@ from typer.testing import CliRunner
 
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.pdq import PdqFingerprinter
-from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 
 pytestmark = pytest.mark.shared
 PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
-EXACT, EDITED, UNCLAIMED = "0006400c1c224e19", "0053e4fc02b27650", "000adef7197e3118"
+EXACT, EDITED, CROPPED = "0006400c1c224e19", "0053e4fc02b27650", "006adbf1ca23aa4d"
+UNCLAIMED = "000adef7197e3118"
 runner = CliRunner()
 
 
@@ -43,6 +47,15 @@ def _edited(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _cropped(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        w, h = image.size
+        middle = image.convert("RGB").crop((w // 4, h // 4, w - w // 4, h - h // 4))
+    buffer = io.BytesIO()
+    middle.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def _cli(home: Path, *args: str) -> str:
     done = runner.invoke(app, ["--home", str(home), *args])
     assert done.exit_code == 0, done.output
@@ -50,17 +63,12 @@ def _cli(home: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Settings, Path]:
-    root = tmp_path_factory.mktemp("image-claims")
-    photos = shared_data / PHOTOS
-    settings = Settings(home=root / "home")
-    ingest(settings, photos / "credits.csv", dataset="credits", release="main")
-    folder = root / "images"
-    folder.mkdir()
-    for path in sorted(photos.glob("*.jpg")):
-        data = path.read_bytes()
-        (folder / path.name).write_bytes(_edited(data) if path.stem == EDITED else data)
-    fingerprint(settings, "credits", images=folder, workers=1)
+def release(
+    tmp_path_factory: pytest.TempPathFactory, credits_release: Callable[..., tuple[Settings, Path]]
+) -> tuple[Settings, Path]:
+    edits = {EDITED: _edited, CROPPED: _cropped}
+    settings, folder = credits_release(tmp_path_factory.mktemp("image-claims"), edits)
+    fingerprint(settings, "credits", images=folder, workers=1, keypoints=KeypointOptions())
     return settings, folder
 
 
@@ -68,10 +76,12 @@ def _claims(settings: Settings, shared_data: Path, tmp_path: Path) -> list[str]:
     unrelated = tmp_path / "astronaut.png"
     Image.fromarray(skdata.astronaut()).save(unrelated, "PNG")
     ids = []
-    for path in (shared_data / PHOTOS / f"{EXACT}.jpg", shared_data / PHOTOS / f"{EDITED}.jpg"):
+    for stem in (EXACT, EDITED, CROPPED):
+        path = shared_data / PHOTOS / f"{stem}.jpg"
         out = _cli(settings.home, "registry", "add-claim", "--owner", "Photographer",
                    "--image", str(path), "--json")  # fmt: skip
         ids.append(json.loads(out)["id"])
+    assert json.loads(out)["selector"]["keypoints"] > 100  # shown as a count in JSON
     out = _cli(settings.home, "registry", "add-claim", "--owner", "Photographer", "--image",
                str(unrelated), "--json")  # fmt: skip
     ids.append(json.loads(out)["id"])
@@ -112,10 +122,10 @@ def test_default_filter_honours_approved_image_claims(
     before = json.loads(_cli(settings.home, *base, "--out", str(tmp_path / "before.csv")))
     [summary] = before["files"]
     assert summary["removed"] == {}
-    assert summary["unverified_kept"] == 2  # listed for the builder, not removed
+    assert summary["unverified_kept"] == 3  # listed for the builder, not removed
     hashed = sum(r["sha256"] is not None for r in _fingerprints(settings).to_pylist())
     assert (
-        f"compared with {hashed} fingerprinted rows of 'credits' (2 URLs matched)"
+        f"compared with {hashed} fingerprinted rows of 'credits' (3 URLs matched)"
         in (before["notes"][0])
     )
 
@@ -127,17 +137,19 @@ def test_default_filter_honours_approved_image_claims(
     in_order = [row["ImageID"] for row in csv.DictReader(source.open())]
     every = set(in_order)
     kept = {row["ImageID"] for row in csv.DictReader(out.open())}
-    claimed = [shared_data / PHOTOS / f"{stem}.jpg" for stem in (EXACT, EDITED)]
+    claimed = [shared_data / PHOTOS / f"{stem}.jpg" for stem in (EXACT, EDITED, CROPPED)]
     expected = _brute_force(settings, claimed)
-    assert set(expected) == {EXACT, EDITED}
-    assert every - kept == set(expected)
-    assert after["files"][0]["removed"] == {"claim:do_not_train": 2}
+    assert set(expected) == {EXACT, EDITED}  # the crop is too far for PDQ
+    assert every - kept == {*expected, CROPPED}
+    assert after["files"][0]["removed"] == {"claim:do_not_train": 3}
     removed = pq.read_table(log).to_pylist()
     matches = {in_order[r["row"]]: r for r in removed}
     assert f"claim {ids[0]}: same file (SHA-256)" in matches[EXACT]["match"]
-    assert matches[EDITED]["match"] == (
-        f"claim {ids[1]}: same image (PDQ distance {expected[EDITED]} <= 31)"
-    )
+    pdq = f"claim {ids[1]}: same image (PDQ distance {expected[EDITED]} <= 31)"
+    assert matches[EDITED]["match"].startswith(pdq)  # keypoints may agree as well
+    crop = re.fullmatch(rf"claim {ids[2]}: keypoints \((\d+) points agree >= 10\)",
+                        matches[CROPPED]["match"])  # fmt: skip
+    assert crop is not None
     assert all(r["verified"] for r in removed)
 
     # `registry check` takes the dataset's edited copy itself: the same image, by PDQ

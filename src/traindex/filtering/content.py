@@ -9,13 +9,16 @@ both sides have:
 * **same image**: the row's PDQ hash within the registry's PDQ radius of a claim's
   (the release's PDQ index, which also holds border-trimmed hashes; exact range search);
 * **ISCC**: the row's ISCC Image-Code body within the ISCC radius of a declared code
-  (``fingerprint --iscc``).
+  (``fingerprint --iscc``);
+* **keypoints**: where the release has keypoints (``fingerprint --keypoints``) and the
+  claim kept its image's ORB points, at least ``min_inliers`` of them line up with the
+  row's image through one similarity transform (``search.keypoints``): crops, overlays,
+  an image set inside a larger one.
 
 The result maps each matched row's URL (as the catalog holds it, i.e. as the dataset file
 spells it) to its hits, each naming the claim, the method and the distance, so the
 filter's log can say why a row went. Rows whose image was never fingerprinted cannot
 match: they are not "checked and clean", and ``rows_compared`` says how many were.
-Keypoints are not used: a claim keeps only hashes of its image (``Selector.for_image``).
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ from traindex.catalog.text import loc_of, split_loc
 from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.fingerprint.catalog_index import fingerprinted_shards, open_pdq
+from traindex.fingerprint.keypoint_index import open_keypoints
+from traindex.fingerprint.keypoints import Keypoints
 from traindex.jobs.iscc import read_iscc
 from traindex.registry.decisions import DecisionIndex, Matches
+from traindex.search.keypoints import KeypointRules, search_keypoints
 
 __all__ = ["ContentMatches", "ImageHit", "image_matches"]
 
@@ -45,7 +51,8 @@ _STAGE = "fingerprints"
 @dataclass(frozen=True, slots=True)
 class ImageHit:
     """One claim matched one row's image: ``method`` is ``same_file``, ``same_image``
-    (PDQ) or ``iscc``; ``distance`` in bits (0 for the same file) and the radius used."""
+    (PDQ), ``iscc`` or ``keypoints``; ``distance`` in bits (0 for the same file) and the
+    radius used, or for keypoints the agreeing points and the minimum asked for."""
 
     claim_id: str
     method: str
@@ -55,6 +62,10 @@ class ImageHit:
     def describe(self) -> str:
         if self.method == "same_file":
             return f"claim {self.claim_id}: same file (SHA-256)"
+        if self.method == "keypoints":
+            return (
+                f"claim {self.claim_id}: keypoints ({self.distance} points agree >= {self.radius})"
+            )
         kind = "PDQ" if self.method == "same_image" else "ISCC"
         return (
             f"claim {self.claim_id}: {self.method.replace('_', ' ')} "
@@ -91,6 +102,7 @@ def image_matches(settings: Settings, dataset: str, index: DecisionIndex) -> Con
         hits: Hits = defaultdict(list)
         locs = _same_file(release, index, hits)
         _same_image(release, index, hits)
+        _keypoints(release, index, hits)
         codes = read_iscc(release)
         if codes.num_rows:
             code_locs = np.fromiter(
@@ -141,6 +153,20 @@ def _same_image(release: Release, index: DecisionIndex, hits: Hits) -> None:
             hits[loc].extend(
                 ImageHit(i, "same_image", distance, index.pdq_radius) for i in claimed[code]
             )
+
+
+def _keypoints(release: Release, index: DecisionIndex, hits: Hits) -> None:
+    """Keypoint matches: the claimed images' points against the release's keypoint index,
+    verified geometrically per row (one index call for all claims)."""
+    claimed = index.claimed_keypoints()
+    points = open_keypoints(release) if claimed else None
+    if points is None:
+        return
+    ids = list(claimed)
+    rules = KeypointRules()
+    queries = [Keypoints.from_bytes(claimed[i]) for i in ids]
+    for (number, loc), match in search_keypoints(points, queries, rules).items():
+        hits[loc].append(ImageHit(ids[number], "keypoints", match.inliers, rules.min_inliers))
 
 
 def _iscc(codes: list[str], locs: NDArray[np.int64], index: DecisionIndex, hits: Hits) -> None:

@@ -13,7 +13,7 @@ Vocabulary:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from traindex.registry.errors import ClaimRejected
 
 __all__ = [
     "DECISION_OF_TERMS",
+    "KEYPOINT_BYTES",
     "RESTRICTIVENESS",
     "SELECTOR_KINDS",
     "TERMS",
@@ -46,6 +47,9 @@ DecisionValue = Literal[
     "do_not_train", "license_required", "attribution_required", "allowed", "unknown"
 ]
 
+KEYPOINT_BYTES = 36
+"""Bytes per stored keypoint (``Keypoints.to_bytes``): a float16 position pair and a
+32-byte ORB descriptor."""
 SELECTOR_KINDS: tuple[str, ...] = ("url", "url_prefix", "domain", "flickr_owner", "image")
 TERMS: tuple[str, ...] = ("do_not_train", "allow", "allow_with_attribution", "license_required")
 DECISION_OF_TERMS: dict[str, DecisionValue] = {
@@ -70,9 +74,12 @@ class Selector:
 
     ``include_subdomains`` matters for ``domain`` only. Image selectors carry the SHA-256
     (same file), the MD5 (what img2dataset outputs store), the PDQ hash (same image) and
-    the ISCC Image-Code body (16 hex; what content-bound declarations name); build them
-    with :meth:`for_image` from the uploaded bytes. A claim imported from a declaration has
-    only the ISCC: its ``value`` is then ``iscc:<body>``.
+    the ISCC Image-Code body (16 hex; what content-bound declarations name) and the
+    image's ORB keypoints as a query describes them (``Keypoints.to_bytes``; they find
+    crops and overlays in releases fingerprinted with ``--keypoints``); build them with
+    :meth:`for_image` from the uploaded bytes. A claim imported from a declaration has
+    only the ISCC: its ``value`` is then ``iscc:<body>``. In JSON the keypoints appear as
+    their number (``to_json``).
     """
 
     kind: SelectorKind
@@ -82,6 +89,7 @@ class Selector:
     pdq: str | None = None
     md5: str | None = None
     iscc: str | None = None
+    keypoints: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def for_image(cls, data: bytes, *, name: str | None = None) -> Selector:
@@ -93,11 +101,13 @@ class Selector:
         """
         # Imported here: PDQ needs the images extra; the other selectors do not.
         from traindex.fingerprint.iscc import image_code, image_code_body
+        from traindex.fingerprint.keypoints import KeypointOptions, query_points
         from traindex.fingerprint.pdq import PdqFingerprinter
 
         try:
             pdq = PdqFingerprinter().fingerprint(data, name=name)
             iscc = image_code_body(image_code(data, name=name))
+            points = query_points(data, KeypointOptions(), name=name)
         except (TraindexError, ValueError, OSError) as exc:
             raise ClaimRejected(f"image claim: cannot read the image ({exc})") from None
         sha256 = hashlib.sha256(data).hexdigest()
@@ -111,6 +121,7 @@ class Selector:
             pdq=None if pdq.low_quality else pdq.hex,
             md5=md5,
             iscc=iscc,
+            keypoints=points.to_bytes() if len(points) else None,
         )
 
 
@@ -221,11 +232,15 @@ def to_json(
 
 
 def _iso(fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: item.isoformat()
-        if isinstance(item, datetime)
-        else _iso(item)
-        if isinstance(item, dict)
-        else item
-        for key, item in fields.items()
-    }
+    """Datetimes as ISO 8601; a selector's keypoints (binary) as how many there are."""
+    return {key: _plain(key, item) for key, item in fields.items()}
+
+
+def _plain(key: str, item: Any) -> Any:
+    if isinstance(item, datetime):
+        return item.isoformat()
+    if isinstance(item, dict):
+        return _iso(item)
+    if key == "keypoints" and isinstance(item, bytes):
+        return len(item) // KEYPOINT_BYTES
+    return item

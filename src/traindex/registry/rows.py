@@ -22,7 +22,14 @@ def review_of(row: Row[Any]) -> Review:
 
 def claim_of(row: Row[Any], review: Row[Any] | None = None) -> Claim:
     selector = Selector(
-        row.kind, row.value, row.include_subdomains, row.sha256, row.pdq, row.md5, row.iscc
+        row.kind,
+        row.value,
+        row.include_subdomains,
+        row.sha256,
+        row.pdq,
+        row.md5,
+        row.iscc,
+        row.keypoints,
     )
     expires = None if row.expires_at is None else as_utc(row.expires_at)
     return Claim(
@@ -53,4 +60,5 @@ def record_of(row: Row[Any]) -> ClaimRecord:
         row.status,
         expires,
         row.iscc,
+        row.keypoints,
     )

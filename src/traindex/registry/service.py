@@ -176,6 +176,7 @@ class RegistryService(OwnerAccounts):
             "md5": clean.md5,
             "pdq": clean.pdq,
             "iscc": clean.iscc,
+            "keypoints": clean.keypoints,
             "declaration": request.declaration,
             "terms": terms,
             "contact": request.contact,

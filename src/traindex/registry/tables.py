@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -68,6 +69,7 @@ claims = Table(
     Column("pdq", String(64)),
     Column("iscc", String(16)),  # revision 0002
     Column("declaration", Text),  # revision 0002: an imported declaration, as given
+    Column("keypoints", LargeBinary),  # revision 0003: an image claim's ORB points
     Column("terms", String(40), nullable=False),
     Column("contact", Text),
     Column("expires_at", DateTime(timezone=True)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -37,8 +38,8 @@ EXACT, RESIZED, BROKEN = "0006400c1c224e19", "000adef7197e3118", "00416784a9cb17
 runner = CliRunner()
 
 
-def _resized_jpeg(path: Path) -> bytes:
-    with Image.open(path) as image:
+def _resized_jpeg(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
         small = image.convert("RGB").resize((image.width // 2, image.height // 2))
     out = io.BytesIO()
     small.save(out, "JPEG", quality=60)
@@ -46,17 +47,11 @@ def _resized_jpeg(path: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Settings, Path]:
-    root = tmp_path_factory.mktemp("iscc")
-    photos = shared_data / PHOTOS
-    settings = Settings(home=root / "home")
-    ingest(settings, photos / "credits.csv", dataset="credits", release="main")
-    folder = root / "images"
-    folder.mkdir()
-    for path in sorted(photos.glob("*.jpg")):
-        data = _resized_jpeg(path) if path.stem == RESIZED else path.read_bytes()
-        (folder / path.name).write_bytes(data)
-    (folder / f"{BROKEN}.jpg").write_bytes(b"not an image")
+def home(
+    tmp_path_factory: pytest.TempPathFactory, credits_release: Callable[..., tuple[Settings, Path]]
+) -> tuple[Settings, Path]:
+    edits = {RESIZED: _resized_jpeg, BROKEN: lambda _: b"not an image"}
+    settings, folder = credits_release(tmp_path_factory.mktemp("iscc"), edits)
     [report] = fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
     assert (report.iscc_images, report.images, report.errors) == (18, 18, 1)
     return settings, folder

@@ -1,6 +1,8 @@
-"""Page proofs (Flickr accounts, URL prefixes), operators and the review queue.
+"""Page proofs (Flickr accounts, URL prefixes), operators, the review queue, and the
+keypoints of image claims.
 
-Adds ``verifications.scope``/``page``, ``owners.operator`` and the ``reviews`` table.
+Adds ``verifications.scope``/``page``, ``owners.operator``, ``claims.keypoints`` and the
+``reviews`` table.
 Revision 0001 creates the tables from ``traindex.registry.tables`` as they stand now, so a
 database created fresh already has them: each is added only where it is missing.
 """
@@ -21,6 +23,7 @@ _COLUMNS = (
     ("verifications", "scope", sa.Text()),
     ("verifications", "page", sa.Text()),
     ("owners", "operator", sa.Boolean()),
+    ("claims", "keypoints", sa.LargeBinary()),
 )
 
 
