@@ -5,10 +5,10 @@ reason, and the owner sees both decisions on their claims."""
 from __future__ import annotations
 
 import pytest
+from driver import new_context  # beside conftest.py, which puts it on the path
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from traindex.registry.service import RegistryService
-from traindex.web.browser import new_context
 
 from .conftest import Site
 from .test_web_flows import _AUDIT

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.registry.service import RegistryService
+from traindex.server.app import create_app
 
 IMAGES = "conceptual-12m/images"
 

@@ -32,12 +32,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from traindex.catalog.indexes.keypoints import open_keypoints
+from traindex.catalog.indexes.pdq import fingerprinted_shards, open_pdq
+from traindex.catalog.locations import loc_of, split_loc
 from traindex.catalog.store import Catalog, Release
-from traindex.catalog.text import loc_of, split_loc
 from traindex.config import Settings
 from traindex.errors import InputError
-from traindex.fingerprint.catalog_index import fingerprinted_shards, open_pdq
-from traindex.fingerprint.keypoint_index import open_keypoints
 from traindex.fingerprint.keypoints import Keypoints
 from traindex.jobs.iscc import read_iscc
 from traindex.registry.decisions import DecisionIndex, Matches

@@ -38,7 +38,8 @@ from traindex.core.urls import UrlError, url_parts
 from traindex.registry.errors import ClaimRejected
 from traindex.registry.models import Selector
 from traindex.registry.selectors import flickr_key, url_key
-from traindex.signals.fetch import Fetcher, FetchResult
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FetchResult
 
 __all__ = ["PageOutcome", "PageProver", "Scope", "proof_scope"]
 
