@@ -7,9 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from traindex.cli.main import app
+from traindex.config import Settings
+from traindex.registry import store
 from traindex.registry.errors import ClaimRejected, PermissionDenied
 from traindex.registry.models import Selector
 from traindex.registry.service import RegistryService
@@ -145,3 +150,37 @@ def test_review_cli_lists_approves_and_rejects(tmp_path: Path, shared_data: Path
     assert _run(home, "registry", "grant-operator", "nobody")[0] == 2
     code, out = _run(home, "registry", "grant-operator", "ann")
     assert (code, out.strip()) == (0, "ann is a registry operator")
+
+
+def test_a_database_from_revision_0002_gains_reviews_and_proofs(
+    settings: Settings, shared_data: Path
+) -> None:
+    """An old registry (no reviews, page-proof, operator or keypoint columns) is upgraded
+    in place and then queues, proves and keeps keypoints like a new one."""
+    path = settings.home / "registry" / "registry.sqlite"
+    engine = store.open_engine(path)
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.__file__).parent / "migrations"))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        conn.exec_driver_sql("DROP TABLE reviews")
+        for table, column in (
+            ("verifications", "scope"),
+            ("verifications", "page"),
+            ("owners", "operator"),
+            ("claims", "keypoints"),
+        ):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.commit()
+    assert "reviews" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+    service = RegistryService.open(settings)
+    owner, _ = service.register_owner("old timer")
+    claim = service.add_claim(owner, Selector.for_image(_image(shared_data)))
+    assert [q.review.claim_id for q in service.review_queue()] == [claim.id]
+    assert service.get_claim(claim.id).selector.keypoints == claim.selector.keypoints
+    assert claim.selector.keypoints
+    assert service.set_operator(owner).operator
+    service.close()
