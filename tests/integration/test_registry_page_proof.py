@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 
 from traindex.config import Settings
+from traindex.filtering.deciders import open_decider
+from traindex.filtering.run import FilterOptions, filter_inputs
 from traindex.registry.errors import ClaimRejected, VerificationFailedError
 from traindex.registry.models import Owner, Selector
 from traindex.registry.service import RegistryService
@@ -207,3 +210,29 @@ def test_url_prefix_proof(registry: RegistryService, site: Site) -> None:
     # a page proof proves no domain: a claim elsewhere on the host needs its own proof
     with pytest.raises(ClaimRejected, match="verified ownership"):
         registry.add_claim(owner, Selector("domain", "folio.example"), "allow")
+
+
+def test_proved_account_is_honoured_by_a_default_filter(
+    registry: RegistryService, site: Site, tmp_path: Path
+) -> None:
+    """The photographer's proof, then a builder's ``filter`` with defaults (no
+    ``--include-unverified``): the account's photo pages and owner-column rows go."""
+    claim_id, token, owner = _flickr(registry, "kit", "kit_shoots")
+    rows = [
+        ("https://www.flickr.com/photos/kit_shoots/1001/", "kit_shoots"),
+        ("https://live.staticflickr.com/65535/1002_abcdef0123_b.jpg", "kit_shoots"),
+        ("https://www.flickr.com/photos/someone/1003/", "someone"),
+    ]
+    src = tmp_path / "rows.csv"
+    src.write_text("url,user_nsid\n" + "".join(f"{u},{o}\n" for u, o in rows))
+
+    def kept_after_filter(name: str) -> list[str]:
+        decider, registry_id = open_decider(registry.settings, None)
+        summary = filter_inputs(src, tmp_path / name, decider, FilterOptions(registry_id))
+        assert summary[0].result.unverified == (2 if name == "before.csv" else 0)
+        return [line.split(",")[0] for line in (tmp_path / name).read_text().splitlines()]
+
+    assert kept_after_filter("before.csv") == ["url", *(u for u, _ in rows)]
+    site.profile("www.flickr.com", "/people/kit_shoots/", f"Street photos. {token}")
+    registry.verify(owner, claim_id)
+    assert kept_after_filter("after.csv") == ["url", rows[2][0]]
