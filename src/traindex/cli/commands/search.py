@@ -171,8 +171,18 @@ def search_command(
     max_candidates: Annotated[
         int, typer.Option("--max-candidates", min=1, max=10_000, help="Download at most N.")
     ] = 200,
+    tsa: Annotated[
+        str | None,
+        typer.Option(
+            "--tsa",
+            help="With --verify-candidates: RFC 3161 timestamp authority URL that stamps "
+            "each download proof (or the tsa_url setting).",
+        ),
+    ] = None,
 ) -> None:
     """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
+    if tsa is not None and not verify_candidates:
+        exit_with("--tsa stamps download proofs: use it with --verify-candidates")
     if face is not None:
         with user_errors():
             run_face_search(
@@ -186,10 +196,13 @@ def search_command(
                 {"domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
                  "text": text}
             )  # fmt: skip
+        config = settings(ctx)
+        if tsa is not None:
+            config = config.model_copy(update={"tsa_url": tsa})
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                config, paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
                 candidates=candidates, max_candidates=max_candidates,
                 ray_address=ray_address,
             )  # fmt: skip
