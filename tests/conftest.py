@@ -67,6 +67,22 @@ def shrunk_jpeg() -> ShrinkPhoto:
 CREDITS_PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
 """The 18 CC BY Flickr photos with their ``credits.csv`` (one row per photo, ``ImageID``)."""
 IsccRelease = Callable[[Path, dict[str, bytes]], tuple[Settings, "FingerprintReport"]]
+CreditsRelease = Callable[[Path, dict[str, Callable[[bytes], bytes]]], tuple[Settings, Path]]
+
+
+def _credits_home(shared_data: Path, root: Path, images: dict[str, bytes]) -> Settings:
+    """A home under ``root`` with ``credits.csv`` ingested as ``credits/main`` and
+    ``images`` (file stem -> bytes) written to ``root/images``."""
+    from traindex.ingest.pipeline import ingest
+
+    settings = Settings(home=root / "home")
+    ingest(settings, shared_data / CREDITS_PHOTOS / "credits.csv", dataset="credits",
+           release="main")  # fmt: skip
+    folder = root / "images"
+    folder.mkdir()
+    for stem, data in images.items():
+        (folder / f"{stem}.jpg").write_bytes(data)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -75,17 +91,10 @@ def iscc_credits(shared_data: Path) -> IsccRelease:
     and ``images`` (file stem -> bytes, in ``root/images``) fingerprinted with ``--iscc``."""
 
     def make(root: Path, images: dict[str, bytes]) -> tuple[Settings, FingerprintReport]:
-        from traindex.ingest.pipeline import ingest
         from traindex.jobs.fingerprint import fingerprint
 
-        settings = Settings(home=root / "home")
-        listing = shared_data / CREDITS_PHOTOS / "credits.csv"
-        ingest(settings, listing, dataset="credits", release="main")
-        folder = root / "images"
-        folder.mkdir()
-        for stem, data in images.items():
-            (folder / f"{stem}.jpg").write_bytes(data)
-        [report] = fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
+        settings = _credits_home(shared_data, root, images)
+        [report] = fingerprint(settings, "credits", images=root / "images", workers=1, iscc=True)
         return settings, report
 
     return make
@@ -95,6 +104,25 @@ def iscc_credits(shared_data: Path) -> IsccRelease:
 def settings(tmp_path: Path) -> Settings:
     """A fresh, empty home per test."""
     return Settings(home=tmp_path / "home")
+
+
+def _unchanged(data: bytes) -> bytes:
+    return data
+
+
+@pytest.fixture(scope="session")
+def credits_release(shared_data: Path) -> CreditsRelease:
+    """Make a home under a folder with the shared Flickr test photos' credits file ingested
+    as dataset ``credits`` and all their images copied to ``<folder>/images``, changed where
+    ``edits`` names a photo (stem -> new bytes from the old); returns the settings and the
+    images folder, for the caller to fingerprint as it needs."""
+
+    def make(root: Path, edits: dict[str, Callable[[bytes], bytes]]) -> tuple[Settings, Path]:
+        photos = sorted((shared_data / CREDITS_PHOTOS).glob("*.jpg"))
+        images = {path.stem: edits.get(path.stem, _unchanged)(path.read_bytes()) for path in photos}
+        return _credits_home(shared_data, root, images), root / "images"
+
+    return make
 
 
 StartServer = Callable[[type[BaseHTTPRequestHandler]], ThreadingHTTPServer]

@@ -243,6 +243,9 @@ class Settings(BaseSettings):
         default=None, description="connect here instead of resolving the domain (tests)"
     )
     registry_verify_timeout: float = Field(default=10.0, gt=0)
+    registry_proof_max_bytes: int = Field(
+        default=2_000_000, ge=1024, description="bytes of a proof page (profile) read"
+    )
     registry_dns_nameserver: str | None = Field(default=None, description="None: system resolver")
     registry_dns_port: int = Field(default=53, ge=1, le=65535)
     registry_check_max_items: int = Field(default=10_000, ge=1)

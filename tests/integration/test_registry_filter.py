@@ -195,6 +195,28 @@ def test_folder_run_resumes_after_a_crash(
     assert pq.read_table(tmp_path / "removed.parquet").num_rows == 9000 - parts.num_rows
 
 
+def test_a_log_part_from_before_the_match_column_still_merges(
+    registry: RegistryService, settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    """A run resumed across the upgrade that added ``match``: the finished file's log
+    part lacks it, and the merged log carries it as nulls."""
+    _, inputs = _split(shared_data, tmp_path, parts=2, rows=3000)
+    options = FilterOptions("test-registry", log=tmp_path / "removed.parquet")
+    filter_inputs(inputs, tmp_path / "out", IndexDecider(registry.decision_index()), options)
+    [part, *_] = sorted((tmp_path / "out" / ".traindex-filter").glob("*.removed.parquet"))
+    old = pq.read_table(part).drop_columns(["match"])
+    assert old.num_rows > 0
+    pq.write_table(old, part)
+    (tmp_path / "out" / "part-1.parquet").unlink()  # the second file is redone
+    again = filter_inputs(
+        inputs, tmp_path / "out", IndexDecider(registry.decision_index()), options
+    )
+    assert [s.resumed for s in again] == [True, False]
+    merged = pq.read_table(tmp_path / "removed.parquet")
+    assert merged.column("match").null_count == merged.num_rows
+    assert merged.num_rows == sum(s.result.rows - s.result.kept for s in again)
+
+
 class _Crashing(Decider):
     """Raises on its ``crash_at_call``-th batch (1-based): a crash in the middle of a run."""
 

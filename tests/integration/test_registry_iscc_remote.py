@@ -4,12 +4,14 @@ A creator files a TDM·AI declaration through ``POST /api/registry/declarations`
 it back from ``GET /api/registry/declarations``; a builder on another machine (another
 home) checks an image file and an ISCC code with ``registry check --registry URL`` and
 filters with ``filter --registry URL --iscc-release``: the same rows go as when the same
-declaration is filtered against a local registry.
+declaration is filtered against a local registry. An image claim keyed by SHA-256 alone
+matches the release's same file through the server too (flagged while unverified).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import pickle
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -112,9 +115,12 @@ def test_the_remote_decider_travels_to_workers_with_its_iscc_rows(
     httpx.post(f"{server}/api/registry/declarations", json={"iscc": code, "all": "false"},
                headers={"Authorization": f"Bearer {token}"}).raise_for_status()  # fmt: skip
     decider, registry_id = open_decider(
-        builder, server, count_unverified=True, iscc_release="credits"
+        builder, server, count_unverified=True, images_release="credits"
     )
-    assert ":iscc=credits:3:1:" in registry_id  # 3 rows with a code, 1 URL matched
+    assert ":images=credits:3:" in registry_id  # 3 fingerprinted rows compared
+    [note] = decider.notes()
+    assert "(1 URLs matched) by SHA-256 and ISCC, decided by the registry server" in note
+    assert "PDQ and keypoints not compared" in note
     copy = pickle.loads(pickle.dumps(decider))
     rows = {r["ImageID"]: r for r in csv.DictReader((shared_data / PHOTOS / "credits.csv").open())}
     urls = pa.array([rows[k]["OriginalURL"] for k in (DECLARED, PLAIN)], pa.string())
@@ -144,3 +150,47 @@ def test_claims_and_checks_carry_the_iscc_over_http(server: str) -> None:
                                                   "unknown"]  # fmt: skip
     assert decisions[0]["claim_ids"] == [filed.json()["id"]]
     assert "ISCC:1234" in decisions[3]["error"]
+
+
+def test_remote_image_release_matches_same_files_and_flags_unverified(
+    server: str, builder: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    """An image claim keyed by SHA-256 alone, on the server: the builder's release rows with
+    that file are flagged (unverified, kept) by default, removed with --include-unverified,
+    and the log names the claim and how it matched; ``registry check --image`` agrees."""
+    photos = shared_data / PHOTOS
+    digest = hashlib.sha256((photos / f"{OTHER}.jpg").read_bytes()).hexdigest()
+    token = httpx.post(f"{server}/api/registry/owners", json={"name": "p"}).json()["token"]
+    selector = {"kind": "image", "value": digest, "sha256": digest}
+    filed = httpx.post(f"{server}/api/registry/claims", json={"selector": selector},
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    claim_id = filed.json()["id"]
+
+    source = photos / "credits.csv"
+    base = ["--home", str(builder.home), "filter", str(source), "--registry", server,
+            "--images-release", "credits", "--json"]  # fmt: skip
+    done = runner.invoke(app, [*base, "--out", str(tmp_path / "strict.csv")])
+    assert done.exit_code == 0, done.output
+    strict = json.loads(done.stdout)
+    assert (strict["files"][0]["removed"], strict["files"][0]["unverified_kept"]) == ({}, 1)
+    assert "compared with 3 fingerprinted rows of 'credits' (1 URLs matched)" in strict["notes"][0]
+    assert _kept(tmp_path / "strict.csv") == _kept(source)
+
+    out, log = tmp_path / "out.csv", tmp_path / "removed.parquet"
+    done = runner.invoke(app, [*base, "--out", str(out), "--log", str(log), "--include-unverified"])
+    assert done.exit_code == 0, done.output
+    assert _kept(source) - _kept(out) == {OTHER}
+    [removed] = pq.read_table(log).to_pylist()
+    assert (removed["source"], removed["verified"]) == (claim_id, False)
+    assert removed["match"] == f"claim {claim_id}: same file (SHA-256, registry server)"
+
+    done = runner.invoke(app, ["--home", str(builder.home), "registry", "check", "--image",
+                               str(photos / f"{OTHER}.jpg"), str(photos / f"{PLAIN}.jpg"),
+                               "--registry", server, "--include-unverified", "--json"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    decisions = json.loads(done.stdout)["decisions"]
+    assert [(d["item"], d["decision"], d["claim_ids"]) for d in decisions] == [
+        (str(photos / f"{PLAIN}.jpg"), "unknown", []),  # items first, then --image files
+        (str(photos / f"{OTHER}.jpg"), "do_not_train", [claim_id]),
+    ]

@@ -180,8 +180,8 @@ def test_wrong_or_missing_proof_is_refused_and_audited(
 
 def test_image_claims_have_no_web_proof(registry: RegistryService) -> None:
     owner, _ = registry.register_owner("dan")
-    claim = registry.add_claim(owner, Selector("flickr_owner", "12345678@N00"))
-    with pytest.raises(ClaimRejected, match="cannot be verified"):
+    claim = registry.add_claim(owner, Selector("image", "ab" * 32))
+    with pytest.raises(ClaimRejected, match="cannot be proved by a web page or DNS"):
         registry.verification_instructions(owner, claim.id)
 
 

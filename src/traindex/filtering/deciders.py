@@ -13,9 +13,10 @@ when the row goes for another reason.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,16 @@ import pyarrow.compute as pc
 from traindex.config import Settings
 from traindex.core.trust import TrustedKeys
 from traindex.errors import InputError
-from traindex.filtering.content import ContentMatches, iscc_matches
+from traindex.filtering.content import (
+    ContentMatches,
+    ImageHit,
+    image_matches,
+    remote_image_matches,
+)
 from traindex.registry.client import RegistryClient
 from traindex.registry.decisions import DecisionIndex, Matches
+from traindex.registry.lookup import merge_decisions
+from traindex.registry.models import Decision
 from traindex.registry.service import RegistryService
 from traindex.registry.snapshot import load_snapshot_index
 from traindex.signals.base import Basis, Verdict
@@ -66,12 +74,17 @@ class Columns:
 @dataclass(frozen=True, slots=True)
 class Removal:
     """Why a row was removed: ``reason`` is ``claim`` or ``signal``; ``source`` names the
-    claim ids or the signals that decided; ``verified`` tells verified claims apart."""
+    claim ids or the signals that decided; ``verified`` tells verified claims apart;
+    ``match`` says how an image claim matched the row's image (method and distance).
+    ``flag_only``: the row is kept, only reported: unverified claims name it but do not
+    count (no ``--include-unverified``)."""
 
     reason: str
     decision: str
     source: str
     verified: bool
+    match: str | None = None
+    flag_only: bool = False
 
 
 class Decider(ABC):
@@ -80,6 +93,10 @@ class Decider(ABC):
     @abstractmethod
     def decide(self, columns: Columns) -> list[Removal | None]:
         """Per row, ``None`` to keep it or the ``Removal`` that drops it."""
+
+    def notes(self) -> list[str]:
+        """What the user must know about this decider's coverage (printed by the CLI)."""
+        return []
 
 
 class IndexDecider(Decider):
@@ -90,11 +107,12 @@ class IndexDecider(Decider):
         index: DecisionIndex,
         *,
         count_unverified: bool = False,
-        content: dict[str, Matches] | None = None,
+        content: ContentMatches[ImageHit] | None = None,
     ) -> None:
         self.index = index
         self.count_unverified = count_unverified
-        self.content = content or {}  # URL -> ISCC claims (``filtering.content``)
+        self.content = content
+        self._by_url = {} if content is None else content.by_url  # URL -> image hits
         index.prepare()  # now, so forked workers share the tables instead of each building
 
     def decide(self, columns: Columns) -> list[Removal | None]:
@@ -106,8 +124,7 @@ class IndexDecider(Decider):
             values: pa.Array | None = getattr(columns, kind)
             if values is not None and self.index.has(kind):
                 _merge(found, self.index.match_hashes(kind, values.to_pylist()))
-        if self.content:
-            self._merge_content(found, columns.url)
+        images = self._merge_content(found, columns.url) if self._by_url else {}
         now = datetime.now(UTC)
         # Rows under one claimed domain share one Matches tuple: decide each tuple once.
         memo: dict[Matches, Removal | None] = {}
@@ -116,19 +133,43 @@ class IndexDecider(Decider):
             if ids not in memo:
                 memo[ids] = self._removal(ids, now)
             out[row] = memo[ids]
+        for row, hits in images.items():
+            removal = out[row]
+            if removal is not None:  # name how the deciding image claims matched
+                deciding = set(removal.source.split())
+                said = [h.describe() for h in hits if h.claim_id in deciding]
+                out[row] = replace(removal, match="; ".join(said) or None)
         return out
 
-    def _merge_content(self, found: dict[int, Matches], urls: pa.Array) -> None:
-        claimed = pa.array(list(self.content), pa.string())
+    def notes(self) -> list[str]:
+        return [] if self.content is None else [self.content.note()]
+
+    def _merge_content(
+        self, found: dict[int, Matches], urls: pa.Array
+    ) -> dict[int, tuple[ImageHit, ...]]:
+        claimed = pa.array(list(self._by_url), pa.string())
         rows = pc.indices_nonzero(pc.fill_null(pc.is_in(urls, value_set=claimed), False))
+        images = {}
         for row, url in zip(rows.to_pylist(), pc.take(urls, rows).to_pylist(), strict=True):
-            found[row] = found.get(row, ()) + self.content[url]
+            hits = self._by_url[url]
+            images[row] = hits
+            found[row] = found.get(row, ()) + tuple(dict.fromkeys(h.claim_id for h in hits))
+        return images
 
     def _removal(self, ids: Matches, now: datetime) -> Removal | None:
         decision = self.index.resolve("", ids, count_unverified=self.count_unverified, now=now)
-        if decision.decision != "do_not_train":
-            return None
-        return Removal("claim", decision.decision, " ".join(decision.claim_ids), decision.verified)
+        if decision.decision == "do_not_train":
+            ids = decision.claim_ids
+            return Removal("claim", decision.decision, " ".join(ids), decision.verified)
+        return _flag(decision.unverified_claim_ids)
+
+
+def _flag(unverified: Sequence[str]) -> Removal | None:
+    """Rows kept although unverified claims (always do_not_train: other terms need proof)
+    name them: counted in the summary, not removed."""
+    if not unverified:
+        return None
+    return Removal("claim", "do_not_train", " ".join(unverified), False, flag_only=True)
 
 
 def _merge(found: dict[int, Matches], more: list[Matches]) -> None:
@@ -140,8 +181,9 @@ def _merge(found: dict[int, Matches], more: list[Matches]) -> None:
 class RemoteDecider(Decider):
     """Decisions from a registry server's bulk check API (``POST /api/registry/check``).
 
-    ``content`` maps URLs to the removal their ISCC-matched image got from the same server
-    (``filtering.content``, made once before the run), as ``IndexDecider`` does locally.
+    ``content`` holds, per URL, the server's decisions on that row's image in a
+    fingerprinted release (``filtering.remote_image_matches``, made once before the run),
+    as ``IndexDecider`` has its image hits locally.
     """
 
     def __init__(
@@ -150,27 +192,23 @@ class RemoteDecider(Decider):
         *,
         count_unverified: bool = False,
         timeout: float = 60,
-        content: dict[str, Removal] | None = None,
+        content: ContentMatches[Decision] | None = None,
     ) -> None:
         self.client = RegistryClient(base_url, timeout=timeout)
         self.endpoint = self.client.endpoint
         self.count_unverified = count_unverified
-        self.content = content or {}
+        self.content = content
 
     def __reduce__(self) -> tuple[object, ...]:
         # a Ray filter task gets its own HTTP client (a client's sockets do not pickle)
         args = (self.client.base_url, self.count_unverified, self.client.timeout, self.content)
         return (_remote_decider, args)
 
-    def removals(self, items: list[str]) -> list[Removal | None]:
-        """Per item, the removal a ``do_not_train`` decision makes (else ``None``)."""
-        decisions = self.client.check(items, count_unverified=self.count_unverified)
-        return [
-            Removal("claim", "do_not_train", " ".join(d.claim_ids), d.verified)
-            if d.decision == "do_not_train"
-            else None
-            for d in decisions
-        ]
+    def check(self, items: Sequence[str]) -> list[Decision]:
+        return self.client.check(items, count_unverified=self.count_unverified)
+
+    def notes(self) -> list[str]:
+        return [] if self.content is None else [self.content.note()]
 
     def decide(self, columns: Columns) -> list[Removal | None]:
         items: list[str] = []
@@ -191,29 +229,62 @@ class RemoteDecider(Decider):
                     items.append(prefix + value)
                     owners.append(row)
         out: list[Removal | None] = [None] * len(columns)
-        for row, removal in zip(owners, self.removals(items), strict=True):
-            if removal is not None and out[row] is None:
-                out[row] = removal
-        if self.content:
+        for row, decision in zip(owners, self.check(items), strict=True):
+            out[row] = _stricter(out[row], _remote_removal(decision))
+        if self.content is not None:
+            by_url = self.content.by_url
             for row, url in enumerate(columns.url.to_pylist()):
-                if out[row] is None and url in self.content:
-                    out[row] = self.content[url]
+                if url in by_url:
+                    out[row] = _stricter(out[row], _image_removal(url, by_url[url]))
         return out
 
 
+def _remote_removal(decision: Decision, match: str | None = None) -> Removal | None:
+    """A server's decision as a removal (``do_not_train``), a flag (unverified claims that
+    did not count) or ``None``."""
+    if decision.decision == "do_not_train":
+        ids = " ".join(decision.claim_ids)
+        return Removal("claim", "do_not_train", ids, decision.verified, match)
+    flag = _flag(decision.unverified_claim_ids)
+    return None if flag is None else replace(flag, match=match)
+
+
+def _image_removal(url: str, decisions: Sequence[Decision]) -> Removal | None:
+    """One URL's image decisions (one per digest the server matched) as one removal, naming
+    how the deciding claims matched."""
+    merged = merge_decisions(url, decisions)
+    deciding = set(merged.claim_ids or merged.unverified_claim_ids)
+    said = [
+        f"claim {claim}: {_SERVER_METHOD[d.item.split(':', 1)[0]]}"
+        for d in decisions
+        for claim in dict.fromkeys((*d.claim_ids, *d.unverified_claim_ids))
+        if claim in deciding
+    ]
+    return _remote_removal(merged, "; ".join(dict.fromkeys(said)) or None)
+
+
+_SERVER_METHOD = {
+    "sha256": "same file (SHA-256, registry server)",
+    "iscc": "ISCC (within the registry server's radius)",
+}
+
+
+def _stricter(current: Removal | None, new: Removal | None) -> Removal | None:
+    """A removal wins over a flag, and the first removal (or flag) over later ones."""
+    if new is None or (current is not None and (new.flag_only or not current.flag_only)):
+        return current
+    return new
+
+
 def _remote_decider(
-    base_url: str, count_unverified: bool, timeout: float, content: dict[str, Removal]
+    base_url: str,
+    count_unverified: bool,
+    timeout: float,
+    content: ContentMatches[Decision] | None,
 ) -> RemoteDecider:
     return RemoteDecider(
         base_url, count_unverified=count_unverified, timeout=timeout, content=content
     )
-
-
-def _remote_content(decider: RemoteDecider, bodies: Sequence[str]) -> list[Removal | None]:
-    """The server's removal for each Image-Code body (each distinct body asked once)."""
-    distinct = list(dict.fromkeys(bodies))
-    removals = dict(zip(distinct, decider.removals([f"iscc:{b}" for b in distinct]), strict=True))
-    return [removals[b] for b in bodies]
 
 
 class SignalsDecider(Decider):
@@ -255,10 +326,13 @@ class ChainDecider(Decider):
     def __init__(self, deciders: Sequence[Decider]) -> None:
         self.deciders = list(deciders)
 
+    def notes(self) -> list[str]:
+        return [note for decider in self.deciders for note in decider.notes()]
+
     def decide(self, columns: Columns) -> list[Removal | None]:
         out: list[Removal | None] = [None] * len(columns)
         for decider in self.deciders:
-            pending = [row for row, removal in enumerate(out) if removal is None]
+            pending = [row for row, r in enumerate(out) if r is None or r.flag_only]
             if not pending:
                 break
             taken = pa.array(pending, pa.int64())
@@ -270,56 +344,16 @@ class ChainDecider(Decider):
                 ),
             )
             for row, removal in zip(pending, decider.decide(subset), strict=True):
-                out[row] = removal
+                if removal is not None:  # a flagged row stays flagged unless removed
+                    out[row] = removal
         return out
 
 
-def _registry_decider(
-    settings: Settings,
-    registry: str | None,
-    *,
-    pubkey: str | None,
-    count_unverified: bool,
-    accept_embedded_key: bool,
-) -> tuple[IndexDecider | RemoteDecider, str]:
-    """The registry's decider (no ISCC content yet) and the id of the claims it uses."""
-    if registry is not None and registry.startswith(("http://", "https://")):
-        return RemoteDecider(registry, count_unverified=count_unverified), f"remote:{registry}"
-    if registry is None:
-        service = RegistryService.open(settings)
-        counts = sorted(service.store.claim_counts().items())
-        index = service.decision_index()
-        registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
-        service.close()
-    else:
-        info, index = load_snapshot_index(
-            Path(registry),
-            pubkey,
-            trusted=TrustedKeys.load(settings),
-            accept_embedded_key=accept_embedded_key,
-        )
-        registry_id = f"snapshot:{info.manifest_sha256}"
-    return IndexDecider(index, count_unverified=count_unverified), registry_id
-
-
-def _add_content(settings: Settings, decider: IndexDecider | RemoteDecider, dataset: str) -> str:
-    """Give ``decider`` the URLs whose image in ``dataset`` matches an ISCC claim (asked of
-    the same registry, local or remote); the id part naming what was matched."""
-    if isinstance(decider, RemoteDecider):
-        remote = decider
-        found = iscc_matches(settings, dataset, lambda bodies: _remote_content(remote, bodies))
-        remote.content = {
-            url: removal for url, (removal, *_) in found.by_url.items() if removal is not None
-        }
-        return _content_id(dataset, found)
-    index = decider.index
-    matched = iscc_matches(settings, dataset, lambda b: index.match_hashes("iscc", b))
-    decider.content = {url: sum(ids, ()) for url, ids in matched.by_url.items()}
-    return _content_id(dataset, matched)
-
-
-def _content_id(dataset: str, found: ContentMatches[Any]) -> str:
-    return f":iscc={dataset}:{found.rows_with_iscc}:{len(found.by_url)}"
+def _content_id(dataset: str, content: ContentMatches[Any]) -> str:
+    """The run id's part for image matches: what matched, hashed, so a re-fingerprinted
+    release or new claims redo the files."""
+    matched = hashlib.sha256(repr(sorted(content.by_url.items())).encode()).hexdigest()
+    return f":images={dataset}:{content.rows_compared}:{matched[:16]}"
 
 
 def open_decider(
@@ -331,25 +365,47 @@ def open_decider(
     count_unverified: bool = False,
     accept_embedded_key: bool = False,
     unknown: str = "keep",
-    iscc_release: str | None = None,
+    images_release: str | None = None,
 ) -> tuple[Decider, str]:
     """The decider for ``--registry`` (None: the home registry; ``http(s)://``: a server's
     bulk API; else a snapshot folder, verified first and refused unless its key is pinned,
     listed in a trusted key list or explicitly accepted) plus ``--signals``, and an id
     naming the claims used (resume redoes files filtered against other claims).
     ``unknown`` (keep or drop) is what ``--signals`` does with rows whose signals are only
-    ``unknown``. ``iscc_release`` (a catalog dataset fingerprinted with ``--iscc``) lets
-    ISCC-bound claims remove the input rows whose URL carries a matching image there."""
+    ``unknown``. ``images_release`` (a fingerprinted catalog dataset) lets image claims
+    remove the input rows whose URL carries a matching image there (``content``)."""
     if unknown != "keep" and not signals:
         raise InputError("--unknown only applies with --signals")
-    registry_decider, registry_id = _registry_decider(
-        settings, registry, pubkey=pubkey, count_unverified=count_unverified,
-        accept_embedded_key=accept_embedded_key,
-    )  # fmt: skip
-    if iscc_release:
-        registry_id += _add_content(settings, registry_decider, iscc_release)
+    decider: Decider
+    index: DecisionIndex | None = None
+    if registry is None:
+        service = RegistryService.open(settings)
+        counts = sorted(service.store.claim_counts().items())
+        index = service.decision_index()
+        registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
+        service.close()
+    elif registry.startswith(("http://", "https://")):
+        remote = RemoteDecider(registry, count_unverified=count_unverified)
+        if images_release:
+            remote.content = remote_image_matches(settings, images_release, remote.check)
+            registry_id = f"remote:{registry}" + _content_id(images_release, remote.content)
+        else:
+            registry_id = f"remote:{registry}"
+        decider = remote
+    else:
+        info, index = load_snapshot_index(
+            Path(registry),
+            pubkey,
+            trusted=TrustedKeys.load(settings),
+            accept_embedded_key=accept_embedded_key,
+        )
+        registry_id = f"snapshot:{info.manifest_sha256}"
+    if index is not None:
+        content = image_matches(settings, images_release, index) if images_release else None
+        decider = IndexDecider(index, count_unverified=count_unverified, content=content)
+        if content is not None:
+            registry_id += _content_id(images_release or "", content)
     registry_id += f":unverified={count_unverified}"
-    decider: Decider = registry_decider
     if signals:
         decider = ChainDecider([decider, SignalsDecider(settings, unknown)])
         registry_id += f":signals:unknown={unknown}"

@@ -22,7 +22,6 @@ import gzip
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import compress
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -51,6 +50,7 @@ LOG_SCHEMA = pa.schema(
         ("decision", pa.string()),
         ("source", pa.string()),
         ("verified", pa.bool_()),
+        ("match", pa.string()),  # image claims: method and distance per deciding claim
     ]
 )
 Progress = Callable[[int], None]
@@ -59,12 +59,15 @@ _LOOKUPS = ("flickr_owner", "sha256", "md5")
 
 @dataclass
 class FileResult:
-    """Counts for one input file: rows read, kept, removed by reason, unreadable (kept)."""
+    """Counts for one input file: rows read, kept, removed by reason, unreadable (kept),
+    and ``unverified``: rows kept although an unverified claim names them (counted only
+    with ``--include-unverified``; reported so that the builder sees them)."""
 
     rows: int = 0
     kept: int = 0
     removed: Counter[str] = field(default_factory=Counter)
     unreadable: int = 0
+    unverified: int = 0
 
 
 class LogSink:
@@ -85,6 +88,7 @@ class LogSink:
             "decision": [r.decision for r in removals],
             "source": [r.source for r in removals],
             "verified": [r.verified for r in removals],
+            "match": [r.match for r in removals],
         }
         self.writer.write_table(pa.table(columns, schema=LOG_SCHEMA))
 
@@ -102,7 +106,8 @@ def _decide(
 ) -> NDArray[np.bool_]:
     """Decide a batch, log the removed rows, count; returns the keep mask."""
     removals = decider.decide(columns)
-    gone = list(compress(range(len(removals)), removals))  # a Removal is truthy, None not
+    gone = [i for i, r in enumerate(removals) if r is not None and not r.flag_only]
+    result.unverified += sum(1 for r in removals if r is not None and r.flag_only)
     numbers = [(rows[i] if rows is not None else first + i) for i in gone]
     dropped = [r for i in gone if (r := removals[i]) is not None]
     log.write(numbers, pc.take(columns.url, pa.array(gone, pa.int64())).to_pylist(), dropped)

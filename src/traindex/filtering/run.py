@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from traindex.errors import InputError
@@ -98,7 +99,11 @@ def _load_state(state: Path, expected: dict[str, object], output: Path) -> FileR
         return None
     counts = saved["result"]
     return FileResult(
-        counts["rows"], counts["kept"], Counter(counts["removed"]), counts["unreadable"]
+        counts["rows"],
+        counts["kept"],
+        Counter(counts["removed"]),
+        counts["unreadable"],
+        counts.get("unverified", 0),
     )
 
 
@@ -228,6 +233,7 @@ def filter_inputs(
             "kept": result.kept,
             "removed": dict(result.removed),
             "unreadable": result.unreadable,
+            "unverified": result.unverified,
         }
         _write_json(job.state, {"input": job.expected, "result": counts})
         summaries[job.name] = FileSummary(job.name, job.dst, result, resumed=False)
@@ -285,5 +291,18 @@ def _merge_logs(parts: list[Path], log: Path) -> None:
     with pq.ParquetWriter(tmp, LOG_SCHEMA, compression="zstd") as writer:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches():
-                writer.write_batch(batch)
+                writer.write_batch(_as_log(batch))
     os.replace(tmp, log)
+
+
+def _as_log(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A part written before a log column existed (a run resumed across an upgrade, e.g.
+    before ``match``) gets that column as nulls."""
+    if batch.schema.equals(LOG_SCHEMA):
+        return batch
+    names = batch.schema.names
+    columns = [
+        batch.column(f.name) if f.name in names else pa.nulls(batch.num_rows, f.type)
+        for f in LOG_SCHEMA
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=LOG_SCHEMA)

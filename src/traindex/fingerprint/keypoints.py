@@ -92,6 +92,20 @@ class Keypoints:
     def empty(cls) -> Keypoints:
         return cls(np.empty((0, 2), np.float32), np.empty((0, DESCRIPTOR_BYTES), np.uint8))
 
+    def to_bytes(self) -> bytes:
+        """Points as float16 pairs, then descriptors: 36 bytes a point (what an image
+        claim keeps, as the keypoint tables do with their two columns)."""
+        return self.points.astype(np.float16).tobytes() + self.descriptors.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Keypoints:
+        count, rest = divmod(len(data), 4 + DESCRIPTOR_BYTES)
+        if rest:
+            raise ValueError(f"{len(data)} bytes are not whole keypoints (36 bytes each)")
+        points = np.frombuffer(data[: 4 * count], np.float16).astype(np.float32)
+        descriptors = np.frombuffer(data[4 * count :], np.uint8)
+        return cls(points.reshape(-1, 2), descriptors.reshape(-1, DESCRIPTOR_BYTES))
+
     @classmethod
     def concat(cls, parts: Sequence[Keypoints]) -> Keypoints:
         if not parts:

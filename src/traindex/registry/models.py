@@ -13,7 +13,7 @@ Vocabulary:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from traindex.registry.errors import ClaimRejected
 
 __all__ = [
     "DECISION_OF_TERMS",
+    "KEYPOINT_BYTES",
     "RESTRICTIVENESS",
     "SELECTOR_KINDS",
     "TERMS",
@@ -31,6 +32,7 @@ __all__ = [
     "Decision",
     "DecisionValue",
     "Owner",
+    "Review",
     "Selector",
     "SelectorKind",
     "Terms",
@@ -40,11 +42,14 @@ __all__ = [
 
 SelectorKind = Literal["url", "url_prefix", "domain", "flickr_owner", "image"]
 Terms = Literal["do_not_train", "allow", "allow_with_attribution", "license_required"]
-ClaimStatus = Literal["verified", "unverified", "revoked"]
+ClaimStatus = Literal["verified", "unverified", "rejected", "revoked"]
 DecisionValue = Literal[
     "do_not_train", "license_required", "attribution_required", "allowed", "unknown"
 ]
 
+KEYPOINT_BYTES = 36
+"""Bytes per stored keypoint (``Keypoints.to_bytes``): a float16 position pair and a
+32-byte ORB descriptor."""
 SELECTOR_KINDS: tuple[str, ...] = ("url", "url_prefix", "domain", "flickr_owner", "image")
 TERMS: tuple[str, ...] = ("do_not_train", "allow", "allow_with_attribution", "license_required")
 DECISION_OF_TERMS: dict[str, DecisionValue] = {
@@ -69,9 +74,12 @@ class Selector:
 
     ``include_subdomains`` matters for ``domain`` only. Image selectors carry the SHA-256
     (same file), the MD5 (what img2dataset outputs store), the PDQ hash (same image) and
-    the ISCC Image-Code body (16 hex; what content-bound declarations name); build them
-    with :meth:`for_image` from the uploaded bytes. A claim imported from a declaration has
-    only the ISCC: its ``value`` is then ``iscc:<body>``.
+    the ISCC Image-Code body (16 hex; what content-bound declarations name) and the
+    image's ORB keypoints as a query describes them (``Keypoints.to_bytes``; they find
+    crops and overlays in releases fingerprinted with ``--keypoints``); build them with
+    :meth:`for_image` from the uploaded bytes. A claim imported from a declaration has
+    only the ISCC: its ``value`` is then ``iscc:<body>``. In JSON the keypoints appear as
+    their number (``to_json``).
     """
 
     kind: SelectorKind
@@ -81,6 +89,7 @@ class Selector:
     pdq: str | None = None
     md5: str | None = None
     iscc: str | None = None
+    keypoints: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def for_image(cls, data: bytes, *, name: str | None = None) -> Selector:
@@ -92,11 +101,13 @@ class Selector:
         """
         # Imported here: PDQ needs the images extra; the other selectors do not.
         from traindex.fingerprint.iscc import image_code, image_code_body
+        from traindex.fingerprint.keypoints import KeypointOptions, query_points
         from traindex.fingerprint.pdq import PdqFingerprinter
 
         try:
             pdq = PdqFingerprinter().fingerprint(data, name=name)
             iscc = image_code_body(image_code(data, name=name))
+            points = query_points(data, KeypointOptions(), name=name)
         except (TraindexError, ValueError, OSError) as exc:
             raise ClaimRejected(f"image claim: cannot read the image ({exc})") from None
         sha256 = hashlib.sha256(data).hexdigest()
@@ -110,6 +121,7 @@ class Selector:
             pdq=None if pdq.low_quality else pdq.hex,
             md5=md5,
             iscc=iscc,
+            keypoints=points.to_bytes() if len(points) else None,
         )
 
 
@@ -133,11 +145,33 @@ class Owner:
     name: str
     email: str | None
     created_at: datetime
+    operator: bool = False
+    """May review claims (``traindex registry grant-operator``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """An operator's review of a claim that could not be proved automatically.
+
+    ``status`` is ``pending``, ``approved`` (the claim is then verified) or ``rejected``
+    (the claim is then ``rejected`` and counts nowhere); ``why`` says why it needed a
+    person, ``reason`` is the operator's.
+    """
+
+    id: int
+    claim_id: str
+    status: Literal["pending", "approved", "rejected"]
+    why: str
+    requested_at: datetime
+    decided_at: datetime | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One owner's terms for one selector. ``status`` is ``verified`` only after proof."""
+    """One owner's terms for one selector. ``status`` is ``verified`` only after proof (or
+    an operator's approval); ``rejected`` when an operator refused it. ``review`` is the
+    latest review, if the claim ever needed one."""
 
     id: str
     owner_id: str
@@ -149,6 +183,7 @@ class Claim:
     created_at: datetime
     declaration: str | None = None
     """The imported declaration as given (its signature or credential recorded, not trusted)."""
+    review: Review | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +207,11 @@ class Decision:
 @dataclass(frozen=True, slots=True)
 class VerificationInstructions:
     """How to prove control of ``domain``: serve ``token`` at ``http_url`` or publish
-    ``dns_value`` as a TXT record at ``dns_name``. Valid until ``expires_at``."""
+    ``dns_value`` as a TXT record at ``dns_name``. Valid until ``expires_at``.
+
+    For an account or URL-prefix claim, ``page_url`` is where the code (``token``) may be
+    put instead (or on another page of the same account/prefix: ``page_scope``); a
+    Flickr account has only this proof, so its domain fields are empty."""
 
     claim_id: str
     domain: str
@@ -181,11 +220,27 @@ class VerificationInstructions:
     dns_name: str
     dns_value: str
     expires_at: datetime
+    page_url: str | None = None
+    page_scope: str | None = None
 
 
-def to_json(value: Owner | Claim | Decision | VerificationInstructions) -> dict[str, Any]:
+def to_json(
+    value: Owner | Claim | Decision | VerificationInstructions | Review,
+) -> dict[str, Any]:
     """The JSON form the CLI (``--json``) and the HTTP API share: datetimes as ISO 8601."""
-    return {
-        key: item.isoformat() if isinstance(item, datetime) else item
-        for key, item in asdict(value).items()
-    }
+    return _iso(asdict(value))
+
+
+def _iso(fields: dict[str, Any]) -> dict[str, Any]:
+    """Datetimes as ISO 8601; a selector's keypoints (binary) as how many there are."""
+    return {key: _plain(key, item) for key, item in fields.items()}
+
+
+def _plain(key: str, item: Any) -> Any:
+    if isinstance(item, datetime):
+        return item.isoformat()
+    if isinstance(item, dict):
+        return _iso(item)
+    if key == "keypoints" and isinstance(item, bytes):
+        return len(item) // KEYPOINT_BYTES
+    return item

@@ -65,7 +65,7 @@ def now_utc() -> datetime:
 
 
 def _owner(row: Row[Any]) -> Owner:
-    return Owner(row.id, row.name, row.email, as_utc(row.created_at))
+    return Owner(row.id, row.name, row.email, as_utc(row.created_at), bool(row.operator))
 
 
 class OwnerAccounts:

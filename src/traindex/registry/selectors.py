@@ -19,7 +19,7 @@ from traindex.core.flickr import flickr_owner
 from traindex.core.signing import canonical_json
 from traindex.core.urls import UrlError, is_public_suffix, url_parts
 from traindex.registry.errors import ClaimRejected
-from traindex.registry.models import SELECTOR_KINDS, TERMS, Selector
+from traindex.registry.models import KEYPOINT_BYTES, SELECTOR_KINDS, TERMS, Selector
 
 __all__ = [
     "MAX_SELECTOR_CHARS",
@@ -87,7 +87,10 @@ def _image(selector: Selector) -> Selector:
     md5 = selector.md5.strip().lower() if selector.md5 else None
     if md5 is not None and not _HEX32.fullmatch(md5):
         raise ClaimRejected("image selector: md5 must be 32 hex characters")
-    return Selector("image", sha256, True, sha256, pdq, md5, iscc)
+    keypoints = selector.keypoints
+    if keypoints is not None and len(keypoints) % KEYPOINT_BYTES:
+        raise ClaimRejected(f"image selector: keypoints are {KEYPOINT_BYTES} bytes each")
+    return Selector("image", sha256, True, sha256, pdq, md5, iscc, keypoints)
 
 
 def normalise_selector(selector: Selector) -> Selector:

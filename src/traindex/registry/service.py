@@ -8,16 +8,18 @@ in the audit log with the reason and nothing else is written. Rules, and why:
   if wrong, so anyone may file one; it becomes ``verified`` once its owner proves control
   of the domain (``verify``) or an operator marks it so (CLI ``--verified``).
 * **Permissive terms need proof first.** ``allow``, ``allow_with_attribution`` and
-  ``license_required`` on a domain the owner has not verified are refused: otherwise anyone
-  could ask builders for licence fees on someone else's photos. Image and Flickr-owner
+  ``license_required`` on a domain (account, prefix) the owner has not verified are refused:
+  otherwise anyone could ask builders for licence fees on someone else's photos. Image
   claims have no web proof, so only an operator can make them permissive.
 * **Proof covers a domain and below.** Once an owner proved ``example.com``, their claims
-  on it and its subdomains are verified, including ones filed later.
+  on it and its subdomains are verified, including ones filed later. A page proof
+  (``pages``) covers a Flickr account, or the URLs under a prefix, the same way.
+* **What no page can prove, a person reviews.** Image claims, and account claims whose
+  page could not be read, wait in the review queue (``reviews``) for an operator.
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 import uuid
@@ -26,17 +28,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 
 from traindex.config import Settings
 from traindex.core.keyring import Keyring
-from traindex.registry.decisions import ClaimRecord, DecisionIndex
-from traindex.registry.errors import (
-    ClaimNotFoundError,
-    ClaimRejected,
-    PermissionDenied,
-    VerificationFailedError,
-)
+from traindex.registry.decisions import DecisionIndex
+from traindex.registry.errors import ClaimNotFoundError, ClaimRejected, PermissionDenied
 from traindex.registry.models import (
     Claim,
     ClaimRequest,
@@ -46,10 +43,12 @@ from traindex.registry.models import (
     VerificationInstructions,
 )
 from traindex.registry.owners import OwnerAccounts, now_utc
+from traindex.registry.proofs import ClaimProofs, Proved
+from traindex.registry.reviews import QueuedClaim, ReviewQueue
+from traindex.registry.rows import claim_of, record_of
 from traindex.registry.selectors import claim_identity, normalise_selector, proof_domain
 from traindex.registry.snapshot import SNAPSHOT_SCHEMA, SnapshotInfo, write_snapshot
 from traindex.registry.store import RegistryStore, as_utc, migrate, open_engine
-from traindex.registry.verify import DNS_PREFIX, Verifier
 
 __all__ = ["RegistryService"]
 
@@ -58,45 +57,7 @@ _SYNC_OVERLAP = timedelta(seconds=30)
 (PostgreSQL commits need not follow timestamp order) is still picked up; applying is idempotent."""
 _MAX_CONTACT = 2_000
 _OPERATOR = "operator"
-
-
-def _claim(row: Row[Any]) -> Claim:
-    selector = Selector(
-        row.kind, row.value, row.include_subdomains, row.sha256, row.pdq, row.md5, row.iscc
-    )
-    expires = None if row.expires_at is None else as_utc(row.expires_at)
-    return Claim(
-        row.id,
-        row.owner_id,
-        selector,
-        row.terms,
-        row.contact,
-        expires,
-        row.status,
-        as_utc(row.created_at),
-        row.declaration,
-    )
-
-
-def _record(row: Row[Any]) -> ClaimRecord:
-    expires = None if row.expires_at is None else as_utc(row.expires_at).timestamp()
-    return ClaimRecord(
-        row.id,
-        row.kind,
-        row.value,
-        row.include_subdomains,
-        row.sha256,
-        row.md5,
-        row.pdq,
-        row.terms,
-        row.status,
-        expires,
-        row.iscc,
-    )
-
-
-def _covered(host: str, proved: set[str]) -> bool:
-    return any(host == domain or host.endswith("." + domain) for domain in proved)
+_NO_WEB_PROOF = "image claims cannot be proved by a web page or DNS record"
 
 
 class RegistryService(OwnerAccounts):
@@ -104,7 +65,8 @@ class RegistryService(OwnerAccounts):
 
     def __init__(self, settings: Settings, store: RegistryStore) -> None:
         super().__init__(settings, store)
-        self.verifier = Verifier(settings)
+        self.reviews = ReviewQueue(store, self._apply)
+        self.proofs = ClaimProofs(settings, store, self.reviews)
         self._lock = threading.Lock()
         self._index = DecisionIndex()
         self._synced_at: datetime | None = None
@@ -150,7 +112,7 @@ class RegistryService(OwnerAccounts):
         same claims again. One invalid claim rejects the batch, naming its position.
         """
         with self.store.read() as conn:
-            proved = self.store.verified_domains(conn, owner.id)
+            proved = self.proofs.proved(conn, owner.id)
         rows: list[dict[str, Any]] = []
         for position, request in enumerate(requests):
             try:
@@ -176,12 +138,14 @@ class RegistryService(OwnerAccounts):
                         outcome="ok",
                         detail=detail,
                     )
+                    if row.kind == "image" and row.status == "unverified":
+                        self.reviews.request(conn, row, _NO_WEB_PROOF, actor)
         for row in stored:
             self._apply(row)
-        return [_claim(row) for row in stored]
+        return [claim_of(row) for row in stored]
 
     def _claim_values(
-        self, owner: Owner, request: ClaimRequest, proved: set[str], verified: bool
+        self, owner: Owner, request: ClaimRequest, proved: Proved, verified: bool
     ) -> dict[str, Any]:
         """The row to insert for a valid request, or ``ClaimRejected``."""
         clean = normalise_selector(request.selector)
@@ -193,13 +157,13 @@ class RegistryService(OwnerAccounts):
         expires = None if request.expires_at is None else as_utc(request.expires_at)
         if expires is not None and expires <= now:
             raise ClaimRejected(f"expiry {expires.isoformat()} is in the past")
-        host = proof_domain(clean)
-        is_proved = verified or (host is not None and _covered(host, proved))
+        is_proved = verified or proved.covers(clean)
         if terms != "do_not_train" and not is_proved:
-            where = f"domain {host!r}" if host else f"{clean.kind} selectors (no web proof)"
+            host = proof_domain(clean)
+            where = f"domain {host!r}" if host else f"this {clean.kind.replace('_', ' ')}"
             raise ClaimRejected(
                 f"terms {terms!r} need verified ownership of {where}; file a do_not_train "
-                "claim, verify it, then set other terms"
+                "claim, verify it (or have it reviewed), then set other terms"
             )
         return {
             "id": uuid.uuid4().hex,
@@ -212,6 +176,7 @@ class RegistryService(OwnerAccounts):
             "md5": clean.md5,
             "pdq": clean.pdq,
             "iscc": clean.iscc,
+            "keypoints": clean.keypoints,
             "declaration": request.declaration,
             "terms": terms,
             "contact": request.contact,
@@ -226,10 +191,14 @@ class RegistryService(OwnerAccounts):
     ) -> list[Claim]:
         with self.store.read() as conn:
             rows = self.store.claim_rows(conn, None if owner is None else owner.id, include_revoked)
-        return [_claim(row) for row in rows]
+            reviews = self.store.latest_reviews(conn, [row.id for row in rows])
+        return [claim_of(row, reviews.get(row.id)) for row in rows]
 
     def get_claim(self, claim_id: str) -> Claim:
-        return _claim(self._claim_row(claim_id))
+        row = self._claim_row(claim_id)
+        with self.store.read() as conn:
+            review = self.store.latest_reviews(conn, [row.id]).get(row.id)
+        return claim_of(row, review)
 
     def _claim_row(self, claim_id: str) -> Row[Any]:
         with self.store.read() as conn:
@@ -258,93 +227,52 @@ class RegistryService(OwnerAccounts):
             assert fresh is not None  # claims are never deleted
             row = fresh
         self._apply(row)
-        return _claim(row)
+        return self.get_claim(row.id)
 
-    # verification ------------------------------------------------------------------------
+    # verification and review ----------------------------------------------------------
 
     def verification_instructions(self, owner: Owner, claim_id: str) -> VerificationInstructions:
-        """The token to publish for the claim's domain (a pending one is reused until expiry)."""
-        row = self._own_claim(owner, claim_id, "verification_instructions")
-        domain = proof_domain(_claim(row).selector)
-        if domain is None:
-            raise ClaimRejected(f"{row.kind} claims cannot be verified by a web or DNS proof")
-        now = now_utc()
-        with self.store.write() as conn:
-            pending = self.store.pending_verification(conn, row.id, now)
-            if pending is None:
-                token = secrets.token_urlsafe(24)
-                expires = now + timedelta(hours=self.settings.registry_verification_ttl_hours)
-                self.store.insert_verification(
-                    conn,
-                    {
-                        "owner_id": owner.id,
-                        "claim_id": row.id,
-                        "domain": domain,
-                        "token": token,
-                        "status": "pending",
-                        "created_at": now,
-                        "expires_at": expires,
-                    },
-                )
-            else:
-                token, expires = pending.token, as_utc(pending.expires_at)
-        return VerificationInstructions(
-            row.id,
-            domain,
-            token,
-            self.verifier.http_url(domain),
-            DNS_PREFIX + domain,
-            f"traindex-verification={token}",
-            expires,
-        )
+        """The token to publish for the claim: on its domain (HTTP file or DNS record) or,
+        for an account or URL prefix, on the owner's own page there."""
+        return self.proofs.instructions(owner, self._own_claim(owner, claim_id, "instructions"))
 
-    def verify(self, owner: Owner, claim_id: str) -> Claim:
-        """Check the HTTP file, then DNS; on proof mark the claim (and the owner's other
-        claims on that domain) verified. ``VerificationFailedError`` says what each proof saw."""
+    def verify(self, owner: Owner, claim_id: str, *, page: str | None = None) -> Claim:
+        """Check the claim's proofs (``page``: where the owner put the code, default the
+        account's profile or the prefix itself); on proof mark the claim and the owner's
+        other claims the proof covers verified. ``VerificationFailedError`` says what each
+        proof saw; a page that could not be read queues the claim for review."""
         row = self._own_claim(owner, claim_id, "verify")
         if row.status == "verified":
-            return _claim(row)
-        if row.status == "revoked":
-            raise ClaimRejected(f"claim {row.id} is revoked")
-        with self.store.read() as conn:
-            pending = self.store.pending_verification(conn, row.id, now_utc())
-        if pending is None:
-            self.store.audit_denied(owner.id, "verify", row.id, "no pending token")
-            raise VerificationFailedError(
-                "no unexpired verification token: ask for instructions first"
-            )
-        result = self.verifier.prove(pending.domain, pending.token)
-        with self.store.write() as conn:
-            status = "verified" if result.method else "failed"
-            self.store.finish_verification(conn, pending.id, status, result.method, result.detail)
-            changed = [] if result.method is None else self._verify_domain(conn, owner, pending)
-            detail = {
-                "method": result.method,
-                "domain": pending.domain,
-                "detail": result.detail,
-                "claims": [r.id for r in changed],
-            }
-            outcome = "denied" if result.method is None else "ok"
-            self.store.audit(
-                conn, actor=owner.id, action="verify", target=row.id, outcome=outcome, detail=detail
-            )
-        if result.method is None:
-            raise VerificationFailedError(f"could not verify {pending.domain}: {result.detail}")
-        for fresh in changed:
+            return self.get_claim(row.id)
+        if row.status in ("revoked", "rejected"):
+            raise ClaimRejected(f"claim {row.id} is {row.status}")
+        for fresh in self.proofs.verify(owner, row, page):
             self._apply(fresh)
         return self.get_claim(row.id)
 
-    def _verify_domain(self, conn: Connection, owner: Owner, pending: Row[Any]) -> list[Row[Any]]:
-        """Mark the owner's unverified claims on the proved domain verified; the new rows."""
-        changed = []
-        for candidate in self.store.unverified_claims(conn, owner.id):
-            host = proof_domain(_claim(candidate).selector)
-            if host is not None and _covered(host, {pending.domain}):
-                self.store.set_claim_status(conn, candidate.id, "verified")
-                fresh = self.store.claim_by_id(conn, candidate.id)
-                if fresh is not None:
-                    changed.append(fresh)
-        return changed
+    def review_queue(self, status: str | None = "pending") -> list[QueuedClaim]:
+        """Reviews with ``status`` (``pending``, ``approved``, ``rejected``; None: all)."""
+        return self.reviews.listing(status)
+
+    def decide_review(
+        self, operator: Owner | None, claim_id: str, *, approve: bool, reason: str | None = None
+    ) -> Claim:
+        """Approve or reject (with a reason) a queued claim. ``operator`` None is the local
+        admin CLI; an owner must have been granted ``operator`` (``PermissionDenied``)."""
+        action = "approve_claim" if approve else "reject_claim"
+        if operator is not None and not operator.operator:
+            self.store.audit_denied(operator.id, action, str(claim_id)[:64], "not an operator")
+            raise PermissionDenied("only registry operators review claims")
+        actor = _OPERATOR if operator is None else operator.id
+        return self.reviews.decide(actor, claim_id, approve=approve, reason=reason)
+
+    def set_operator(self, owner: Owner, operator: bool = True) -> Owner:
+        """Grant (or withdraw) the right to review claims; local admin only (audited)."""
+        with self.store.write() as conn:
+            self.store.set_operator(conn, owner.id, operator)
+            action = "grant_operator" if operator else "withdraw_operator"
+            self.store.audit(conn, actor=_OPERATOR, action=action, target=owner.id, outcome="ok")
+        return self.owner_by_id(owner.id)
 
     # decisions ---------------------------------------------------------------------------
 
@@ -371,7 +299,7 @@ class RegistryService(OwnerAccounts):
         since = None if self._synced_at is None else self._synced_at - _SYNC_OVERLAP
         with self._lock:
             for row in self.store.iter_claims(since):
-                self._index.apply(_record(row))
+                self._index.apply(record_of(row))
             self._synced_at, self._synced_clock = started, clock
 
     def snapshot(self, out: Path) -> SnapshotInfo:
@@ -380,7 +308,8 @@ class RegistryService(OwnerAccounts):
         rows = (
             {name: getattr(row, name) for name in SNAPSHOT_SCHEMA.names}
             for row in self.store.iter_claims(None)
-            if row.status != "revoked" and (row.expires_at is None or as_utc(row.expires_at) > now)
+            if row.status in ("verified", "unverified")
+            and (row.expires_at is None or as_utc(row.expires_at) > now)
         )
         signer = Keyring(self.settings.home / "keys").signer
         info = write_snapshot(rows, out, signer, now, self.settings.tsa_url)
@@ -397,4 +326,4 @@ class RegistryService(OwnerAccounts):
 
     def _apply(self, row: Row[Any]) -> None:
         with self._lock:
-            self._index.apply(_record(row))
+            self._index.apply(record_of(row))

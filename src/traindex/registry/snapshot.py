@@ -84,7 +84,8 @@ SNAPSHOT_SCHEMA = pa.schema(
         ("expires_at", _TS),
         ("status", pa.string()),
         ("created_at", _TS),
-        ("iscc", pa.string()),  # last: snapshots written before it still load
+        ("iscc", pa.string()),  # last ones: snapshots written before them still load
+        ("keypoints", pa.binary()),
     ]
 )
 _BATCH = 50_000
@@ -119,7 +120,10 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def _json_row(row: dict[str, Any]) -> str:
-    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    out = {
+        k: v.isoformat() if isinstance(v, datetime) else v.hex() if isinstance(v, bytes) else v
+        for k, v in row.items()
+    }
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
 
@@ -277,6 +281,7 @@ def load_snapshot_index(
                     row["status"],
                     None if expires is None else expires.timestamp(),
                     row.get("iscc"),
+                    row.get("keypoints"),
                 )
             )
     return info, index

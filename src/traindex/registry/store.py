@@ -21,7 +21,14 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, Row, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from traindex.registry.tables import audit_log, claims, owners, snapshots, verifications
+from traindex.registry.tables import (
+    audit_log,
+    claims,
+    owners,
+    reviews,
+    snapshots,
+    verifications,
+)
 
 __all__ = ["RegistryStore", "as_utc", "migrate", "open_engine"]
 
@@ -168,6 +175,9 @@ class RegistryStore:
             .values(token_id=token_id, token_hash=token_hash, token_expires_at=expires)
         )
 
+    def set_operator(self, conn: Connection, owner_id: str, operator: bool) -> None:
+        conn.execute(update(owners).where(owners.c.id == owner_id).values(operator=operator))
+
     # claims ------------------------------------------------------------------------------
 
     def insert_claim(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Row[Any], bool]:
@@ -242,23 +252,93 @@ class RegistryStore:
         return conn.execute(query).first()
 
     def finish_verification(
-        self, conn: Connection, verification_id: int, status: str, method: str | None, detail: str
+        self,
+        conn: Connection,
+        verification_id: int,
+        status: str,
+        method: str | None,
+        detail: str,
+        page: str | None = None,
     ) -> None:
         conn.execute(
             update(verifications)
             .where(verifications.c.id == verification_id)
-            .values(status=status, method=method, detail=detail, checked_at=datetime.now(UTC))
+            .values(
+                status=status,
+                method=method,
+                detail=detail,
+                page=page,
+                checked_at=datetime.now(UTC),
+            )
         )
 
     def verified_domains(self, conn: Connection, owner_id: str) -> set[str]:
+        """Domains the owner proved (HTTP file or DNS; a page proof proves no domain)."""
         query = select(verifications.c.domain).where(
-            verifications.c.owner_id == owner_id, verifications.c.status == "verified"
+            verifications.c.owner_id == owner_id,
+            verifications.c.status == "verified",
+            verifications.c.method != "page",
         )
         return {str(domain) for (domain,) in conn.execute(query)}
+
+    def verified_scopes(self, conn: Connection, owner_id: str) -> set[str]:
+        """Accounts and URL prefixes the owner proved by a page (``Scope.key`` strings)."""
+        query = select(verifications.c.scope).where(
+            verifications.c.owner_id == owner_id,
+            verifications.c.status == "verified",
+            verifications.c.method == "page",
+        )
+        return {str(scope) for (scope,) in conn.execute(query)}
 
     def unverified_claims(self, conn: Connection, owner_id: str) -> list[Row[Any]]:
         query = select(claims).where(claims.c.owner_id == owner_id, claims.c.status == "unverified")
         return list(conn.execute(query))
+
+    # reviews -----------------------------------------------------------------------------
+
+    def insert_review(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        conn.execute(insert(reviews).values(**values))
+
+    def pending_review(self, conn: Connection, claim_id: str) -> Row[Any] | None:
+        query = select(reviews).where(reviews.c.claim_id == claim_id, reviews.c.status == "pending")
+        return conn.execute(query).first()
+
+    def review_rows(self, conn: Connection, status: str | None) -> list[Row[Any]]:
+        """Reviews (oldest first), with each claim's owner name, kind, value and terms."""
+        query = (
+            select(
+                reviews,
+                owners.c.name.label("owner_name"),
+                claims.c.kind,
+                claims.c.value,
+                claims.c.terms,
+            )
+            .join(claims, claims.c.id == reviews.c.claim_id)
+            .join(owners, owners.c.id == reviews.c.owner_id)
+            .order_by(reviews.c.requested_at, reviews.c.id)
+        )
+        if status is not None:
+            query = query.where(reviews.c.status == status)
+        return list(conn.execute(query))
+
+    def latest_reviews(self, conn: Connection, claim_ids: list[str]) -> dict[str, Row[Any]]:
+        """The newest review of each of ``claim_ids`` that has one."""
+        found: dict[str, Row[Any]] = {}
+        for start in range(0, len(claim_ids), 500):  # bound the IN list
+            chunk = claim_ids[start : start + 500]
+            query = select(reviews).where(reviews.c.claim_id.in_(chunk)).order_by(reviews.c.id)
+            for row in conn.execute(query):
+                found[row.claim_id] = row
+        return found
+
+    def decide_review(
+        self, conn: Connection, review_id: int, status: str, actor: str, reason: str | None
+    ) -> None:
+        conn.execute(
+            update(reviews)
+            .where(reviews.c.id == review_id)
+            .values(status=status, decided_at=datetime.now(UTC), decided_by=actor, reason=reason)
+        )
 
     # snapshots ---------------------------------------------------------------------------
 

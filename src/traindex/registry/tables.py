@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -29,7 +30,15 @@ from sqlalchemy import (
     text,
 )
 
-__all__ = ["audit_log", "claims", "metadata", "owners", "snapshots", "verifications"]
+__all__ = [
+    "audit_log",
+    "claims",
+    "metadata",
+    "owners",
+    "reviews",
+    "snapshots",
+    "verifications",
+]
 
 metadata = MetaData()
 
@@ -43,6 +52,7 @@ owners = Table(
     Column("token_hash", String(200), nullable=False),
     Column("token_expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("operator", Boolean),  # revision 0003: may review claims (NULL: no)
 )
 
 claims = Table(
@@ -59,6 +69,7 @@ claims = Table(
     Column("pdq", String(64)),
     Column("iscc", String(16)),  # revision 0002
     Column("declaration", Text),  # revision 0002: an imported declaration, as given
+    Column("keypoints", LargeBinary),  # revision 0003: an image claim's ORB points
     Column("terms", String(40), nullable=False),
     Column("contact", Text),
     Column("expires_at", DateTime(timezone=True)),
@@ -88,7 +99,25 @@ verifications = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("checked_at", DateTime(timezone=True)),
+    # revision 0003: a page proof's scope (``flickr:KEY`` or ``prefix:URL``; NULL for a
+    # domain proof) and the page where the code was found
+    Column("scope", Text),
+    Column("page", Text),
     Index("ix_verifications_owner_domain", "owner_id", "domain"),
+)
+
+reviews = Table(  # revision 0003: claims an operator must decide
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("claim_id", String(32), ForeignKey("claims.id"), nullable=False, index=True),
+    Column("owner_id", String(32), ForeignKey("owners.id"), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, approved, rejected
+    Column("why", Text, nullable=False),  # why it could not be proved automatically
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(200)),
+    Column("reason", Text),  # the operator's reason
 )
 
 audit_log = Table(

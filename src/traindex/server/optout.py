@@ -10,7 +10,10 @@ Claims come from a results page (the selected URLs, or the searched domain), fro
 page, from the claim form (a URL, prefix, domain, Flickr account, or image files, whose
 SHA-256/MD5/PDQ/ISCC are registered; the files themselves are not kept), or from an uploaded
 TDM·AI declaration file ("My claims"), which files ISCC-bound image claims; the same page
-exports the owner's ISCC claims as declarations (``registry.declarations``).
+exports the owner's ISCC claims as declarations (``registry.declarations``). A claim's page
+shows how to prove it (a file or DNS record on the domain, or a code on the owner's own
+Flickr or portfolio page) and its review, if an operator has to decide it. Owners granted
+``operator`` review queued claims at ``/operator/review``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from traindex.config import Settings
 from traindex.errors import InputError, TraindexError
 from traindex.fingerprint.iscc import iscc_from_body
 from traindex.registry.declarations import export_declarations, parse_declarations
-from traindex.registry.errors import AuthError, ClaimRejected
+from traindex.registry.errors import AuthError, ClaimRejected, PermissionDenied
 from traindex.registry.models import Claim, Owner, Selector, VerificationInstructions
 from traindex.registry.service import RegistryService
 from traindex.server.rendering import SECURITY_HEADERS, Renderer
@@ -49,6 +52,7 @@ _DONE = {
     "verify": "Verified: this claim now counts for every dataset builder who checks the registry.",
     "revoke": "Revoked: this claim no longer counts (it stays listed for the record).",
 }
+_DECIDED = {"approve": "Approved: the claim is verified.", "reject": "Rejected."}
 
 
 def _selectors(form: SearchForm) -> list[Selector]:
@@ -69,6 +73,12 @@ def _selectors(form: SearchForm) -> list[Selector]:
     subdomains = form.fields.get("include_subdomains") == "on"  # an unticked box sends nothing
     typed = cast(Literal["url", "url_prefix", "domain", "flickr_owner"], kind)
     return [Selector(typed, value, include_subdomains=subdomains) for value in values]
+
+
+def _must_operate(owner: Owner) -> Owner:
+    if not owner.operator:
+        raise PermissionDenied("only registry operators review claims")
+    return owner
 
 
 class OptOutPages:
@@ -164,7 +174,8 @@ class OptOutPages:
     def claims_page(self, request: Request) -> Response:
         def build(owner: Owner) -> Response:
             claims = self.registry.list_claims(owner, include_revoked=True)
-            return self.render.page(request, "claims.html", {"claims": claims})
+            context = {"claims": claims, "operator": owner.operator}
+            return self.render.page(request, "claims.html", context)
 
         return self._signed_in(request, build)
 
@@ -233,10 +244,7 @@ class OptOutPages:
     def _instructions(self, owner: Owner, claim: Claim) -> VerificationInstructions | None:
         if claim.status != "unverified" or claim.selector.kind == "image":
             return None
-        try:
-            return self.registry.verification_instructions(owner, claim.id)
-        except ClaimRejected:
-            return None  # Flickr accounts have no web or DNS proof
+        return self.registry.verification_instructions(owner, claim.id)
 
     def _claim_context(self, owner: Owner, claim_id: str) -> dict[str, Any]:
         claim = next((c for c in self.registry.list_claims(owner, include_revoked=True)
@@ -257,10 +265,12 @@ class OptOutPages:
 
         return self._signed_in(request, build)
 
-    def _act(self, session: Session, claim_id: str, action: str) -> dict[str, Any]:
+    def _act(
+        self, session: Session, claim_id: str, action: str, page: str | None
+    ) -> dict[str, Any]:
         owner = self.owner(session)
         if action == "verify":
-            self.registry.verify(owner, claim_id)
+            self.registry.verify(owner, claim_id, page=page)
         else:
             self.registry.revoke_claim(owner, claim_id)
         return self._claim_context(owner, claim_id)
@@ -269,8 +279,9 @@ class OptOutPages:
         if action not in _DONE:
             return Response(status_code=404)
         try:
-            session, _ = await self._form(request)
-            context = await run_in_threadpool(self._act, session, claim_id, action)
+            session, form = await self._form(request)
+            page = form.fields.get("page", "").strip() or None
+            context = await run_in_threadpool(self._act, session, claim_id, action, page)
         except TraindexError as exc:
             signed = self.sessions.load(request)
             try:
@@ -280,6 +291,43 @@ class OptOutPages:
             return self.render.error(request, exc, template="claim.html", **context)
         done = _DONE[action]
         return self.render.page(request, "claim.html", {**context, "done": done})
+
+    # operator review -----------------------------------------------------------------------
+
+    def _operator(self, session: Session) -> Owner:
+        return _must_operate(self.owner(session))
+
+    def _queue(self, request: Request, **context: Any) -> Response:
+        queued = self.registry.review_queue()
+        return self.render.page(request, "review.html", {"queued": queued, **context})
+
+    def review_page(self, request: Request) -> Response:
+        def build(owner: Owner) -> Response:
+            _must_operate(owner)
+            return self._queue(request)
+
+        return self._signed_in(request, build)
+
+    def _decide(self, session: Session, claim_id: str, decision: str, reason: str | None) -> None:
+        operator = self._operator(session)
+        approve = decision == "approve"
+        self.registry.decide_review(operator, claim_id, approve=approve, reason=reason)
+
+    async def review_action(self, request: Request, claim_id: str, decision: str) -> Response:
+        if decision not in _DECIDED:
+            return Response(status_code=404)
+        try:
+            session, form = await self._form(request)
+            reason = form.fields.get("reason", "").strip() or None
+            await run_in_threadpool(self._decide, session, claim_id, decision, reason)
+        except TraindexError as exc:
+            try:
+                queued = await run_in_threadpool(self.registry.review_queue)
+            except TraindexError:
+                return self.render.error(request, exc)
+            return self.render.error(request, exc, template="review.html", queued=queued)
+        done = f"{_DECIDED[decision]} (claim {claim_id[:40]})"
+        return await run_in_threadpool(self._queue, request, done=done)
 
     def router(self) -> APIRouter:
         api = APIRouter(include_in_schema=False)
@@ -297,4 +345,8 @@ class OptOutPages:
         api.add_api_route("/claims/declarations.json", self.export_declarations, methods=["GET"])
         api.add_api_route("/claims/{claim_id}", self.claim_page, methods=["GET"])
         api.add_api_route("/claims/{claim_id}/{action}", self.claim_action, methods=["POST"])
+        api.add_api_route("/operator/review", self.review_page, methods=["GET"])
+        api.add_api_route(
+            "/operator/review/{claim_id}/{decision}", self.review_action, methods=["POST"]
+        )
         return api

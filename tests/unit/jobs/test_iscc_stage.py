@@ -111,7 +111,8 @@ def test_filter_without_the_stage_says_so(
     settings, _ = home
     source = shared_data / PHOTOS / "credits.csv"
     ingest(settings, source, dataset="unhashed", release="main")
-    for name, message in (("nothing", "no dataset 'nothing'"), ("unhashed", "no ISCC codes")):
+    refusals = (("nothing", "no dataset 'nothing'"), ("unhashed", "no image fingerprints"))
+    for name, message in refusals:
         done = runner.invoke(app, ["--home", str(settings.home), "filter", str(source), "--out",
                                    str(tmp_path / "y.csv"), "--iscc-release", name])  # fmt: skip
         assert done.exit_code != 0

@@ -95,7 +95,8 @@ def test_claims_are_idempotent_and_revocable_only_by_owner(service: RegistryServ
         (Selector("url", "ftp://example.com/a"), "do_not_train", "scheme"),
         (Selector("image", "abc"), "do_not_train", "64 hex"),
         (Selector("domain", "example.com"), "license_required", "verified ownership"),
-        (Selector("flickr_owner", "12345678@N00"), "allow", "no web proof"),
+        (Selector("flickr_owner", "12345678@N00"), "allow", "ownership of this flickr owner"),
+        (Selector("image", "ab" * 32), "allow", "ownership of this image"),
         (Selector("domain", "example.com"), "everything", "unknown terms"),
     ],
 )

@@ -17,17 +17,22 @@ from traindex.server.sessions import COOKIE
 
 
 class _Proofs:
-    """A loopback web server that answers the verification fetch with ``token``."""
+    """A loopback web server that answers the verification fetch with ``token``, and
+    other paths (profile pages) from ``pages``."""
 
     token = ""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         proofs = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = proofs.token.encode()
-                found = self.path == "/.well-known/traindex-verification.txt" and body
+                well_known = self.path == "/.well-known/traindex-verification.txt"
+                body = (proofs.token if well_known else proofs.pages.get(self.path, "")).encode()
+                found = bool(body)
                 self.send_response(200 if found else 404)
                 self.end_headers()
                 self.wfile.write(body if found else b"")
@@ -181,3 +186,26 @@ def test_import_a_declaration_file_and_export_it(client: TestClient) -> None:
     assert "bad.json: field &#39;iscc&#39; is required" in refused.text
     assert client.post("/claims/declarations", files=files).status_code == 403  # no CSRF
     assert len(re.findall(r'href="/claims/[0-9a-f]{32}"', client.get("/claims").text)) == 1
+
+
+def test_flickr_claim_shows_the_code_and_verifies_by_the_profile(
+    client: TestClient, proofs: tuple[_Proofs, int]
+) -> None:
+    _signup(client, "Flickr Photographer")
+    csrf = _csrf(client.get("/claims/new").text)
+    made = client.post(
+        "/claims/new", data={"kind": "flickr_owner", "value": "fl_photog", "csrf_token": csrf}
+    )
+    assert made.status_code == 200
+    assert "your Flickr profile description" in made.text
+    code = re.search(r'id="verification-code">([^<]+)<', made.text)
+    assert code is not None
+    claim_path = made.url.path
+    elsewhere = {"page": "https://www.flickr.com/people/someone_else/", "csrf_token": csrf}
+    refused = client.post(f"{claim_path}/verify", data=elsewhere)
+    assert refused.status_code == 422
+    assert "not a page of the claimed account" in refused.text
+    proofs[0].pages["/people/fl_photog/"] = f"<p>My photos. {code.group(1)}</p>"
+    done = client.post(f"{claim_path}/verify", data={"page": "", "csrf_token": csrf})
+    assert done.status_code == 200
+    assert 'id="claim-status">verified<' in done.text

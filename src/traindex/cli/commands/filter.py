@@ -33,19 +33,29 @@ def _summary(files: list[FileSummary]) -> Table:
         "kept",
         *[f"removed {r}" for r in reasons],
         "unreadable (kept)",
+        "unverified claim (kept)",
         "resumed",
         title="traindex filter",
     )
     total: Counter[str] = Counter()
     for f in files:
         r = f.result
-        total.update({"rows": r.rows, "kept": r.kept, "unreadable": r.unreadable, **r.removed})
+        total.update(
+            {
+                "rows": r.rows,
+                "kept": r.kept,
+                "unreadable": r.unreadable,
+                "unverified": r.unverified,
+                **r.removed,
+            }
+        )
         table.add_row(
             f.input,
             f"{r.rows:,}",
             f"{r.kept:,}",
             *[f"{r.removed.get(x, 0):,}" for x in reasons],
             f"{r.unreadable:,}",
+            f"{r.unverified:,}",
             "yes" if f.resumed else "",
         )
     if len(files) > 1:
@@ -55,6 +65,7 @@ def _summary(files: list[FileSummary]) -> Table:
             f"{total['kept']:,}",
             *[f"{total[x]:,}" for x in reasons],
             f"{total['unreadable']:,}",
+            f"{total['unverified']:,}",
             "",
         )
     return table
@@ -69,6 +80,7 @@ def _file_json(summary: FileSummary) -> dict[str, object]:
         "kept": result.kept,
         "removed": dict(result.removed),
         "unreadable": result.unreadable,
+        "unverified_kept": result.unverified,
         "resumed": summary.resumed,
     }
 
@@ -96,12 +108,14 @@ def filter_command(
             "(unreadable, e.g. robots.txt 503, or silent). Logged as decision 'unknown'.",
         ),
     ] = "keep",
-    iscc_release: Annotated[
+    images_release: Annotated[
         str | None,
         typer.Option(
+            "--images-release",
             "--iscc-release",
-            help="Catalog dataset (NAME or NAME/RELEASE) fingerprinted with --iscc: ISCC "
-            "declarations remove the input rows whose URL has a matching image there.",
+            help="Fingerprinted catalog dataset (NAME or NAME/RELEASE): image claims remove "
+            "the input rows whose URL has a matching image there (same file, PDQ, ISCC, "
+            "keypoints; with --registry URL: same file and ISCC, asked of the server).",
         ),
     ] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Parquet log of removed rows.")] = None,
@@ -136,7 +150,7 @@ def filter_command(
             count_unverified=include_unverified,
             accept_embedded_key=accept_embedded_key,
             unknown=unknown,
-            iscc_release=iscc_release,
+            images_release=images_release,
         )
         options = FilterOptions(
             registry_id, log, fmt, parse_column_spec(columns), config.batch_rows
@@ -157,10 +171,13 @@ def filter_command(
                 on_file=on_file,
                 progress=lambda rows: bar.advance(task, rows),
             )
+    notes = decider.notes()
     if as_json:
-        print_json({"files": [_file_json(f) for f in files]})
-    else:
-        console.print(_summary(files))
+        print_json({"files": [_file_json(f) for f in files], "notes": notes})
+        return
+    console.print(_summary(files))
+    for note in notes:
+        err_console.print(note, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

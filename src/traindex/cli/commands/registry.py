@@ -32,7 +32,7 @@ from traindex.registry.models import TERMS, Claim, Decision, Owner, Selector, to
 if TYPE_CHECKING:
     from traindex.registry.service import RegistryService
 
-__all__ = ["register"]
+__all__ = ["register", "registry_service"]
 
 registry_app = typer.Typer(
     help="Opt-out and consent registry: claims, checks, signed snapshots.", no_args_is_help=True
@@ -47,7 +47,7 @@ _STYLE = {
 
 
 @contextmanager
-def _service(ctx: typer.Context) -> Iterator[RegistryService]:
+def registry_service(ctx: typer.Context) -> Iterator[RegistryService]:
     # Imported here: SQLAlchemy and Alembic load only for registry commands, not at start-up.
     from traindex.registry.service import RegistryService
 
@@ -91,7 +91,7 @@ def register_owner(
     email: Annotated[str | None, typer.Option("--email")] = None,
 ) -> None:
     """Register an owner and print its API token (shown once)."""
-    with _service(ctx) as service:
+    with registry_service(ctx) as service:
         owner, token = service.register_owner(name, email)
     print_json({"owner": to_json(owner), "token": token})
 
@@ -119,7 +119,7 @@ def add_claim(
 ) -> None:
     """File a claim for an owner (idempotent: the same claim twice is one claim)."""
     selector = _selector(url, url_prefix, domain, flickr_owner, image, subdomains)
-    with _service(ctx) as service:
+    with registry_service(ctx) as service:
         claim = service.add_claim(
             _owner(service, owner),
             selector,
@@ -161,7 +161,7 @@ def import_declaration(
         except (OSError, UnicodeDecodeError) as exc:
             exit_with(f"cannot read {file}: {exc}")
         requests = parse_declarations(text, source=str(file))
-    with _service(ctx) as service:
+    with registry_service(ctx) as service:
         claims = service.add_claims(_owner(service, owner), requests)
     if as_json:
         print_json([to_json(c) for c in claims])
@@ -181,7 +181,7 @@ def export_declarations_command(
     """Write an owner's ISCC image claims as TDM·AI declarations (a JSON array)."""
     from traindex.registry.declarations import export_declarations
 
-    with _service(ctx) as service:
+    with registry_service(ctx) as service:
         account = service.owner_named(owner)
         if account is None:
             exit_with(f"no owner named {owner!r}")
@@ -216,7 +216,7 @@ def list_claims(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List claims (active ones unless --all)."""
-    with _service(ctx) as service:
+    with registry_service(ctx) as service:
         account = None if owner is None else service.owner_named(owner)
         if owner is not None and account is None:
             exit_with(f"no owner named {owner!r}")
@@ -230,17 +230,24 @@ def list_claims(
 
 def _asked(item: str) -> tuple[str, list[str]]:
     """An item as typed and what to check for it: an existing image file becomes its
-    digests (``registry.lookup.image_items``); URLs and ``kind:HEX`` digests go as given."""
+    digests; URLs and ``kind:HEX`` digests go as given."""
     from traindex.registry.items import parse_item
-    from traindex.registry.lookup import image_items
 
     path = Path(item)
     if "://" in item or parse_item(item) is not None or not path.is_file():
         return item, [item]
+    return _image_asked(path)
+
+
+def _image_asked(path: Path) -> tuple[str, list[str]]:
+    """An image file and its digests (``registry.lookup.image_items``: SHA-256, MD5, PDQ,
+    ISCC, made here, so a registry server never receives the image)."""
+    from traindex.registry.lookup import image_items
+
     try:
-        return item, image_items(path.read_bytes(), name=item)
+        return str(path), image_items(path.read_bytes(), name=str(path))
     except OSError as exc:
-        exit_with(f"cannot read {item}: {exc.strerror or exc}")
+        exit_with(f"cannot read {path}: {exc.strerror or exc}")
 
 
 def _decide(
@@ -250,7 +257,7 @@ def _decide(
 
     flat = [item for _, items in asked for item in items]
     if registry is None:
-        with _service(ctx) as service:
+        with registry_service(ctx) as service:
             decisions = service.check(flat, count_unverified=counted)
     else:
         from traindex.registry.client import RegistryClient
@@ -271,12 +278,20 @@ def _decide(
 def check(
     ctx: typer.Context,
     items: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="URLs, image files, ISCC codes (ISCC:...), sha256:HEX, md5:HEX, pdq:HEX "
             "or iscc:HEX."
         ),
-    ],
+    ] = None,
+    images: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--image",
+            help="Image file to check by its fingerprints (repeatable; a file that must "
+            "exist, where an item that is not a file would be checked as typed).",
+        ),
+    ] = None,
     include_unverified: Annotated[
         bool, typer.Option("--include-unverified", help="Let unverified claims count.")
     ] = False,
@@ -287,10 +302,16 @@ def check(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Decide items against the registry: allowed, do_not_train, license_required, ...
-    An image file is checked by its SHA-256, MD5, PDQ and ISCC (made here; the image is
-    never sent), so content-bound (ISCC) declarations answer for it too."""
+
+    An image file (an item or --image) is checked by its SHA-256, MD5, PDQ and ISCC (made
+    here; the image is never sent), so content-bound (ISCC) declarations answer for it
+    too. Only verified claims count unless --include-unverified; unverified ones that
+    match are still named in the note (and in --json as unverified_claim_ids)."""
+    if not items and not images:
+        exit_with("give items to check, or --image FILE")
     with user_errors():
-        asked = [_asked(item) for item in items]
+        asked = [_asked(item) for item in items or []]
+        asked += [_image_asked(path) for path in images or []]
         decisions = _decide(ctx, asked, registry, include_unverified)
     if as_json:
         print_json({"decisions": [to_json(d) for d in decisions]})
@@ -298,7 +319,7 @@ def check(
     table = Table("item", "decision", "claims", "verified", "note", title="registry check")
     for d in decisions:
         note = d.error or (
-            f"{len(d.unverified_claim_ids)} unverified not counted"
+            f"unverified claims not counted: {' '.join(d.unverified_claim_ids)}"
             if d.unverified_claim_ids
             else ""
         )
@@ -317,7 +338,7 @@ def snapshot(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the snapshot to.")],
 ) -> None:
     """Write every active claim as Parquet + JSONL with an Ed25519-signed manifest."""
-    with _service(ctx) as service:
+    with registry_service(ctx) as service:
         info = service.snapshot(out)
     console.print(
         f"snapshot of {info.claim_count:,} claims in {out} "
@@ -374,4 +395,8 @@ def register(app: typer.Typer) -> None:
     registry_app.command("export-declarations")(export_declarations_command)
     registry_app.command("snapshot")(snapshot)
     registry_app.command("verify-snapshot")(verify_snapshot_command)
+    from traindex.cli.commands.review import grant_operator, review_app
+
+    registry_app.command("grant-operator")(grant_operator)
+    registry_app.add_typer(review_app, name="review")
     app.add_typer(registry_app, name="registry")

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from traindex.config import Settings
 from traindex.errors import InputError, RateLimitedError
 from traindex.registry.declarations import export_declarations, parse_declarations
-from traindex.registry.errors import AuthError, ClaimRejected, RegistryError
+from traindex.registry.errors import AuthError, ClaimRejected, PermissionDenied, RegistryError
 from traindex.registry.models import ClaimRequest, Owner, Selector, to_json
 from traindex.registry.owners import OWNER_NAME_PATTERN
 from traindex.registry.ratelimit import TokenBuckets
@@ -127,6 +127,21 @@ _TERMS = Literal["do_not_train", "allow", "allow_with_attribution", "license_req
 class OwnerIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=OWNER_NAME_PATTERN)
     email: str | None = Field(default=None, max_length=320, pattern="@")
+
+
+class VerifyIn(BaseModel):
+    page: str | None = Field(
+        default=None,
+        max_length=8192,
+        description="Where the code was put: a page of the claimed account or under the "
+        "claimed prefix (default: the account's profile, or the prefix itself)",
+    )
+
+
+class DecisionIn(BaseModel):
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Shown to the owner; required to reject"
+    )
 
 
 class CheckIn(BaseModel):
@@ -256,6 +271,7 @@ def router(settings: Settings) -> APIRouter:
 
     _account_routes(api, registry, guard)
     _claim_routes(api, registry, settings)
+    _review_routes(api, registry)
     return api
 
 
@@ -358,9 +374,12 @@ def _claim_routes(api: APIRouter, registry: _Lazy, settings: Settings) -> None:
         return to_json(registry().verification_instructions(account, claim_id))
 
     @api.post("/claims/{claim_id}/verify")
-    def verify(claim_id: str, request: Request) -> dict[str, Any]:
+    def verify(claim_id: str, request: Request, body: VerifyIn | None = None) -> dict[str, Any]:
+        """Run the claim's proofs: its domain's file or DNS record, or the code on the
+        owner's page (``page``). A page that cannot be read queues the claim for review."""
         account = owner(request)
-        return to_json(registry().verify(account, claim_id))
+        page = None if body is None else body.page
+        return to_json(registry().verify(account, claim_id, page=page))
 
     @api.post("/check")
     def check(body: CheckIn) -> dict[str, Any]:
@@ -380,6 +399,40 @@ def _claim_routes(api: APIRouter, registry: _Lazy, settings: Settings) -> None:
         if not (folder / name).is_file():
             return _error(404, "not_found", f"this snapshot has no {name} (no tsa_url set)")
         return FileResponse(folder / name, media_type=_SNAPSHOT_FILES[name], filename=name)
+
+
+def _review_routes(api: APIRouter, registry: _Lazy) -> None:
+    """The operators' review queue (a token of an owner granted ``operator``)."""
+
+    def operator(request: Request) -> Owner:
+        account = registry.owner(request)
+        if not account.operator:
+            raise PermissionDenied("only registry operators review claims")
+        return account
+
+    @api.get("/review")
+    def review_queue(
+        request: Request, status: Literal["pending", "approved", "rejected", "all"] = "pending"
+    ) -> dict[str, Any]:
+        """Claims waiting for (or decided by) an operator, oldest first."""
+        operator(request)
+        queued = registry().review_queue(None if status == "all" else status)
+        return {"reviews": [q.to_json() for q in queued]}
+
+    @api.post("/review/{claim_id}/{decision}")
+    def decide(
+        claim_id: str,
+        decision: Literal["approve", "reject"],
+        request: Request,
+        body: DecisionIn | None = None,
+    ) -> dict[str, Any]:
+        """Approve (the claim becomes verified) or reject with a ``reason``; audited."""
+        reason = None if body is None else body.reason
+        approve = decision == "approve"
+        claim = registry().decide_review(
+            registry.owner(request), claim_id, approve=approve, reason=reason
+        )
+        return to_json(claim)
 
 
 def _fresh_snapshot(registry: _Lazy, folder: Path) -> Path:
