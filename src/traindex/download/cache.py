@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -63,15 +63,21 @@ class CandidateCache:
         }  # fmt: skip
         write_atomic(self.folder / f"{_name(got.url)}.json", json.dumps(meta).encode())
 
-    async def fetch_all(self, downloader: ImageDownloader, urls: Iterable[str]) -> list[Download]:
-        """Every URL's download, from the cache where present, else fetched and stored."""
+    async def fetch_all(
+        self,
+        downloader: ImageDownloader,
+        urls: Iterable[str],
+        on_done: Callable[[], None] = lambda: None,
+    ) -> list[Download]:
+        """Every URL's download, from the cache where present, else fetched and stored;
+        ``on_done`` is called as each one is ready (a progress bar's tick)."""
 
         async def one(url: str) -> Download:
-            cached = self.get(url)
-            if cached is not None:
-                return cached
-            got = await downloader.get(url)
-            self.put(got)
+            got = self.get(url)
+            if got is None:
+                got = await downloader.get(url)
+                self.put(got)
+            on_done()
             return got
 
         return list(await asyncio.gather(*(one(url) for url in urls)))

@@ -202,10 +202,8 @@ MakeRelease = Callable[..., LaionLike]
 
 
 @pytest.fixture
-def laion_like(
-    image_site: ImageSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> MakeRelease:
-    """Build and ingest a LAION-like release served by ``image_site``."""
+def download_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Downloads reach the loopback server under the rows' host names, fast and bounded."""
     env = {
         "TRAINDEX_DOWNLOAD_CONNECT_HOST": "127.0.0.1",
         "TRAINDEX_DOWNLOAD_TOTAL_TIMEOUT": "4",
@@ -213,6 +211,13 @@ def laion_like(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def laion_like(image_site: ImageSite, tmp_path: Path, download_env: dict[str, str]) -> MakeRelease:
+    """Build and ingest a LAION-like release served by ``image_site``."""
+    env = download_env
 
     def make(name: str = "laionlike", parts: int = 1, special: bool = True) -> LaionLike:
         source = tmp_path / f"src-{name}"
