@@ -61,10 +61,12 @@ def _quiet(phase: str, done: int, total: int) -> None:
 class CandidateVerifier:
     """Download candidates and keep those the query files' pixels prove."""
 
-    def __init__(self, settings: Settings, *, max_candidates: int = 200) -> None:
+    def __init__(
+        self, settings: Settings, *, max_candidates: int = 200, search: ImageSearch | None = None
+    ) -> None:
         self.settings = settings
         self.max_candidates = max_candidates
-        self.search = ImageSearch(Catalog(settings))
+        self.search = search or ImageSearch(Catalog(settings))
         self.cache = CandidateCache(settings.home / "cache" / "candidates")
 
     def verify(

@@ -185,17 +185,25 @@ def write_release(site: ImageSite, folder: Path, parts: int, special: bool) -> d
     return expected
 
 
-@pytest.fixture
-def image_site(shared_data: Path) -> Iterator[ImageSite]:
-    site = ImageSite(cc3m_photos(shared_data))
+@contextlib.contextmanager
+def serve_site(site: ImageSite) -> Iterator[ImageSite]:
+    """``site`` served on 127.0.0.1 (its ``port`` set) until the block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     server.daemon_threads = True
     site.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield site
-    server.shutdown()
-    server.server_close()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def image_site(shared_data: Path) -> Iterator[ImageSite]:
+    with serve_site(ImageSite(cc3m_photos(shared_data))) as site:
+        yield site
 
 
 MakeRelease = Callable[..., LaionLike]
