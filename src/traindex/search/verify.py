@@ -6,8 +6,9 @@ published CLIP embeddings (``--clip-model``) are candidates, not matches: the ro
 may be anyone's (``search.candidates``). Their images are downloaded (politely, through
 ``download.client``; at most ``max_candidates`` in all; cached, so a second search fetches
 nothing) and compared with each query file by SHA-256, PDQ (the query's variants, at the
-same radii as an index search) and keypoints (always computed here: a few images are
-cheap, and keypoints find heavy crops and overlays). A candidate that matches becomes a
+same radii as an index search) and keypoints (computed by default: a few images are
+cheap, and keypoints find heavy crops and overlays; an ``ImageSearch`` with
+``keypoints=False`` turns them off, which the benchmark uses). A candidate that matches becomes a
 ``same_file``/``same_image`` match whose ``verified_by_download`` says when it was fetched,
 from where, the HTTP status, the content SHA-256 and the number behind it. A metadata
 candidate that does not match is simply not listed; a CLIP neighbour that does not match
@@ -46,7 +47,6 @@ from traindex.search.views import ReleaseView, row_match
 
 __all__ = ["CandidateVerifier", "OnProgress"]
 
-SIGNALS = ("sha256", "pdq", "keypoints")
 
 OnProgress = Callable[[str, int, int], None]
 """Called with (phase, done, total) after each candidate is downloaded or compared."""
@@ -84,9 +84,9 @@ class CandidateVerifier:
         views = self.search.views.select(dataset)
         picked = source.pick(views, readable, self.max_candidates)
         downloads = asyncio.run(self._fetch([c.record["url"] for c in picked], on_progress))
-        options = self.search.keypoint_options
+        options, keypoints = self.search.keypoint_options, self.search.keypoints
         points = [
-            None if q.error else query_points(data, options, name=name)
+            query_points(data, options, name=name) if keypoints and not q.error else None
             for q, (name, data) in zip(queries, files, strict=True)
         ]
         prints = []
@@ -160,10 +160,12 @@ class CandidateVerifier:
         if record.get("error") or int(str(record["pdq_quality"])) < MIN_PDQ_QUALITY:
             return None  # undecodable or flat: proves nothing (as on the dataset side)
         digests = [d for d in (record["pdq"], record.get("pdq_trim")) if isinstance(d, bytes)]
-        try:
-            kp = dataset_points(got.body, self.search.keypoint_options, name=got.url)
-        except InputError:
-            kp = None
+        kp = None
+        if self.search.keypoints:
+            try:
+                kp = dataset_points(got.body, self.search.keypoint_options, name=got.url)
+            except InputError:
+                kp = None  # too few points: PDQ and SHA-256 still compare it
         return str(record["sha256"]), digests, kp
 
     def _keypoints(
@@ -187,19 +189,20 @@ class CandidateVerifier:
         self, views: list[ReleaseView], picked: list[Candidate], downloads: list[Download]
     ) -> Coverage:
         """Per release: the candidates compared of all its rows, and why others failed."""
+        signals = ("sha256", "pdq", "keypoints") if self.search.keypoints else ("sha256", "pdq")
         releases = []
         for view in views:
             mine = [d for c, d in zip(picked, downloads, strict=True) if c.view is view]
             failures = Counter(d.status for d in mine if not d.ok)
             compared = sum(1 for d in mine if d.ok)
-            covered = dict.fromkeys(SIGNALS, compared)
+            covered = dict.fromkeys(signals, compared)
             releases.append(
                 ReleaseCoverage(
                     view.manifest.name, view.manifest.release, view.manifest.rows, covered,
                     dict(failures), len(view.shard_ids),
                 )
             )  # fmt: skip
-        return Coverage(SIGNALS, tuple(releases))
+        return Coverage(signals, tuple(releases))
 
 
 def _unproven(
