@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import sklearn.datasets
 from PIL import Image
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.unit.download.conftest import HOSTS, ImageSite, cc3m_photos, serve_site, write_release
 
 from traindex.api.app import create_app
@@ -36,15 +36,21 @@ def unfingerprinted(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def _upload(context: BrowserContext, url: str, photo: Path) -> Page:
+    """Upload ``photo`` on the search page; the answer says "not searched"."""
+    page = context.new_page()
+    page.goto(url)
+    page.set_input_files("#image", [str(photo)])
+    page.click("#upload-form button[type=submit]")
+    expect(page.locator("#summary .files")).to_contain_text("not searched")
+    return page
+
+
 def test_upload_over_an_unfingerprinted_release_is_not_searched(
     unfingerprinted: str, chromium_browser: Browser
 ) -> None:
     context = new_context(chromium_browser)
-    page = context.new_page()
-    page.goto(unfingerprinted)
-    page.set_input_files("#image", [str(PHOTO)])
-    page.click("#upload-form button[type=submit]")
-    expect(page.locator("#summary .files")).to_contain_text("not searched")
+    page = _upload(context, unfingerprinted, PHOTO)
     coverage = page.locator("#coverage")
     expect(coverage).to_contain_text("laionlike/main: not searched: none of its 40 rows")
     expect(coverage.locator(".cover-command")).to_have_text(
@@ -86,11 +92,7 @@ def test_upload_offers_the_candidate_check_and_it_proves_the_row(
         rgb = photo.convert("RGB")
         rgb.resize((rgb.width * 3 // 4, rgb.height * 3 // 4)).save(mine, "JPEG", quality=75)
     context = new_context(chromium_browser, javascript=javascript)
-    page = context.new_page()
-    page.goto(url)
-    page.set_input_files("#image", [str(mine)])
-    page.click("#upload-form button[type=submit]")
-    expect(page.locator("#summary .files")).to_contain_text("not searched")
+    page = _upload(context, url, mine)
     check = page.locator("#coverage form.verify-form")
     expect(check).to_contain_text("up to 20 of them are downloaded")
     check.locator("input[name=q]").fill(HOSTS[1])

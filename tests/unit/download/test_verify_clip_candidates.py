@@ -146,6 +146,17 @@ def test_clip_neighbours_are_downloaded_and_only_pixels_prove_them(
     [coverage] = answer["coverage"]["releases"]
     assert (coverage["rows"], coverage["rows_searched"]) == (len(urls), len(chosen) - 1)
     assert coverage["failures"] == {"HTTP 404": 1}
+    table = runner.invoke(
+        app,
+        ["--home", str(home), "search", "--images", str(folder), "-d", "clipset",
+         "--verify-candidates", "--clip-model", str(model), "--candidates-per-image",
+         str(PER_IMAGE), "--max-candidates", str(CAP)],
+    )  # fmt: skip
+    assert table.exit_code == 0, table.output
+    said = " ".join(table.output.split())
+    assert f"candidates: {CAP} picked by clip (tiny-random-512), at most {CAP}" in said
+    assert "similar (CLIP neighbours not proven by pixels: not evidence)" in said
+    assert "1 found, 0 not found, 1 partly searched" in said
     report = tmp_path / "report.json"
     signed = runner.invoke(
         app, ["--home", str(home), "report", "--from", str(answer_path), "--out", str(report)]
