@@ -1,7 +1,7 @@
 """The one typed settings object.
 
-Every service receives a ``Settings`` explicitly (see ``bootstrap``); nothing reads the
-environment on its own, so tests can build as many independent homes as they like.
+Every service receives a ``Settings`` explicitly; nothing reads the environment on its own,
+so tests can build as many independent homes as they like.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 
 __all__ = ["Settings"]
 
@@ -117,10 +119,16 @@ class Settings(BaseSettings):
         default=16, ge=0, le=255, description="same-frame PDQ bits at or below which: copy"
     )
     nearcopy_near_distance: int = Field(
-        default=31, ge=0, le=255, description="whole-image/region PDQ bits for near_copy"
+        default=PDQ_MATCH_RADIUS,
+        ge=0,
+        le=255,
+        description="whole-image/region PDQ bits for near_copy",
     )
     nearcopy_tile_distance: int = Field(
-        default=31, ge=0, le=255, description="PDQ bits at or below which one grid tile agrees"
+        default=PDQ_MATCH_RADIUS,
+        ge=0,
+        le=255,
+        description="PDQ bits at or below which one grid tile agrees",
     )
     nearcopy_min_tiles: int = Field(
         default=2, ge=1, le=9, description="agreeing tiles of one row for near_copy (1: similar)"
@@ -145,7 +153,7 @@ class Settings(BaseSettings):
         default=2_000_000, ge=1, description="embeddings up to which CLIP search is exact (flat)"
     )
 
-    # Web app (traindex.web, `traindex serve`): upload limits, thumbnail safety, sessions;
+    # Web app (traindex.server, `traindex serve`): upload limits, thumbnail safety, sessions;
     # docs/web.md explains them.
     web_max_file_bytes: int = Field(
         default=20_000_000, ge=1024, description="bytes per uploaded query image"
@@ -168,7 +176,10 @@ class Settings(BaseSettings):
         default=None, description="file of sha256:HEX / pdq:HEX lines never shown as thumbnails"
     )
     web_block_pdq_distance: int = Field(
-        default=31, ge=0, le=255, description="PDQ bits within which a block-list hash blocks"
+        default=PDQ_MATCH_RADIUS,
+        ge=0,
+        le=255,
+        description="PDQ bits within which a block-list hash blocks",
     )
     web_thumbnail_side: int = Field(default=256, ge=32, le=1024, description="thumbnail px")
     web_secret_key: str | None = Field(

@@ -10,15 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sklearn.datasets
+from driver import new_context
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.unit.download.conftest import HOSTS, ImageSite, cc3m_photos, serve_site, write_release
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
-from traindex.web.browser import new_context
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
 
 PHOTO = Path(sklearn.datasets.__file__).parent / "images" / "china.jpg"
 

@@ -14,11 +14,11 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.filtering.deciders import RemoteDecider
 from traindex.filtering.run import FilterOptions, filter_inputs
 from traindex.registry.snapshot import verify_snapshot
+from traindex.server.app import create_app
 
 
 @pytest.fixture

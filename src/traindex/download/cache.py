@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from traindex.catalog.manifest import write_atomic
+from traindex.core.files import write_atomic
 from traindex.download.client import Download, ImageDownloader
 
 __all__ = ["CandidateCache"]

@@ -27,7 +27,8 @@ import httpx
 from traindex.config import Settings
 from traindex.download.politeness import HostRate, image_kind
 from traindex.signals.base import CheckContext, Verdict
-from traindex.signals.fetch import FailureKind, Fetcher, FetchResult
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FailureKind, FetchResult
 from traindex.signals.headers import XRobotsTagChecker
 from traindex.signals.policy import Resolver
 from traindex.signals.robots import result_from_site_file

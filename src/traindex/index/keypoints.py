@@ -37,7 +37,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.core.files import write_atomic
 
 __all__ = ["DEFAULT_IVF_MIN", "DEFAULT_NPROBE", "KeypointHits", "KeypointIndex"]
 

@@ -18,16 +18,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from traindex.catalog.indexes.faces import index_faces
+from traindex.catalog.indexes.keypoints import index_keypoints
+from traindex.catalog.indexes.pdq import index_fingerprints
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.store import Catalog, Release
 from traindex.config import Settings
 from traindex.download.select import RowSelection
 from traindex.download.stage import DownloadOptions, DownloadTask, download_shard
 from traindex.errors import InputError
-from traindex.fingerprint.catalog_index import index_fingerprints
-from traindex.fingerprint.face_index import index_faces
 from traindex.fingerprint.faces import FaceOptions
-from traindex.fingerprint.keypoint_index import index_keypoints
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import FolderImages
 from traindex.jobs.faces import face_shard

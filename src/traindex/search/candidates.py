@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from traindex.catalog.text import split_loc
+from traindex.catalog.locations import split_loc
 from traindex.errors import InputError
 from traindex.search.queries import Query
 from traindex.search.service import SearchService

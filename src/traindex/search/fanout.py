@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog, Release
+from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
-from traindex.fingerprint.catalog_index import open_pdq
-from traindex.index.base import DEFAULT_RADIUS, RangeHits, as_hash_array
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
+from traindex.index.base import RangeHits, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, import_ray, ray_session
 from traindex.search.views import ViewCache
@@ -160,7 +161,7 @@ class FanoutPdq:
     def search(
         self,
         queries: NDArray[np.uint8] | bytes | Sequence[bytes],
-        radius: int = DEFAULT_RADIUS,
+        radius: int = PDQ_MATCH_RADIUS,
         *,
         workers: int = 1,  # the holders' business; kept for the index interface
     ) -> RangeHits:

@@ -27,18 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from traindex.catalog.indexes.pdq import IMAGE_SHA256
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import split_loc
 from traindex.core.coverage import Coverage, outcome_without_match
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
-from traindex.fingerprint.base import Fingerprint
-from traindex.fingerprint.catalog_index import IMAGE_SHA256
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS, Fingerprint
+from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_points
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
-from traindex.search.hashing import decode_for_hashing
 from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
@@ -72,7 +72,7 @@ class ImageSearchResult:
     queries: list[QueryImage]
     matches: list[Match]
     dataset: str | None = None
-    threshold: int = 31
+    threshold: int = PDQ_MATCH_RADIUS
     query_hashes: list[list[Fingerprint]] = field(default_factory=list, repr=False)
     coverage: Coverage | None = None
     index_shards_lost: list[str] = field(default_factory=list)

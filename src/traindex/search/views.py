@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from traindex.catalog.indexes.coverage import DOWNLOAD_STAGE, measure_release
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.keys import KeyIndex
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.rows import ShardReader
@@ -19,8 +21,6 @@ from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
 from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.matches import Match, MatchMethod
-from traindex.fingerprint.catalog_index import open_pdq
-from traindex.fingerprint.coverage import DOWNLOAD_STAGE, measure_release
 from traindex.index.base import RangeSearcher
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ReleaseView:
         """The keypoint index, or ``None`` if the release has no keypoints."""
         # Imported here: the keypoint index needs the images extra (faiss, OpenCV); URL and
         # caption search work without it.
-        from traindex.fingerprint.keypoint_index import open_keypoints
+        from traindex.catalog.indexes.keypoints import open_keypoints
 
         return open_keypoints(self.release)
 

@@ -27,7 +27,8 @@ from traindex.signals.aitxt import AiTxtChecker
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, SignalChecker, Verdict
 from traindex.signals.c2pa import C2paChecker
 from traindex.signals.crawlers import default_agents, is_product_token
-from traindex.signals.fetch import Fetcher, FetchResult
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FetchResult
 from traindex.signals.headers import MetaRobotsChecker, XRobotsTagChecker
 from traindex.signals.iptc import IptcChecker
 from traindex.signals.policy import Resolver, UrlRefusedError

@@ -21,7 +21,8 @@ from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_o
 from traindex.errors import BadRowError
 from traindex.ingest.base import ReaderOptions, SourceFile
 from traindex.ingest.columns import parse_column_spec
-from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
+from traindex.ingest.pipeline import IngestReport, ingest
+from traindex.ingest.shards import IngestListener
 
 __all__ = ["register"]
 

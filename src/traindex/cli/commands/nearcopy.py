@@ -174,7 +174,7 @@ def nearcopy_index_command(
     """Index training images' regions (3 x 3 tiles, centre crops) for the near-copy check."""
     with user_errors():
         with needs("images"):
-            from traindex.nearcopy.tile_index import index_tiles
+            from traindex.catalog.indexes.tiles import index_tiles
         with _progress() as progress:
             task = progress.add_task("shards", total=None)
             reports = index_tiles(

@@ -43,7 +43,7 @@ def serve_command(
         with needs("web"):  # FastAPI, uvicorn and every route's services load only to serve
             import uvicorn
 
-            from traindex.api.app import create_app
+            from traindex.server.app import create_app
 
         app = create_app(cfg)
     console.print(f"traindex: catalog {cfg.home} — open http://{host}:{port}/ (API docs: /docs)")
