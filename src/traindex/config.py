@@ -271,6 +271,19 @@ class Settings(BaseSettings):
         default=20_000_000, ge=1024, description="largest query photo accepted, in bytes"
     )
 
+    # Watchlist notifications (traindex.watch; docs/watch.md). Links in e-mails and webhook
+    # bodies point at the web app under watch_base_url.
+    watch_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="the web app's address, for alert links"
+    )
+    watch_smtp_host: str | None = Field(default=None, description="SMTP server; None: no mail")
+    watch_smtp_port: int = Field(default=25, ge=1, le=65535)
+    watch_smtp_starttls: bool = Field(default=False, description="STARTTLS before sending")
+    watch_smtp_user: str | None = Field(default=None, description="SMTP login, if required")
+    watch_smtp_password: str | None = Field(default=None)
+    watch_mail_from: str = Field(default="traindex@localhost", description="From: of alerts")
+    watch_webhook_timeout: float = Field(default=10.0, gt=0, description="seconds per POST")
+
     @property
     def datasets_dir(self) -> Path:
         return self.home / "datasets"

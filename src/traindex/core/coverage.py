@@ -25,8 +25,8 @@ __all__ = [
     "outcome_without_match",
 ]
 
-Signal = Literal["sha256", "pdq", "keypoints", "faces", "clip"]
-SIGNALS: tuple[Signal, ...] = ("sha256", "pdq", "keypoints", "faces", "clip")
+Signal = Literal["sha256", "pdq", "keypoints", "faces", "clip", "iscc"]
+SIGNALS: tuple[Signal, ...] = ("sha256", "pdq", "keypoints", "faces", "clip", "iscc")
 CoverageState = Literal["searched", "partly searched", "not searched"]
 
 
@@ -179,5 +179,7 @@ def cover_command(release: ReleaseCoverage, signals: Sequence[str]) -> str:
     """What would cover the rest of ``release`` for ``signals`` (shown with the answer)."""
     if "clip" in signals:
         return f"ingest {release.name} with its published CLIP embeddings (LAION layout)"
+    if "iscc" in signals:  # the ISCC stage reads images on disk only (not --download)
+        return f"traindex fingerprint --dataset {release.name} --iscc [--images DIR]"
     command = f"traindex fingerprint --dataset {release.name} --download"
     return command + " --faces" if "faces" in signals else command

@@ -126,7 +126,7 @@ class EvidenceService:
         sealed = seal(body, self.signer)
         if self.settings.tsa_url is not None:
             stamp = request_timestamp(self.settings.tsa_url, sealed.signed_bytes())
-            sealed = SealedReport(sealed.report, sealed.signature, stamp)
+            sealed = SealedReport(sealed.report, sealed.signature, stamp, sealed.body)
         limit = self.settings.evidence_pdf_max_matches
         return RenderedReport(sealed, thumbs, limit, self._pdf_signing(), lang)
 

@@ -10,7 +10,9 @@ same radii as an index search) and keypoints (computed by default: a few images 
 cheap, and keypoints find heavy crops and overlays; an ``ImageSearch`` with
 ``keypoints=False`` turns them off, which the benchmark uses). A candidate that matches becomes a
 ``same_file``/``same_image`` match whose ``verified_by_download`` says when it was fetched,
-from where, the HTTP status, the content SHA-256 and the number behind it. A metadata
+from where, the HTTP status, the content SHA-256 and the number behind it (with a
+timestamp authority configured, ``tsa_url`` / ``search --tsa``, also an RFC 3161 token over
+that proof: ``core.proofs``). A metadata
 candidate that does not match is simply not listed; a CLIP neighbour that does not match
 stays ``similar`` (in the answer's ``similar`` list, never in ``matches``: it is not
 evidence). The answer's coverage counts the candidates compared, so the rest of the
@@ -24,6 +26,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +34,7 @@ from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.matches import Match
+from traindex.core.proofs import download_proof, proof_content
 from traindex.download.cache import CandidateCache
 from traindex.download.client import Download, ImageDownloader
 from traindex.errors import InputError
@@ -147,9 +151,27 @@ class CandidateVerifier:
                         candidate.view, candidate.shard_id, candidate.record, query, exact,
                         near, found,
                     )  # fmt: skip
-                    matches.append(_proved(match, got, printed[0]))
+                    matches.append(_proved(match, self._proof(got, printed[0])))
                     proven.add((query.name, ci))
         return matches, proven
+
+    def _proof(self, got: Download, sha256: str) -> dict[str, Any]:
+        """The fetch's proof, with an RFC 3161 token when ``tsa_url`` is set: taken once
+        per fetch (kept in the cache with it), as soon as the candidate is proven."""
+        at = got.fetched_at.isoformat(timespec="seconds") if got.fetched_at else "unknown time"
+        fields = {
+            "url": got.url, "final_url": got.final_url, "fetched_at": at,
+            "http_status": got.http_status, "sha256": sha256,
+        }  # fmt: skip
+        tsa = self.settings.tsa_url
+        if tsa is None:
+            return download_proof(fields, None)
+        content = proof_content(fields)
+        kept = self.cache.stamp(got.url, tsa, content)
+        proof = download_proof(fields, tsa, kept)
+        if kept is None:
+            self.cache.keep_stamp(got.url, tsa, content, proof["timestamp"])
+        return proof
 
     def _fingerprint(self, got: Download) -> _Printed | None:
         """(sha256, PDQ digests, keypoints) of a fetched candidate, ``None`` if unusable."""
@@ -236,15 +258,11 @@ def _unproven(
     return sorted(out, key=lambda m: (order[m.extra["query"]], -m.score))
 
 
-def _proved(match: Match, got: Download, sha256: str) -> Match:
+def _proved(match: Match, proof: dict[str, Any]) -> Match:
     """The match with its download proof in ``extra`` and in its explanation."""
-    at = got.fetched_at.isoformat(timespec="seconds") if got.fetched_at else "unknown time"
-    proof = {
-        "url": got.url, "final_url": got.final_url, "fetched_at": at,
-        "http_status": got.http_status, "sha256": sha256,
-    }  # fmt: skip
     said = (
-        f"verified by download at {at} from {got.url} (HTTP {got.http_status}, content "
-        f"SHA-256 {sha256}): {match.extra.get('explanation', '')}"
+        f"verified by download at {proof['fetched_at']} from {proof['url']} "
+        f"(HTTP {proof['http_status']}, content SHA-256 {proof['sha256']}; "
+        f"{proof['time_basis']}): {match.extra.get('explanation', '')}"
     )
     return replace(match, extra={**match.extra, "verified_by_download": proof, "explanation": said})

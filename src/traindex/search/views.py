@@ -46,6 +46,7 @@ def _stamp(release: Release, manifest: Manifest) -> tuple[object, ...]:
         release.indexed_stamp("keypoints"),
         release.indexed_stamp("faces"),
         release.stage_tables(DOWNLOAD_STAGE),
+        release.stage_tables("iscc"),  # scanned, not indexed: its tables are the stamp
     )
 
 

@@ -7,8 +7,10 @@ Every POST checks the session's CSRF token before anything else happens, and eve
 blocking registry call (database, the verification fetch) runs in the thread pool.
 
 Claims come from a results page (the selected URLs, or the searched domain), from a row's
-page, or from the claim form (a URL, prefix, domain, Flickr account, or image files, whose
-SHA-256/PDQ are registered; the files themselves are not kept).
+page, from the claim form (a URL, prefix, domain, Flickr account, or image files, whose
+SHA-256/MD5/PDQ/ISCC are registered; the files themselves are not kept), or from an uploaded
+TDM·AI declaration file ("My claims"), which files ISCC-bound image claims; the same page
+exports the owner's ISCC claims as declarations (``registry.declarations``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any, Literal, cast
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from traindex.config import Settings
 from traindex.errors import InputError, TraindexError
+from traindex.fingerprint.iscc import iscc_from_body
+from traindex.registry.declarations import export_declarations, parse_declarations
 from traindex.registry.errors import AuthError, ClaimRejected
 from traindex.registry.models import Claim, Owner, Selector, VerificationInstructions
 from traindex.registry.service import RegistryService
@@ -164,6 +168,47 @@ class OptOutPages:
 
         return self._signed_in(request, build)
 
+    def _import(self, session: Session, form: SearchForm) -> tuple[Owner, list[Claim]]:
+        owner = self.owner(session)
+        if form.rejected:
+            name, why = form.rejected[0]
+            raise InputError(f"{name}: {why}")
+        if not form.files:
+            raise InputError("choose a declaration file (JSON) to import")
+        name, data = form.files[0]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text ({exc})") from None
+        return owner, self.registry.add_claims(owner, parse_declarations(text, source=name))
+
+    async def import_declarations(self, request: Request) -> Response:
+        """File an uploaded TDM·AI declaration file's declarations as image claims."""
+        try:
+            session, form = await self._form(request)
+            owner, claims = await run_in_threadpool(self._import, session, form)
+        except TraindexError as exc:
+            try:
+                mine = self.owner(self.sessions.load(request))
+            except AuthError:
+                return self.redirect("/signin")
+            listed = await run_in_threadpool(self.registry.list_claims, mine, include_revoked=True)
+            return self.render.error(request, exc, template="claims.html", claims=listed)
+        listed = await run_in_threadpool(self.registry.list_claims, owner, include_revoked=True)
+        done = f"Imported {len(claims)} declaration(s) as do-not-train image claims (by ISCC)."
+        return self.render.page(request, "claims.html", {"claims": listed, "done": done})
+
+    def export_declarations(self, request: Request) -> Response:
+        """The signed-in owner's ISCC claims as a TDM·AI declaration file (a JSON array)."""
+
+        def build(owner: Owner) -> Response:
+            declarations = export_declarations(self.registry.list_claims(owner))
+            disposition = 'attachment; filename="traindex-declarations.json"'
+            headers = {**SECURITY_HEADERS, "Content-Disposition": disposition}
+            return JSONResponse(declarations, headers=headers)
+
+        return self._signed_in(request, build)
+
     def new_claim_page(self, request: Request, kind: str = "url", value: str = "") -> Response:
         context = {"kinds": CLAIM_KINDS, "kind": kind, "value": value, "limits": self.limits}
         return self._signed_in(
@@ -198,7 +243,12 @@ class OptOutPages:
                       if c.id == claim_id), None)  # fmt: skip
         if claim is None:
             raise AuthError(f"you have no claim {claim_id[:40]!r}")
-        return {"claim": claim, "instructions": self._instructions(owner, claim)}
+        iscc = claim.selector.iscc
+        return {
+            "claim": claim,
+            "instructions": self._instructions(owner, claim),
+            "iscc": None if iscc is None else iscc_from_body(iscc),
+        }
 
     def claim_page(self, request: Request, claim_id: str) -> Response:
         def build(owner: Owner) -> Response:
@@ -242,6 +292,9 @@ class OptOutPages:
             api.add_api_route(path, post, methods=["POST"])
         api.add_api_route("/signout", self.signout, methods=["POST"])
         api.add_api_route("/claims", self.claims_page, methods=["GET"])
+        # before /claims/{claim_id}, which would otherwise take these paths
+        api.add_api_route("/claims/declarations", self.import_declarations, methods=["POST"])
+        api.add_api_route("/claims/declarations.json", self.export_declarations, methods=["GET"])
         api.add_api_route("/claims/{claim_id}", self.claim_page, methods=["GET"])
         api.add_api_route("/claims/{claim_id}/{action}", self.claim_action, methods=["POST"])
         return api

@@ -21,6 +21,7 @@ from traindex.core.urls import UrlError, canonical_url, host_of, registrable_dom
 from traindex.errors import InputError
 from traindex.search.candidates import MetadataCandidates
 from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage
+from traindex.search.iscc import IsccSearch, code_queries
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
 from traindex.search.verify import CandidateVerifier
@@ -99,6 +100,7 @@ class WebSearch:
     settings: Settings
     text: SearchService
     images: ImageSearch
+    iscc: IsccSearch
 
     @classmethod
     def open(cls, settings: Settings) -> WebSearch:
@@ -108,7 +110,7 @@ class WebSearch:
             catalog, views, max_pixels=settings.web_max_pixels,
             max_file_bytes=settings.web_max_file_bytes,
         )  # fmt: skip
-        return cls(settings, SearchService(catalog, views), images)
+        return cls(settings, SearchService(catalog, views), images, IsccSearch(catalog, views))
 
     def dataset(self, fields: Mapping[str, str]) -> str | None:
         """The ``dataset`` field (``all`` or empty means every release)."""
@@ -152,6 +154,19 @@ class WebSearch:
         )
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
+
+    def by_iscc(self, form: SearchForm) -> SearchResult:
+        """Rows whose image's ISCC Image-Code is within the ISCC radius of the form's ``iscc``
+        (the JSON API's; the results page has no ISCC view: its answers carry coverage)."""
+        fields = form.fields
+        if query_from_fields(fields) is not None or form.files or form.rejected:
+            raise InputError("search by an ISCC code or by one other field, not both")
+        code = fields["iscc"].strip()
+        offset = _int(fields, "offset", 0, 0, 10_000_000)
+        return self.iscc.search(
+            code_queries([code]), query={"kind": "iscc", "value": code},
+            dataset=self.dataset(fields), limit=self.page_size(fields), offset=offset,
+        )  # fmt: skip
 
     def run(self, form: SearchForm) -> SearchResult | ImageSearchResult:
         """Images if any were sent, else the one query field; ``InputError`` if neither."""

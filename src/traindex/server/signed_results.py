@@ -36,7 +36,14 @@ class SignedResults:
 
     def dump(self, result: ImageSearchResult) -> str:
         digests = {q.name: [q.sha256 or None, q.pdq] for q in result.queries if not q.error}
-        token: str = self.signer.dumps({"answer": result.to_json(), "digests": digests})
+        return self.dump_answer(result.to_json(), digests)
+
+    def dump_answer(
+        self, answer: dict[str, Any], digests: dict[str, list[str | None]] | None = None
+    ) -> str:
+        """Sign any ``traindex search --json`` answer (a watch alert's rows, too), with the
+        query files' ``[sha256, pdq]`` by name for image answers."""
+        token: str = self.signer.dumps({"answer": answer, "digests": digests or {}})
         return token
 
     def load(self, token: str) -> SearchRun:

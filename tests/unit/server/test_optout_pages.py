@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from traindex.config import Settings
+from traindex.fingerprint.iscc import iscc_from_body
 from traindex.server.app import create_app
 from traindex.server.sessions import COOKIE
 
@@ -154,3 +156,28 @@ def test_nothing_selected_says_so(client: TestClient) -> None:
     response = client.post("/claims/new", data={"kind": "url", "csrf_token": csrf})
     assert response.status_code == 422
     assert "nothing selected" in response.text
+
+
+def test_import_a_declaration_file_and_export_it(client: TestClient) -> None:
+    declaration = {"iscc": iscc_from_body("c3a1f00d5e6b7a29"), "all": "false",
+                   "signature": {"proof": "z3x"}}  # fmt: skip
+    assert client.get("/claims/declarations.json", follow_redirects=False).status_code == 303
+    _signup(client, "Declaring Studio")
+    csrf = _csrf(client.get("/claims").text)
+    files = {"declaration": ("mine.json", json.dumps([declaration]), "application/json")}
+    done = client.post("/claims/declarations", data={"csrf_token": csrf}, files=files)
+    assert done.status_code == 200, done.text
+    assert "Imported 1 declaration(s)" in done.text
+    claim_id = re.findall(r'href="/claims/([0-9a-f]{32})"', done.text)[0]
+    page = client.get(f"/claims/{claim_id}").text
+    assert f'id="claim-iscc">{declaration["iscc"]}<' in page
+    assert "not verified" in page
+    exported = client.get("/claims/declarations.json")
+    assert exported.headers["content-disposition"].startswith("attachment")
+    assert exported.json() == [declaration]  # as given, the signature kept
+    bad = {"declaration": ("bad.json", '{"all": "false"}', "application/json")}
+    refused = client.post("/claims/declarations", data={"csrf_token": csrf}, files=bad)
+    assert refused.status_code == 400
+    assert "bad.json: field &#39;iscc&#39; is required" in refused.text
+    assert client.post("/claims/declarations", files=files).status_code == 403  # no CSRF
+    assert len(re.findall(r'href="/claims/[0-9a-f]{32}"', client.get("/claims").text)) == 1

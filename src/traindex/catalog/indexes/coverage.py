@@ -26,7 +26,10 @@ __all__ = ["DOWNLOAD_OK", "DOWNLOAD_STAGE", "error_counts", "measure_release"]
 DOWNLOAD_STAGE = "downloads"
 DOWNLOAD_OK = "ok"
 UNREADABLE = "unreadable image"
-_STAGE_OF = {"sha256": "fingerprints", "pdq": "fingerprints", "keypoints": "keypoints"}
+_STAGE_OF = {
+    "sha256": "fingerprints", "pdq": "fingerprints", "keypoints": "keypoints", "iscc": "iscc",
+}  # fmt: skip
+_UNINDEXED = ("iscc",)  # stages searched by a scan of their tables, without an index
 
 
 def error_counts(path: Path) -> tuple[int, int]:
@@ -99,14 +102,14 @@ def measure_release(
             if covered[signal]:
                 searched_shards.update(s.id for s in manifest.sources)
             continue
-        shards = release.indexed(stage)
+        shards = release.stage_tables(stage) if stage in _UNINDEXED else release.indexed(stage)
         searched_shards.update(shards)
         if stage == "faces":
             covered[signal] = _face_rows(release, shards)
             continue
         rows, failed = _table_stage(release, stage, shards)
         covered[signal] = rows if signal == "sha256" else rows - failed
-        if signal == "pdq" and failed:
+        if signal in ("pdq", "iscc") and failed:
             failures[UNREADABLE] += failed
     missing = tuple(s.relpath for s in manifest.sources if s.id not in searched_shards)
     return ReleaseCoverage(

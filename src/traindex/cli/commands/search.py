@@ -12,6 +12,7 @@ from rich.text import Text
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import Verification, portfolio_files, run_image_search
+from traindex.cli.commands.iscc_search import run_iscc_search
 from traindex.cli.commands.nearcopy import similar_result, with_clip
 from traindex.cli.common import (
     console,
@@ -160,6 +161,16 @@ def search_command(
         Path | None,
         typer.Option("--face", help="A photo of exactly one face (yours): same face matches."),
     ] = None,
+    iscc: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--iscc", help="An ISCC code (Image-Code or ISCC-CODE; repeatable): same image."
+        ),
+    ] = None,
+    declaration: Annotated[
+        Path | None,
+        typer.Option("--declaration", help="A TDM·AI declaration file: its ISCC code(s)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the JSON answer to this file.")
     ] = None,
@@ -199,8 +210,26 @@ def search_command(
             help="With --verify-candidates --clip-model: each file's K nearest rows.",
         ),
     ] = 20,
+    tsa: Annotated[
+        str | None,
+        typer.Option(
+            "--tsa",
+            help="With --verify-candidates: RFC 3161 timestamp authority URL that stamps "
+            "each download proof (or the tsa_url setting).",
+        ),
+    ] = None,
 ) -> None:
-    """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
+    """Search by image file(s), face, ISCC, URL, domain, Flickr photo/account, digest or
+    caption."""
+    if tsa is not None and not verify_candidates:
+        exit_with("--tsa stamps download proofs: use it with --verify-candidates")
+    if iscc or declaration is not None:
+        with user_errors():
+            run_iscc_search(
+                settings(ctx), iscc or [], declaration, dataset=dataset, limit=limit,
+                offset=offset, as_json=as_json, out=out,
+            )  # fmt: skip
+        return
     if face is not None:
         with user_errors():
             run_face_search(
@@ -217,6 +246,8 @@ def search_command(
             }  # fmt: skip
             query = _candidate_query(selectors, clip_model, config)
             verification = Verification(query, per_image=per_image, cap=max_candidates)
+        if tsa is not None:
+            config = config.model_copy(update={"tsa_url": tsa})
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(

@@ -13,6 +13,7 @@ Every error, including malformed JSON and validation failures, has one shape::
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
@@ -28,8 +29,9 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from starlette.exceptions import HTTPException
 
 from traindex.config import Settings
-from traindex.errors import RateLimitedError
-from traindex.registry.errors import AuthError, RegistryError
+from traindex.errors import InputError, RateLimitedError
+from traindex.registry.declarations import export_declarations, parse_declarations
+from traindex.registry.errors import AuthError, ClaimRejected, RegistryError
 from traindex.registry.models import ClaimRequest, Owner, Selector, to_json
 from traindex.registry.owners import OWNER_NAME_PATTERN
 from traindex.registry.ratelimit import TokenBuckets
@@ -103,6 +105,7 @@ class SelectorIn(BaseModel):
     sha256: str | None = None
     pdq: str | None = None
     md5: str | None = None
+    iscc: str | None = Field(default=None, description="ISCC Image-Code body (16 hex)")
 
 
 class ClaimIn(BaseModel):
@@ -127,7 +130,9 @@ class OwnerIn(BaseModel):
 
 
 class CheckIn(BaseModel):
-    items: list[str] = Field(description="URLs, sha256:HEX, md5:HEX or pdq:HEX (<= 10,000)")
+    items: list[str] = Field(
+        description="URLs, sha256:HEX, md5:HEX, pdq:HEX, iscc:HEX or ISCC codes (<= 10,000)"
+    )
     count_unverified: StrictBool = False
 
 
@@ -295,10 +300,33 @@ def _account_routes(api: APIRouter, registry: _Lazy, guard: _Guard) -> None:
         file: Annotated[UploadFile, File(description="The image; only its hashes are kept.")],
         terms: Annotated[_TERMS, Form()] = "do_not_train",
     ) -> dict[str, Any]:
-        """Claim an image by upload: SHA-256, MD5 and PDQ are kept, the bytes are not."""
+        """Claim an image by upload: SHA-256, MD5, PDQ and ISCC are kept, the bytes are not."""
         account = owner(request)
         selector = Selector.for_image(file.file.read(), name=file.filename)
         return to_json(registry().add_claim(account, selector, terms))
+
+    @api.post("/declarations", status_code=201)
+    def import_declarations(
+        body: Annotated[
+            dict[str, Any] | list[dict[str, Any]],
+            Body(description="A TDM·AI declaration (JSON object) or an array of them"),
+        ],
+        request: Request,
+    ) -> dict[str, Any]:
+        """File content-bound (ISCC) declarations as ``do_not_train`` image claims, all or
+        none; the declaration text is kept as given (a signature in it is not verified)."""
+        account = owner(request)
+        try:
+            requests = parse_declarations(json.dumps(body), source="body")
+        except InputError as exc:
+            raise ClaimRejected(str(exc)) from None
+        return {"claims": [to_json(c) for c in registry().add_claims(account, requests)]}
+
+    @api.get("/declarations")
+    def export_declarations_route(request: Request) -> dict[str, Any]:
+        """The caller's live ISCC image claims as TDM·AI declarations."""
+        account = owner(request)
+        return {"declarations": export_declarations(registry().list_claims(account))}
 
 
 def _claim_routes(api: APIRouter, registry: _Lazy, settings: Settings) -> None:

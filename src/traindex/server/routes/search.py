@@ -38,6 +38,7 @@ _FIELD_DOCS: dict[str, str] = {
     "text": 'caption words; "quoted phrase" for phrases',
     "sha256": "SHA-256 of the original file (hex)",
     "md5": "MD5 of the original file (hex)",
+    "iscc": "ISCC code (Image-Code or ISCC-CODE): same image within the ISCC radius",
 }
 _COMMON: dict[str, Any] = {
     "dataset": {"type": "string", "description": "NAME or NAME/RELEASE (default: all)"},
@@ -60,7 +61,7 @@ def _schema(with_images: bool) -> dict[str, Any]:
     """Exactly one query field (or image files), plus ``dataset``/``limit``/``offset``."""
     variants = [
         _variant(kind, {"type": "string", "minLength": 1, "description": _FIELD_DOCS[kind]})
-        for kind in QUERY_FIELDS
+        for kind in (*QUERY_FIELDS, "iscc")
     ]
     if with_images:
         image = {
@@ -118,7 +119,7 @@ def error_answer(exc: TraindexError) -> JSONResponse:
     return json_answer({"detail": str(exc)}, status_of(exc), retry_headers(exc))
 
 
-_ALLOWED = frozenset({*QUERY_FIELDS, "image", "dataset", "limit", "offset"})
+_ALLOWED = frozenset({*QUERY_FIELDS, "iscc", "image", "dataset", "limit", "offset"})
 _RANGES = {"limit": (1, 500), "offset": (0, 2**40)}
 
 
@@ -142,11 +143,15 @@ def router(settings: Settings) -> APIRouter:
     rate = ClientLimit(settings, "search")
 
     def run(form: SearchForm) -> dict[str, Any]:
-        return services.get().search.run(form).to_json()
+        search = services.get().search
+        if form.fields.get("iscc", "").strip():
+            return search.by_iscc(form).to_json()
+        return search.run(form).to_json()
 
     @api.post("/search", openapi_extra=_OPENAPI, response_model=dict[str, Any])
     async def search(request: Request) -> JSONResponse:
-        """Search by image file(s), URL, domain, Flickr photo/account, digest or caption text."""
+        """Search by image file(s), ISCC code, URL, domain, Flickr photo/account, digest or
+        caption text."""
         try:
             form = checked(await read_search_form(request, limits))
             if form.files or form.rejected:  # image search is the costly kind (~20 ms/image)

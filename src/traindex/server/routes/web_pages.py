@@ -14,6 +14,7 @@ from traindex.server.pages import WebPages
 from traindex.server.rendering import Renderer
 from traindex.server.reports import ReportPages
 from traindex.server.sessions import Sessions
+from traindex.server.watches import WatchPages
 
 __all__ = ["router"]
 
@@ -27,6 +28,7 @@ def router(settings: Settings) -> APIRouter:
     api.include_router(OptOutPages(settings, sessions, renderer).router())
     api.include_router(ReportPages(settings, sessions, renderer).router())
     api.include_router(NearCopyPages(settings, sessions, renderer).router())
+    api.include_router(WatchPages(settings, sessions, renderer).router())
     renderer.templates.env.globals["face_enabled"] = settings.face_search_enabled
     if settings.face_search_enabled:  # off by default: no tab, no search route
         api.include_router(FacePages(settings, sessions, renderer).router())
