@@ -153,6 +153,19 @@ class Settings(BaseSettings):
         default=2_000_000, ge=1, description="embeddings up to which CLIP search is exact (flat)"
     )
 
+    # Image search fanned out over a Ray cluster (traindex.search.fanout; docs/cluster.md).
+    search_ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster (host:port) holding placed indexes (traindex place-index): "
+        "image search in serve, search and report asks their holders there",
+    )
+    search_fanout_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds to wait for a holder's answer before its "
+        "index shards are reported as not searched",
+    )
+
     # Web app (traindex.server, `traindex serve`): upload limits, thumbnail safety, sessions;
     # docs/web.md explains them.
     web_max_file_bytes: int = Field(

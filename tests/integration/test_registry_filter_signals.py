@@ -6,6 +6,7 @@ crawler), the rest is allowed: only the reserved rows may go, logged with the si
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -19,36 +20,8 @@ from traindex.errors import InputError
 from traindex.filtering.deciders import open_decider
 from traindex.filtering.run import FilterOptions, filter_inputs
 
-ROBOTS = b"User-agent: *\nDisallow: /private/\n"
-
-
-class _Site(BaseHTTPRequestHandler):
-    robots = ROBOTS
-
-    def usage(self) -> str | None:
-        """The ``Content-Usage`` header of an image response (none here)."""
-        return None
-
-    def do_GET(self) -> None:
-        usage = None
-        if self.path == "/robots.txt":
-            body, kind = self.robots, "text/plain"
-        elif self.path.endswith(".jpg"):
-            body, kind, usage = b"\xff\xd8\xff\xd9", "image/jpeg", self.usage()
-        else:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        if usage is not None:
-            self.send_header("Content-Usage", usage)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        del args
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from robotsite import ReservingSite as _Site
 
 
 @pytest.fixture
@@ -89,7 +62,7 @@ def test_signals_remove_reserved_rows(settings: Settings, site: str, tmp_path: P
 class _Down(_Site):
     """robots.txt answers 503: RFC 9309 "unreachable", so the signals verdict is unknown."""
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (the handler method http.server calls)
         if self.path == "/robots.txt":
             self.send_response(503)
             self.send_header("Content-Length", "0")

@@ -185,6 +185,7 @@ def _covered(coverage: Coverage, release: ReleaseCoverage) -> ReleaseCovered:
         shards=data["shards"],
         failures=data["failures"],
         shards_not_searched=data["shards_not_searched"],
+        index_shards_not_searched=data["index_shards_not_searched"],
         summary=data["summary"],
     )
 

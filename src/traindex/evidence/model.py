@@ -60,6 +60,10 @@ class ReleaseCovered(_Frozen):
     shards: int | None = Field(default=None, description="source files of the release")
     failures: dict[str, int] = Field(default_factory=dict, description="reason -> images")
     shards_not_searched: list[str] = Field(default_factory=list)
+    index_shards_not_searched: list[str] = Field(
+        default_factory=list,
+        description="index shards a fanned-out search could not reach (their node was lost)",
+    )
     summary: str
 
 

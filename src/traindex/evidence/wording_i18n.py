@@ -26,7 +26,7 @@ TEXT: dict[str, dict[str, str]] = {
         "image_coverage": "{name} (image search): {summary}.",
         "image_all": "searched all {rows} rows ({signals})",
         "image_part": "searched {n} of {rows} rows ({signals})",
-        "image_none": "not searched: none of its {rows} rows has a {signals} fingerprint",
+        "image_none": "not searched: none of its {rows} rows has been fingerprinted ({signals})",
         "image_failed": "{n} image(s) could not be fingerprinted: {reasons}",
         "image_shards": "{n} of {total} source file(s) never fingerprinted",
         "negatives": '{n} of {total} search(es) found nothing. "Not found" is said only of '

@@ -72,7 +72,8 @@ def _image_summary(result: ImageSearchResult) -> list[dict[str, Any]]:
 
 
 def coverage_rows(coverage: Coverage | None) -> list[dict[str, str]]:
-    """Per release: its coverage in words and, when rows are left, the command to cover them."""
+    """Per release: its coverage in words and, when rows are left, the command to cover them
+    (``lost``: index shards a fanned-out search did not reach, placed again to cover)."""
     if coverage is None:
         return []
     return [
@@ -83,6 +84,7 @@ def coverage_rows(coverage: Coverage | None) -> list[dict[str, str]]:
             "command": cover_command(r, coverage.signals)
             if r.state(coverage.signals) != "searched"
             else "",
+            "lost": ", ".join(r.index_shards_lost),
         }
         for r in coverage.releases
     ]

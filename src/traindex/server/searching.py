@@ -20,12 +20,12 @@ from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
 from traindex.search.candidates import MetadataCandidates
+from traindex.search.fanout import search_views
 from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage
 from traindex.search.iscc import IsccSearch, code_queries
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
 from traindex.search.verify import CandidateVerifier
-from traindex.search.views import ViewCache
 from traindex.server.uploads import SearchForm
 
 __all__ = ["QUERY_FIELDS", "WebSearch", "guess_kind", "query_from_fields"]
@@ -95,7 +95,8 @@ def _int(fields: Mapping[str, str], name: str, default: int, low: int, high: int
 
 @dataclass
 class WebSearch:
-    """The search services of one running app."""
+    """The search services of one running app (image search fanned out over a Ray cluster
+    when ``search_ray_address`` is set: ``search.fanout.search_views``)."""
 
     settings: Settings
     text: SearchService
@@ -105,7 +106,7 @@ class WebSearch:
     @classmethod
     def open(cls, settings: Settings) -> WebSearch:
         catalog = Catalog(settings)
-        views = ViewCache(catalog)
+        views = search_views(catalog, settings)
         images = ImageSearch(
             catalog, views, max_pixels=settings.web_max_pixels,
             max_file_bytes=settings.web_max_file_bytes,

@@ -9,7 +9,7 @@ A crash between the two only repeats a search whose rows are already recorded.
 
 An image or face watch over rows no fingerprint covers does not stay silent: the
 release's coverage for the watch's signals (``core.coverage``) is kept as a gap ("not
-searched: none of its 9,999 rows has a sha256, pdq, keypoints fingerprint") and reported
+searched: none of its 9,999 rows has been fingerprinted (sha256, pdq, keypoints)") and reported
 with the alerts until a fingerprint run covers the rows.
 """
 

@@ -51,7 +51,9 @@ def test_face_watch_is_not_searched_until_faces_are_indexed_then_alerts_once(
     service.after_new_rows("gallery/main")
     [gap] = service.store.gaps()
     assert gap.state == "not searched"
-    assert "none of its 13 rows has a faces fingerprint" in gap.coverage.describe(gap.signals)
+    assert "none of its 13 rows has been fingerprinted (faces)" in gap.coverage.describe(
+        gap.signals
+    )
     assert service.store.alerts() == []
 
     fingerprint(settings, "gallery", images=tmp_path / "images", workers=1, faces=FaceOptions())

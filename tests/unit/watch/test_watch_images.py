@@ -38,7 +38,7 @@ def test_not_searched_until_fingerprinted_then_found_once(
         shutil.copy(photo_dir / f"{key}.jpg", mine)
     cli("ingest", str(parts[0]), "-d", "cc")
     out = cli("watch", "add", "--images", str(mine))
-    assert "not searched: none of its 9 rows has a sha256, pdq, keypoints fingerprint" in out
+    assert "not searched: none of its 9 rows has been fingerprinted (sha256, pdq, keypoints)" in out
     answer = cli("watch", "alerts", "--json", json_out=True)
     assert answer["alerts"] == []
     [gap] = answer["not_searched"]

@@ -187,4 +187,7 @@ def test_not_searched_is_sent_instead_of_silence(
     [mail] = box.messages
     assert "rows not searched" in mail["Subject"]
     body = mail.get_payload(decode=True).decode()
-    assert "cc/main: not searched: none of its 9 rows has a sha256, pdq, keypoints" in body
+    assert (
+        "cc/main: not searched: none of its 9 rows has been fingerprinted (sha256, pdq, keypoints)"
+        in body
+    )

@@ -24,6 +24,7 @@ from traindex.fingerprint.keypoints import DESCRIPTOR_BYTES
 from traindex.index.keypoints import KeypointIndex
 
 __all__ = [
+    "KEYPOINT_DIR",
     "KEYPOINT_SCHEMA",
     "STAGE",
     "index_keypoints",
@@ -41,13 +42,13 @@ KEYPOINT_SCHEMA = pa.schema(
         pa.field("error", pa.string()),
     ]
 )
-_INDEX_DIR = "keypoint_index"
+KEYPOINT_DIR = "keypoint_index"
 STAGE = "keypoints"
 
 
 def open_keypoints(release: Release) -> KeypointIndex | None:
     """The release's keypoint index, or ``None`` if keypoints were never computed."""
-    folder = release.dir / _INDEX_DIR
+    folder = release.dir / KEYPOINT_DIR
     return KeypointIndex(folder) if KeypointIndex.exists(folder) else None
 
 
@@ -70,7 +71,7 @@ def index_keypoints(release: Release) -> int:
     """Add every keypoint table not yet indexed; return the number of points added."""
     done = release.indexed(STAGE)
     todo = [s for s in release.stage_tables(STAGE) if s not in done]
-    index = KeypointIndex(release.dir / _INDEX_DIR) if todo else None
+    index = KeypointIndex(release.dir / KEYPOINT_DIR) if todo else None
     added = 0
     for shard_id in todo:
         descriptors, owners, points = _table_arrays(release, shard_id)

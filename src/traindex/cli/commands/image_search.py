@@ -47,14 +47,7 @@ def _summary(result: ImageSearchResult) -> None:
     for error in data["errors"]:  # each message names its file already
         console.print(f"  [red]{error['error']}[/]", highlight=False)
     console.print("coverage:")
-    print_coverage(result.coverage)
-    if result.index_shards_lost:
-        console.print(
-            f"[yellow]incomplete: {len(result.index_shards_lost)} index shard(s) not searched "
-            f"(their node did not answer): {', '.join(sorted(result.index_shards_lost))}; "
-            "files without a match count as partly searched[/]",
-            highlight=False,
-        )
+    print_coverage(result.coverage)  # names index shards a fanned-out search did not reach
 
 
 def _measure(extra: dict[str, Any]) -> str:
@@ -145,21 +138,19 @@ def run_image_search(
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
     With ``verification``, prove candidate rows by download instead of the indexes.
-    With ``ray_address``, releases placed on that cluster (``place-index``) are searched
-    where their index shards are held."""
+    Releases placed on the cluster at ``ray_address`` (default: the setting
+    ``search_ray_address``; see ``place-index``) are searched where their shards are held."""
     with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
         from traindex.search.images import ImageSearch
     if verification is not None:
         _show(_verify(settings, paths, verification, dataset), as_json, out)
         return
-    catalog = Catalog(settings)
-    if ray_address is not None:
-        from traindex.jobs.ray import RayOptions
-        from traindex.search.fanout import fanout_views
+    from traindex.search.fanout import search_views
 
-        search = ImageSearch(catalog, fanout_views(catalog, RayOptions(address=ray_address)))
-    else:
-        search = ImageSearch(catalog)
+    if ray_address is not None:
+        settings = settings.model_copy(update={"search_ray_address": ray_address})
+    catalog = Catalog(settings)
+    search = ImageSearch(catalog, search_views(catalog, settings))
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:

@@ -1,6 +1,6 @@
 """``traindex nearcopy`` / ``nearcopy-index``, and the CLIP half of ``traindex search``.
 
-Thin adapters: ``nearcopy.check`` judges, ``nearcopy.tile_index`` indexes regions,
+Thin adapters: ``nearcopy.check`` judges, ``catalog.indexes.tiles`` indexes regions,
 ``nearcopy.report`` renders, ``search.similar`` finds CLIP neighbours.
 """
 
@@ -22,6 +22,7 @@ from traindex.cli.common import (
     settings,
     user_errors,
 )
+from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.core.matches import Match, SearchResult
@@ -170,16 +171,22 @@ def nearcopy_index_command(
         Path | None,
         typer.Option("--images", help="Image folder (not needed for img2dataset outputs)."),
     ] = None,
+    distributor: DistributorOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
 ) -> None:
     """Index training images' regions (3 x 3 tiles, centre crops) for the near-copy check."""
+    ray = ray_options(distributor, ray_address, workers)
     with user_errors():
         with needs("images"):
             from traindex.catalog.indexes.tiles import index_tiles
         with _progress() as progress:
             task = progress.add_task("shards", total=None)
             reports = index_tiles(
-                settings(ctx), dataset, images=images, on_shard=lambda n: progress.advance(task)
-            )
+                settings(ctx), dataset, images=images,
+                on_shard=lambda n: progress.advance(task),
+                distributor="local" if ray is None else "ray", workers=workers, ray=ray,
+            )  # fmt: skip
     for r in reports:
         console.print(
             f"[bold]{r.dataset}/{r.release}[/]: {r.images:,} images, {r.errors:,} unreadable, "
