@@ -179,6 +179,9 @@ class Settings(BaseSettings):
         default=50_000_000, ge=1, description="pixels per query image, checked before decoding"
     )
     web_page_size: int = Field(default=20, ge=1, le=500, description="results per page")
+    web_verify_candidates: int = Field(
+        default=50, ge=1, le=1_000, description="rows one web candidate check downloads at most"
+    )
     web_unsafe_threshold: float = Field(
         default=0.1, ge=0.0, le=1.0, description="rows with punsafe above this: no thumbnail"
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -94,15 +94,21 @@ class CandidateCache:
             return {}  # none yet (or a damaged file): the proof is stamped again
         return stamps if isinstance(stamps, dict) else {}
 
-    async def fetch_all(self, downloader: ImageDownloader, urls: Iterable[str]) -> list[Download]:
-        """Every URL's download, from the cache where present, else fetched and stored."""
+    async def fetch_all(
+        self,
+        downloader: ImageDownloader,
+        urls: Iterable[str],
+        on_done: Callable[[], None] = lambda: None,
+    ) -> list[Download]:
+        """Every URL's download, from the cache where present, else fetched and stored;
+        ``on_done`` is called as each one is ready (a progress bar's tick)."""
 
         async def one(url: str) -> Download:
-            cached = self.get(url)
-            if cached is not None:
-                return cached
-            got = await downloader.get(url)
-            self.put(got)
+            got = self.get(url)
+            if got is None:
+                got = await downloader.get(url)
+                self.put(got)
+            on_done()
             return got
 
         return list(await asyncio.gather(*(one(url) for url in urls)))

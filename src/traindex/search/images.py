@@ -80,6 +80,12 @@ class ImageSearchResult:
     not reach (their holder was lost): matches there may exist and are not reported. The
     coverage record carries them too (per release), so every surface says "partly
     searched" with their names."""
+    similar: list[Match] = field(default_factory=list)
+    """Candidate verification with CLIP: neighbours whose pixels did not prove them. Kept
+    out of ``matches`` (and so out of outcomes and reports): a neighbour is not evidence."""
+    candidates: dict[str, Any] | None = None
+    """Candidate verification: what picked the candidates, the cap, how many were picked
+    and downloaded (``None`` for an index search)."""
 
     def outcome(self, query: QueryImage, found: set[str]) -> str:
         """found, unreadable, or what the coverage lets a file without a match claim
@@ -96,21 +102,31 @@ class ImageSearchResult:
 
     def to_json(self) -> dict[str, Any]:
         outcomes = self.outcomes()
-        return {
-            "query": {
-                "kind": "images" if len(self.queries) > 1 else "image",
-                "files": [q.name for q in self.queries],
-                "dataset": self.dataset,
-                "threshold": self.threshold,
-            },
-            "total": len(self.matches),
-            "matches": [m.to_json() for m in self.matches],
-            "not_found": [name for name, o in outcomes.items() if o == "not found"],
-            "not_searched": [name for name, o in outcomes.items() if o == "not searched"],
-            "partly_searched": [name for name, o in outcomes.items() if o == "partly searched"],
-            "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
-            "coverage": self.coverage.to_json() if self.coverage is not None else None,
-        } | self._lost()
+        return (
+            {
+                "query": {
+                    "kind": "images" if len(self.queries) > 1 else "image",
+                    "files": [q.name for q in self.queries],
+                    "dataset": self.dataset,
+                    "threshold": self.threshold,
+                },
+                "total": len(self.matches),
+                "matches": [m.to_json() for m in self.matches],
+                "not_found": [name for name, o in outcomes.items() if o == "not found"],
+                "not_searched": [name for name, o in outcomes.items() if o == "not searched"],
+                "partly_searched": [name for name, o in outcomes.items() if o == "partly searched"],
+                "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
+                "coverage": self.coverage.to_json() if self.coverage is not None else None,
+            }
+            | self._lost()
+            | self._candidates()
+        )
+
+    def _candidates(self) -> dict[str, Any]:
+        """Said only by candidate verification (``search.verify``)."""
+        if self.candidates is None:
+            return {}
+        return {"candidates": self.candidates, "similar": [m.to_json() for m in self.similar]}
 
     def _lost(self) -> dict[str, Any]:
         """Said only when a fanned-out search lost index shards (see ``search.fanout``)."""

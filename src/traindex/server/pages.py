@@ -137,6 +137,7 @@ class WebPages:
                 "evidence_token": token,
                 "coverage": coverage_rows(result.coverage),
                 "coverage_state": result.coverage.state if result.coverage else "not searched",
+                "verify_cap": self.settings.web_verify_candidates,
             }
         q = result.query
         size, offset = int(q["limit"]), int(q["offset"])
@@ -174,7 +175,11 @@ class WebPages:
 
     def _upload_results(self, form: SearchForm) -> dict[str, Any]:
         ctx = self.services.get()
-        return self.results_context(ctx, ctx.search.run(form), form.fields)
+        if form.fields.get("verify_candidates"):  # the results page's "check candidates"
+            result: SearchResult | ImageSearchResult = ctx.search.verify(form)
+        else:
+            result = ctx.search.run(form)
+        return self.results_context(ctx, result, form.fields)
 
     async def search_post(self, request: Request) -> HTMLResponse:
         fields: dict[str, str] = {}

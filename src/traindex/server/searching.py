@@ -19,11 +19,13 @@ from traindex.core.flickr import flickr_owner, parse_flickr_url
 from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
+from traindex.search.candidates import MetadataCandidates
 from traindex.search.fanout import search_views
 from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage
 from traindex.search.iscc import IsccSearch, code_queries
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
+from traindex.search.verify import CandidateVerifier
 from traindex.server.uploads import SearchForm
 
 __all__ = ["QUERY_FIELDS", "WebSearch", "guess_kind", "query_from_fields"]
@@ -130,6 +132,26 @@ class WebSearch:
         """Search the uploaded files; files refused by the upload limits are listed as errors."""
         result = self.images.search(
             form.files, dataset=self.dataset(form.fields), limit=self.page_size(form.fields)
+        )
+        result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
+        return result
+
+    def verify(self, form: SearchForm) -> ImageSearchResult:
+        """The results page's candidate check: download the rows of one release that the
+        form's query picks (a domain, URL prefix, Flickr account or caption words; at most
+        ``web_verify_candidates``) and keep those the uploaded files' pixels prove."""
+        query = query_from_fields(form.fields)
+        if query is None:
+            raise InputError(
+                "to check candidates, give your site's domain, a URL prefix, your Flickr "
+                "account or your name: they pick the rows whose images are downloaded"
+            )
+        if not form.files:
+            raise InputError("choose the images to check against the downloaded rows")
+        cap = self.settings.web_verify_candidates
+        verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.images)
+        result = verifier.verify(
+            form.files, MetadataCandidates(query, self.text), dataset=self.dataset(form.fields)
         )
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result

@@ -198,27 +198,33 @@ def write_release(site: ImageSite, folder: Path, parts: int, special: bool) -> d
     return expected
 
 
-@pytest.fixture
-def image_site(shared_data: Path) -> Iterator[ImageSite]:
-    site = ImageSite(cc3m_photos(shared_data))
+@contextlib.contextmanager
+def serve_site(site: ImageSite) -> Iterator[ImageSite]:
+    """``site`` served on 127.0.0.1 (its ``port`` set) until the block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     server.daemon_threads = True
     site.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield site
-    server.shutdown()
-    server.server_close()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def image_site(shared_data: Path) -> Iterator[ImageSite]:
+    with serve_site(ImageSite(cc3m_photos(shared_data))) as site:
+        yield site
 
 
 MakeRelease = Callable[..., LaionLike]
 
 
 @pytest.fixture
-def laion_like(
-    image_site: ImageSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> MakeRelease:
-    """Build and ingest a LAION-like release served by ``image_site``."""
+def download_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Downloads reach the loopback server under the rows' host names, fast and bounded."""
     env = {
         "TRAINDEX_DOWNLOAD_CONNECT_HOST": "127.0.0.1",
         "TRAINDEX_DOWNLOAD_TOTAL_TIMEOUT": "4",
@@ -226,6 +232,13 @@ def laion_like(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def laion_like(image_site: ImageSite, tmp_path: Path, download_env: dict[str, str]) -> MakeRelease:
+    """Build and ingest a LAION-like release served by ``image_site``."""
+    env = download_env
 
     def make(name: str = "laionlike", parts: int = 1, special: bool = True) -> LaionLike:
         source = tmp_path / f"src-{name}"

@@ -31,12 +31,13 @@ from traindex.errors import InputError
 if TYPE_CHECKING:
     from traindex.nearcopy.check import NearCopyReport
 
-__all__ = ["register", "similar_result"]
+__all__ = ["register", "similar_result", "with_clip"]
 
 _CLIP_HELP = "CLIP ONNX folder with clip.json (default: TRAINDEX_CLIP_MODEL_DIR)."
 
 
-def _with_clip(config: Settings, clip_model: Path | None) -> Settings:
+def with_clip(config: Settings, clip_model: Path | None) -> Settings:
+    """``config`` with ``--clip-model`` (when given) as its CLIP model folder."""
     if clip_model is None:
         return config
     return config.model_copy(update={"clip_model_dir": clip_model})
@@ -67,7 +68,7 @@ def similar_result(
         raise InputError("give one of --similar FILE and --similar-text, not both")
     with needs("clip"):
         from traindex.search.similar import SimilarSearch
-    search = SimilarSearch.from_settings(_with_clip(config, clip_model))
+    search = SimilarSearch.from_settings(with_clip(config, clip_model))
     if image is not None:
         try:
             data = image.read_bytes()
@@ -145,7 +146,7 @@ def nearcopy_command(
         with needs("images"):
             from traindex.nearcopy.check import NearCopyChecker
             from traindex.search.similar import SimilarSearch
-        config = _with_clip(settings(ctx), clip_model)
+        config = with_clip(settings(ctx), clip_model)
         neighbours = SimilarSearch.from_settings(config) if clip else None
         checker = NearCopyChecker.from_settings(config, clip=neighbours, workers=workers)
         paths = _outputs(images)

@@ -1,7 +1,10 @@
 // traindex web: progressive enhancement only. Every search works without this file;
-// it adds drag-and-drop of image files and upload progress for a portfolio.
+// it adds drag-and-drop of image files, upload progress for a portfolio, and keeps the
+// last uploaded files (in this page's memory only) to pre-fill the results page's
+// "check the rows of your site" forms, so a creator does not have to pick them again.
 (function () {
   "use strict";
+  var lastFiles = [];
 
   function describe(files) {
     if (!files || files.length === 0) return "";
@@ -42,13 +45,25 @@
     init();
   }
 
+  function prefill(input) {
+    if (!lastFiles.length || !window.DataTransfer) return;
+    var chosen = new DataTransfer();
+    lastFiles.forEach(function (file) { chosen.items.add(file); });
+    input.files = chosen.files;
+  }
+
   function enhanceUpload(form) {
-    var box = form.querySelector("#progress");
-    var bar = form.querySelector("#progress-bar");
-    var label = form.querySelector("#progress-label");
+    var box = form.querySelector(".progress");
+    var bar = form.querySelector("progress");
+    var label = form.querySelector(".progress label");
+    var waiting = form.classList.contains("verify-form")
+      ? "Downloading the rows and comparing them with your images…"
+      : "Comparing your images with the datasets…";
     form.addEventListener("submit", function (event) {
       if (!window.XMLHttpRequest || !window.FormData) return;
       event.preventDefault();
+      var input = form.querySelector("input[type=file]");
+      if (input && input.files) lastFiles = Array.prototype.slice.call(input.files);
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.responseType = "document";
@@ -60,7 +75,7 @@
       });
       xhr.upload.addEventListener("load", function () {
         bar.removeAttribute("value");
-        label.textContent = "Comparing your images with the datasets…";
+        label.textContent = waiting;
       });
       xhr.addEventListener("load", function () { showResponse(xhr); });
       xhr.addEventListener("error", function () {
@@ -77,6 +92,12 @@
       enhanceDropzone(form);
       enhanceUpload(form);
     }
+    document.querySelectorAll("form.verify-form").forEach(function (verify) {
+      if (verify.dataset.enhanced) return;
+      verify.dataset.enhanced = "1";
+      prefill(verify.querySelector("input[type=file]"));
+      enhanceUpload(verify);
+    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
