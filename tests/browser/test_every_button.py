@@ -172,6 +172,15 @@ def test_image_results_page_buttons(site: Site, browser: BrowserContext) -> None
     searched = {q["value"] for q in json.loads(markdown)["report"]["queries"]}
     assert searched == {"china.jpg", "flower.jpg"}
     pressed |= {"/search Search", "/search Search images"}
+    # a demo release is not fully fingerprinted: the page offers the candidate check;
+    # for a domain without rows there it answers at once, offline, saying what it did
+    check = page.locator("#coverage form.verify-form").first
+    check.locator("input[name=q]").fill("nobody.example")
+    check.get_by_role("button", name="Download and check these rows").click()
+    expect(page.locator("#candidates")).to_contain_text(
+        "Checked 0 candidate row(s) picked by domain nobody.example"
+    )
+    pressed.add("/search Download and check these rows")
     assert shown == pressed
     page.close()
 
