@@ -37,7 +37,7 @@ class NearCopyDesk:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.limits = UploadLimits.from_settings(settings)
+        self.limits = UploadLimits.from_settings(settings, unit="check")
         self.buckets = TokenBuckets(
             settings.web_nearcopy_per_minute / 60, settings.web_nearcopy_burst
         )
