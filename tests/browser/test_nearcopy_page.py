@@ -12,6 +12,7 @@ import re
 import runpy
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,7 +90,9 @@ def test_upload_see_the_verdict_and_region_and_download_the_report(
     pdf = _download(page, "#report-pdf", tmp_path / "report.pdf")
     keys = page.request.get(url + "/.well-known/traindex-keys.json").json()["keys"]
     current = next(k for k in keys if k["retired_at"] is None)
-    check = check_pdf_signature(pdf, current["pdf_certificate"].encode())
+    # pyHanko's check runs its own event loop; Playwright's sync API holds one in this thread
+    with ThreadPoolExecutor(1) as pool:
+        check = pool.submit(check_pdf_signature, pdf, current["pdf_certificate"].encode()).result()
     assert check.ok, check
     assert current["fingerprint"] in check.signer
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)

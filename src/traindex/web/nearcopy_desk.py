@@ -13,9 +13,10 @@ import threading
 
 from starlette.requests import Request
 
+from traindex.api.limits import TooManyRequestsError
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
-from traindex.errors import InputError, TraindexError
+from traindex.errors import InputError
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport
 from traindex.nearcopy.report import render_report
 from traindex.nearcopy.results import OutputResult
@@ -23,13 +24,7 @@ from traindex.registry.ratelimit import TokenBuckets
 from traindex.web.uploads import SearchForm, UploadLimits, read_search_form
 from traindex.web.zipped import expand_zips
 
-__all__ = ["NearCopyDesk", "TooManyChecksError"]
-
-
-class TooManyChecksError(TraindexError):
-    """This client has used up its near-copy checks for now (HTTP 429)."""
-
-    status = 429
+__all__ = ["NearCopyDesk"]
 
 
 class NearCopyDesk:
@@ -48,7 +43,9 @@ class NearCopyDesk:
         client = request.client.host if request.client else "unknown"
         wait = self.buckets.take(client)
         if wait > 0:
-            raise TooManyChecksError(f"near-copy check limit reached; try again in {wait:.0f} s")
+            raise TooManyRequestsError(
+                f"near-copy check limit reached; try again in {wait:.0f} s", wait
+            )
 
     async def read(self, request: Request) -> SearchForm:
         """The request's images (zips expanded) and fields, within the upload limits."""
