@@ -50,7 +50,8 @@ test: system-deps $(STAMP) lint typecheck
 BENCHES := ingest_lookup signals_bulk fingerprint_throughput pdq_index_speed portfolio_search \
 	image_robustness keypoint_search registry_check filter_throughput registry_load registry_crash web_load \
 	evidence_report faces_throughput faces_search faces_accuracy nearcopy_quality nearcopy_throughput \
-	catalog_shards fanout_search
+	catalog_shards fanout_search cluster_jobs download_fingerprint candidate_verify iscc_vs_pdq \
+	iscc_search kill9_resume pdq_interop registry_memory robots_conformance
 
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests" / "unit" / "registry"))
 import pgcluster  # noqa: E402
 
 _RUNNER = (
-    "import sys, uvicorn; from traindex.api.app import create_app; "
+    "import sys, uvicorn; from traindex.server.app import create_app; "
     "from traindex.config import Settings; "
     "uvicorn.run(create_app(Settings()), host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='warning', workers=1)"

@@ -1,11 +1,13 @@
-"""Issue 20 benchmark: ingest and fingerprint on a real two-node Ray cluster vs locally.
+"""Issue 20 benchmark: ingest, fingerprint and near-copy indexing on a real two-node Ray
+cluster vs locally.
 
-In one run, on the same inputs: ``ingest`` of ``--files`` LAION-like Parquet files and
-``fingerprint`` of the img2dataset cc3m webdataset output in ../shared/data (2 shards, 18
-real images), once with the local distributor and once on a two-node Ray cluster on
-127.0.0.1 (1 CPU per node, tasks spread over both). The results are checked equal before
-the times are reported. On this 2-core machine the ratio measures Ray's overhead (task
-scheduling, staging, the driver's commit), not a speed-up: both nodes share the 2 cores.
+In one run, on the same inputs: ``ingest`` of ``--files`` LAION-like Parquet files, and
+``fingerprint`` and ``nearcopy-index`` of the img2dataset cc3m webdataset output in
+../shared/data (2 shards, 18 real images), once with the local distributor and once on
+a two-node Ray cluster on 127.0.0.1 (1 CPU per node, tasks spread over both). The
+results are checked equal before the times are reported. On this 2-core machine the
+ratio measures Ray's overhead (task scheduling, staging, the driver's commit), not a
+speed-up: both nodes share the 2 cores.
 
     python bench/cluster_jobs.py [--files 8] [--rows-per-file 20000]
 """
@@ -29,6 +31,7 @@ from raycluster import catalog_state
 
 from _common import emit
 from laion_like import generate
+from traindex.catalog.indexes.tiles import index_tiles
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
@@ -47,7 +50,13 @@ def _jobs(home: Path, parts: Path, shared: Path, ray: RayOptions | None) -> dict
     started_fp = time.perf_counter()
     mode = "local" if ray is None else "ray"
     fingerprint(settings, "cc3m", distributor=mode, workers=2, ray=ray)
-    return {"ingest_s": ingested - started, "fingerprint_s": time.perf_counter() - started_fp}
+    started_tiles = time.perf_counter()
+    index_tiles(settings, "cc3m", distributor=mode, workers=2, ray=ray)
+    return {
+        "ingest_s": ingested - started,
+        "fingerprint_s": started_tiles - started_fp,
+        "nearcopy-index_s": time.perf_counter() - started_tiles,
+    }
 
 
 def main() -> None:
@@ -82,12 +91,12 @@ def main() -> None:
     rows = [
         {"job": job, "local s": local[f"{job}_s"], "two-node Ray s": on_ray[f"{job}_s"],
          "ray / local": on_ray[f"{job}_s"] / local[f"{job}_s"]}
-        for job in ("ingest", "fingerprint")
+        for job in ("ingest", "fingerprint", "nearcopy-index")
     ]  # fmt: skip
     emit(
         "cluster_jobs",
         f"Two-node Ray cluster vs local: ingest {args.files} x {args.rows_per_file:,} rows, "
-        "fingerprint 18 images",
+        "fingerprint and region-index 18 images",
         rows,
         {**vars(args), "shared": str(args.shared), "local": local, "ray": on_ray},
     )

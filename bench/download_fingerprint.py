@@ -10,8 +10,8 @@ clip-retrieval samples, cycled) on ``--origins`` ports; the same URL list is fet
   (never a project dependency: its pins, e.g. opencv<5 and pandas<3, do not fit),
 
 with the same processes x concurrency, in one run. Peak RSS is the sum over the process
-tree, polled every 50 ms. Then ``search --verify-candidates`` is timed per query file for
-k = 10/50/200 candidates (cold cache, so each k downloads its candidates).
+tree, polled every 50 ms. Candidate verification has its own bench
+(``bench/candidate_verify.py``).
 
     python bench/download_fingerprint.py [--images 2000] [--origins 20]
         [--img2dataset /tmp/venv/bin/img2dataset]
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,8 +38,6 @@ from bench._common import emit
 
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
-from traindex.search.queries import Query
-from traindex.search.verify import CandidateVerifier
 
 SHARED = Path(os.environ.get("TRAINDEX_SHARED_DATA") or Path(__file__).parents[2] / "shared/data")
 PHOTO_DIRS = (
@@ -159,24 +156,6 @@ def run_img2dataset(
             "images_per_s": done / seconds, "peak_rss_mb": rss}  # fmt: skip
 
 
-def verify_seconds(urls: list[str], work: Path, ks: list[int]) -> list[dict[str, Any]]:
-    home = work / "verify-home"
-    folder = work / "verify-urls"
-    _write_parts(urls[: max(ks)], folder, 1)
-    settings = Settings(home=home, signals_allow_loopback=True, download_per_host_rate=1e6)
-    ingest(settings, folder, dataset="cands", release="main", fmt="laion")
-    query = [("query.jpg", photos()[0])]
-    rows = []
-    for k in ks:
-        shutil.rmtree(home / "cache", ignore_errors=True)
-        verifier = CandidateVerifier(settings, max_candidates=k)
-        started = time.perf_counter()
-        result = verifier.verify(query, Query("text", "image"), dataset="cands")
-        seconds = time.perf_counter() - started
-        rows.append({"k": k, "seconds_per_query": seconds, "verified": len(result.matches)})
-    return rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
@@ -201,17 +180,15 @@ def main() -> None:
                 run_img2dataset(args.img2dataset, work, args.images, args.processes, args.threads)
             )
             rows[0]["vs_img2dataset"] = rows[0]["images_per_s"] / rows[1]["images_per_s"]
-        verify = verify_seconds(urls, work, [10, 50, 200])
     server.terminate()
     meta = {
         "images": args.images, "origins": args.origins, "processes": args.processes,
-        "threads_per_process": args.threads, "cpus": os.cpu_count(), "verify": verify,
+        "threads_per_process": args.threads, "cpus": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
     }  # fmt: skip
     emit(
         "download_fingerprint", "download + fingerprint (same server, same concurrency)", rows, meta
     )
-    emit("download_verify", "candidate verification per query file (cold cache)", verify, {})
 
 
 if __name__ == "__main__":

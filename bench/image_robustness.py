@@ -54,10 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from _common import emit
 from robustness_data import FAMILIES, encode, originals, unique_tiles
 from robustness_real import at_floor, inlier_sweep, real_pairs
+from traindex.fingerprint.hashing import DATASET_PLAN, decode_for_hashing
 from traindex.fingerprint.pdq import DIHEDRAL_NAMES, PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, query_variants
 from traindex.index.binary import MultiIndexHashIndex
-from traindex.search.hashing import DATASET_PLAN, decode_for_hashing
 from traindex.search.images import searchable
 from traindex.search.keypoints import KeypointRules
 from traindex.search.thresholds import Thresholds

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from _common import emit
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.fingerprint.iscc import image_code, image_code_body, iscc_distance
 from traindex.fingerprint.pdq import PdqFingerprinter
-from traindex.search.thresholds import DEFAULT_THRESHOLD
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 FLICKR = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
@@ -116,7 +116,7 @@ def main() -> None:
             "n": len(found),
             "iscc min/med/max (of 64)": f"{iscc.min()}/{np.median(iscc):.0f}/{iscc.max()}",
             "pdq min/med/max (of 256)": f"{pdqd.min()}/{np.median(pdqd):.0f}/{pdqd.max()}",
-            f"pdq <= {DEFAULT_THRESHOLD}": f"{np.mean(pdqd <= DEFAULT_THRESHOLD):.0%}",
+            f"pdq <= {PDQ_MATCH_RADIUS}": f"{np.mean(pdqd <= PDQ_MATCH_RADIUS):.0%}",
         }
         row.update({f"iscc <= {r}": f"{np.mean(iscc <= r):.0%}" for r in RADII})
         rows.append(row)
@@ -124,7 +124,7 @@ def main() -> None:
     meta = {
         "photos": len(originals),
         "radii": RADII,
-        "pdq_threshold": DEFAULT_THRESHOLD,
+        "pdq_threshold": PDQ_MATCH_RADIUS,
         "closest_unrelated_iscc": unrelated_min,
         "distances": {k: [list(p) for p in v] for k, v in pairs.items()},
     }

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit
 from _nearcopy_set import evaluation_set, training_release
 from pdq_index_speed import realistic_hashes
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import loc_of
 from traindex.config import Settings
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.nearcopy.check import NearCopyChecker

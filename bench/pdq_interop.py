@@ -24,8 +24,8 @@ import pdqhash
 from PIL import Image
 
 from _common import emit
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.fingerprint.pdq import PdqFingerprinter, hamming, pack_bits
-from traindex.search.thresholds import DEFAULT_THRESHOLD
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
@@ -51,7 +51,7 @@ def summary(distances: list[int]) -> dict[str, Any]:
         "median": float(np.median(arr)),
         "p90": float(np.percentile(arr, 90)),
         "max": int(arr.max()),
-        f"<= {DEFAULT_THRESHOLD}": f"{int((arr <= DEFAULT_THRESHOLD).sum())}/{len(arr)}",
+        f"<= {PDQ_MATCH_RADIUS}": f"{int((arr <= PDQ_MATCH_RADIUS).sum())}/{len(arr)}",
     }
 
 

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from _common import emit
 from fingerprint_throughput import jpeg, random_view, real_photos, square
 from pdq_index_speed import realistic_hashes
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import loc_of
 from traindex.config import Settings
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.ingest.pipeline import ingest

@@ -10,6 +10,7 @@ one is a false positive. ``meme_format`` is broken in AugLy 1.0 with Pillow >= 1
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,10 @@ from traindex.fingerprint.pdq import PdqFingerprinter
 
 __all__ = ["FAMILIES", "Family", "encode", "originals", "unique_tiles"]
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = Path(
+    os.environ.get("TRAINDEX_SHARED_DATA")
+    or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+)
 FLICKR = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
 ORIGINAL_FILES = (
     f"{FLICKR}/*.jpg",

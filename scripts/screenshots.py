@@ -8,16 +8,20 @@ the README always show the current templates against real rows.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from rich.console import Console
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.demo import build_demo, demo_images, find_shared_data
-from traindex.web.browser import chromium, new_context, screenshot_tour
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
+
+# the browser tests' Chromium driver: test tooling, so it lives beside them, not in the package
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "browser"))
+from driver import chromium, new_context, screenshot_tour
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 

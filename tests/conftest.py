@@ -7,6 +7,7 @@ silently stop running.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -14,11 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from traindex.config import Settings
+
+if TYPE_CHECKING:
+    from traindex.jobs.fingerprint import FingerprintReport
 
 # Tests never depend on timing: a slow CI machine must not turn into a failure.
 hypothesis_settings.register_profile("traindex", deadline=None)
@@ -37,6 +42,53 @@ def shared_data() -> Path:
     if os.environ.get("TRAINDEX_REQUIRE_SHARED") == "1":
         pytest.fail(message + " (TRAINDEX_REQUIRE_SHARED=1)")
     pytest.skip(message)
+
+
+ShrinkPhoto = Callable[[Path, int, int], bytes]
+
+
+def _shrunk_jpeg(path: Path, scale: int, quality: int) -> bytes:
+    from PIL import Image  # the images extra: a base install's tests never call this
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").resize((image.width // scale, image.height // scale))
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def shrunk_jpeg() -> ShrinkPhoto:
+    """An edited copy of a photo as a re-hosting site would serve it: ``1/scale`` the size,
+    re-encoded as JPEG at ``quality`` (the copies ISCC and PDQ must still match)."""
+    return _shrunk_jpeg
+
+
+CREDITS_PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
+"""The 18 CC BY Flickr photos with their ``credits.csv`` (one row per photo, ``ImageID``)."""
+IsccRelease = Callable[[Path, dict[str, bytes]], tuple[Settings, "FingerprintReport"]]
+
+
+@pytest.fixture(scope="session")
+def iscc_credits(shared_data: Path) -> IsccRelease:
+    """Make a home under ``root`` whose release ``credits/main`` has the shared photos' rows
+    and ``images`` (file stem -> bytes, in ``root/images``) fingerprinted with ``--iscc``."""
+
+    def make(root: Path, images: dict[str, bytes]) -> tuple[Settings, FingerprintReport]:
+        from traindex.ingest.pipeline import ingest
+        from traindex.jobs.fingerprint import fingerprint
+
+        settings = Settings(home=root / "home")
+        listing = shared_data / CREDITS_PHOTOS / "credits.csv"
+        ingest(settings, listing, dataset="credits", release="main")
+        folder = root / "images"
+        folder.mkdir()
+        for stem, data in images.items():
+            (folder / f"{stem}.jpg").write_bytes(data)
+        [report] = fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
+        return settings, report
+
+    return make
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The one typed settings object.
 
-Every service receives a ``Settings`` explicitly (see ``bootstrap``); nothing reads the
-environment on its own, so tests can build as many independent homes as they like.
+Every service receives a ``Settings`` explicitly; nothing reads the environment on its own,
+so tests can build as many independent homes as they like.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 
 __all__ = ["Settings"]
 
@@ -117,10 +119,16 @@ class Settings(BaseSettings):
         default=16, ge=0, le=255, description="same-frame PDQ bits at or below which: copy"
     )
     nearcopy_near_distance: int = Field(
-        default=31, ge=0, le=255, description="whole-image/region PDQ bits for near_copy"
+        default=PDQ_MATCH_RADIUS,
+        ge=0,
+        le=255,
+        description="whole-image/region PDQ bits for near_copy",
     )
     nearcopy_tile_distance: int = Field(
-        default=31, ge=0, le=255, description="PDQ bits at or below which one grid tile agrees"
+        default=PDQ_MATCH_RADIUS,
+        ge=0,
+        le=255,
+        description="PDQ bits at or below which one grid tile agrees",
     )
     nearcopy_min_tiles: int = Field(
         default=2, ge=1, le=9, description="agreeing tiles of one row for near_copy (1: similar)"
@@ -145,7 +153,20 @@ class Settings(BaseSettings):
         default=2_000_000, ge=1, description="embeddings up to which CLIP search is exact (flat)"
     )
 
-    # Web app (traindex.web, `traindex serve`): upload limits, thumbnail safety, sessions;
+    # Image search fanned out over a Ray cluster (traindex.search.fanout; docs/cluster.md).
+    search_ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster (host:port) holding placed indexes (traindex place-index): "
+        "image search in serve, search and report asks their holders there",
+    )
+    search_fanout_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds to wait for a holder's answer before its "
+        "index shards are reported as not searched",
+    )
+
+    # Web app (traindex.server, `traindex serve`): upload limits, thumbnail safety, sessions;
     # docs/web.md explains them.
     web_max_file_bytes: int = Field(
         default=20_000_000, ge=1024, description="bytes per uploaded query image"
@@ -158,6 +179,9 @@ class Settings(BaseSettings):
         default=50_000_000, ge=1, description="pixels per query image, checked before decoding"
     )
     web_page_size: int = Field(default=20, ge=1, le=500, description="results per page")
+    web_verify_candidates: int = Field(
+        default=50, ge=1, le=1_000, description="rows one web candidate check downloads at most"
+    )
     web_unsafe_threshold: float = Field(
         default=0.1, ge=0.0, le=1.0, description="rows with punsafe above this: no thumbnail"
     )
@@ -165,7 +189,10 @@ class Settings(BaseSettings):
         default=None, description="file of sha256:HEX / pdq:HEX lines never shown as thumbnails"
     )
     web_block_pdq_distance: int = Field(
-        default=31, ge=0, le=255, description="PDQ bits within which a block-list hash blocks"
+        default=PDQ_MATCH_RADIUS,
+        ge=0,
+        le=255,
+        description="PDQ bits within which a block-list hash blocks",
     )
     web_thumbnail_side: int = Field(default=256, ge=32, le=1024, description="thumbnail px")
     web_secret_key: str | None = Field(
@@ -256,6 +283,19 @@ class Settings(BaseSettings):
     face_search_max_bytes: int = Field(
         default=20_000_000, ge=1024, description="largest query photo accepted, in bytes"
     )
+
+    # Watchlist notifications (traindex.watch; docs/watch.md). Links in e-mails and webhook
+    # bodies point at the web app under watch_base_url.
+    watch_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="the web app's address, for alert links"
+    )
+    watch_smtp_host: str | None = Field(default=None, description="SMTP server; None: no mail")
+    watch_smtp_port: int = Field(default=25, ge=1, le=65535)
+    watch_smtp_starttls: bool = Field(default=False, description="STARTTLS before sending")
+    watch_smtp_user: str | None = Field(default=None, description="SMTP login, if required")
+    watch_smtp_password: str | None = Field(default=None)
+    watch_mail_from: str = Field(default="traindex@localhost", description="From: of alerts")
+    watch_webhook_timeout: float = Field(default=10.0, gt=0, description="seconds per POST")
 
     @property
     def datasets_dir(self) -> Path:

@@ -6,6 +6,7 @@ __all__ = [
     "BadRowError",
     "DatasetNotFoundError",
     "InputError",
+    "RateLimitedError",
     "TraindexError",
 ]
 
@@ -43,6 +44,18 @@ class InputError(TraindexError):
 class BadRowError(InputError):
     """One row is unusable; ingest logs and skips it (``--skip-bad-rows``, the CLI default)
     or, with ``--strict`` (the library's default), fails on it."""
+
+
+class RateLimitedError(TraindexError):
+    """A client used up its share (registry writes, expensive searches, face searches);
+    ``retry_after`` seconds until it may try again. Every surface answers HTTP 429."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class DatasetNotFoundError(TraindexError):

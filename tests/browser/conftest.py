@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,11 +12,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.demo import build_demo, demo_images
-from traindex.web.browser import chromium, new_context
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
+
+# driver.py (the Chromium test tooling) sits beside this file; importlib mode adds no path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from driver import chromium, new_context
 
 
 @dataclass
@@ -56,7 +60,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterato
         registry_verify_connect_host="127.0.0.1",
         registry_verify_timeout=5.0,
         # the tests press ~20 evidence buttons within a minute from one address, faster
-        # than a person would; the per-address limit has its own tests (tests/unit/api)
+        # than a person would; the per-address limit has its own tests
+        # (tests/unit/server/test_expensive_limits.py)
         api_expensive_burst=100,
     )
     build_demo(settings, shared_data)

@@ -19,6 +19,7 @@ from playwright.sync_api import BrowserContext, Download, Page, expect
 from pypdf import PdfReader
 
 from traindex.evidence.seal import open_sealed
+from traindex.fingerprint.iscc import image_code
 
 from .conftest import Site
 
@@ -184,6 +185,27 @@ def test_row_page_buttons(site: Site, browser: BrowserContext) -> None:
     page.close()
 
 
+def _declarations(page: Page, site: Site) -> None:
+    """On "My claims": import a TDM·AI declaration of a demo photo, then export it."""
+    assert _buttons(page) == {"/signout Sign out", "/claims/declarations Import declarations"}
+    photo = sorted(p for p in site.photos.rglob("*") if p.suffix in (".jpg", ".png"))[0]
+    declaration = {"iscc": image_code(photo.read_bytes()), "train-ai": "false"}
+    page.set_input_files(
+        "#declaration-file",
+        {"name": "mine.json", "mimeType": "application/json",
+         "buffer": json.dumps(declaration).encode()},
+    )  # fmt: skip
+    page.click("#declaration-form button[type=submit]")
+    expect(page.locator("#done-message")).to_contain_text("Imported 1 declaration(s)")
+    expect(page.locator("#claims-table tbody tr")).to_have_count(1)
+    with page.expect_download() as info:
+        page.click("#export-declarations")
+    assert json.loads(_bytes(info.value)) == [declaration]
+    page.click("#claims-table tbody tr a")
+    expect(page.locator("#claim-iscc")).to_have_text(declaration["iscc"])
+    page.goto(f"{site.url}/claims")
+
+
 def test_claim_pages_buttons(site: Site, browser: BrowserContext) -> None:
     page = browser.new_page()
     page.goto(f"{site.url}/signup")
@@ -197,6 +219,7 @@ def test_claim_pages_buttons(site: Site, browser: BrowserContext) -> None:
     page.fill("#token", token)
     page.click("#signin-form button[type=submit]")
     expect(page.locator("h1")).to_have_text("My claims")
+    _declarations(page, site)
     page.goto(f"{site.url}/claims/new")
     assert _buttons(page) == {"/signout Sign out", "/claims/new Register claim"}
     page.check("#kind-domain")

@@ -17,13 +17,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from driver import new_context
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from traindex.api.app import create_app
 from traindex.evidence.pades import check_pdf_signature
-from traindex.web.browser import new_context
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 EDITS = Path(__file__).resolve().parent.parent / "unit" / "nearcopy" / "edits.py"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from traindex.api.app import create_app
-from traindex.web.server import serve_in_thread
+from traindex.server.app import create_app
+from traindex.server.running import serve_in_thread
 
 from .conftest import Site
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from driver import screenshot_tour
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
-
-from traindex.web.browser import screenshot_tour
 
 from .conftest import Site
 

@@ -34,6 +34,10 @@ os.environ.update(LOOPBACK_ENV)
 
 OBJECT_STORE = 100 * 2**20
 WORKER = {"worker": 1.0}
+CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
+"""Below ../shared/data: the img2dataset output of 18 real cc3m photos, in 2 shards."""
+PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
+"""Below ../shared/data: the same 18 photos as plain files (query images)."""
 
 
 @dataclass
@@ -75,6 +79,15 @@ def two_nodes() -> Iterator[TwoNodes]:
 
         ray.shutdown()  # a fanned-out search keeps its connection for the process's life
         cluster.shutdown()
+
+
+def fresh_driver() -> None:
+    """Drop this process's Ray connection (the next use joins anew): a connection kept by
+    an earlier test (a fanned-out search keeps one) may go through the raylet of a node
+    that test removed, and then nothing can be scheduled through it."""
+    import ray
+
+    ray.shutdown()
 
 
 def run_cli(args: list[str], home: Path, address: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SERVER = (
-    "import sys, uvicorn; from traindex.api.app import create_app; "
+    "import sys, uvicorn; from traindex.server.app import create_app; "
     "from traindex.config import Settings; "
     "uvicorn.run(create_app(Settings()), host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='warning')"

@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 import pytest
 import tantivy
 
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog
 from traindex.catalog.textworker import RECORD
 from traindex.config import Settings
-from traindex.fingerprint.catalog_index import open_pdq
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.registry.models import Selector

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.filtering.deciders import RemoteDecider
 from traindex.filtering.run import FilterOptions, filter_inputs
 from traindex.registry.snapshot import verify_snapshot
+from traindex.server.app import create_app
 
 
 @pytest.fixture
@@ -179,21 +175,6 @@ def test_image_upload_and_snapshot_download(
     assert pq.read_table(folder / "claims.parquet").column("sha256").to_pylist() == [
         selector["sha256"]
     ]
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn on a free loopback port."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join()
 
 
 def test_filter_against_a_live_registry_server(

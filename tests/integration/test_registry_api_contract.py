@@ -14,8 +14,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from traindex.api.app import create_app
 from traindex.config import Settings
+from traindex.server.app import create_app
 
 
 @pytest.mark.slow

@@ -177,8 +177,25 @@ def _awkward_sites(other: Callable[[str], str]) -> dict[str, dict[str, Route]]:
     }
 
 
+def _aipref_site() -> dict[str, Route]:
+    """IETF aipref ``Content-Usage`` (draft) only: crawling allowed everywhere, training
+    refused under ``/no/`` by robots.txt and for ``/h.jpg`` by the header."""
+    image = ("Content-Type", "image/jpeg")
+    return {
+        "/robots.txt": _static(200, b"User-agent: *\nAllow: /\nContent-Usage: /no/ train-ai=n\n"),
+        "/no/a.jpg": _static(200, _jpeg(), image),
+        "/h.jpg": _static(200, _jpeg(), image, ("Content-Usage", "train-ai=n, search=y")),
+        "/ok.jpg": _static(200, _jpeg(), image, ("Content-Usage", "train-ai=y")),
+    }
+
+
 def _sites(other: Callable[[str], str]) -> dict[str, dict[str, Route]]:
-    return {"reserving": _reserving_site(), "open": _open_site(), **_awkward_sites(other)}
+    return {
+        "reserving": _reserving_site(),
+        "open": _open_site(),
+        "aipref": _aipref_site(),
+        **_awkward_sites(other),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +203,7 @@ def servers() -> Iterator[dict[str, _Server]]:
     """One loopback server per fixture site; shut down (and threads released) afterwards."""
     stop = threading.Event()
     running: dict[str, _Server] = {}
-    for name in ("reserving", "open", "broken", "slow", "redirecting", "huge"):
+    for name in ("reserving", "open", "aipref", "broken", "slow", "redirecting", "huge"):
         server = _Server(("127.0.0.1", 0), _Handler)
         server.seen, server.stop, server.routes = [], stop, {}
         running[name] = server
@@ -352,3 +369,27 @@ def test_cli_against_loopback(
     by_signal = {s["signal"]: s for s in entry["signals"]}
     assert by_signal["robots.txt"]["raw"] == "Disallow: /"
     assert by_signal["robots.txt"]["source"].endswith("/robots.txt (group 'gptbot')")
+
+
+def test_cli_reports_content_usage(
+    servers: dict[str, _Server], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``traindex check`` (JSON and table) names the draft signal that reserved."""
+    from traindex.cli.main import app
+
+    monkeypatch.setenv("TRAINDEX_SIGNALS_ALLOW_LOOPBACK", "true")
+    urls = [_url(servers, "aipref", p) for p in ("/no/a.jpg", "/h.jpg", "/ok.jpg")]
+    base = ["--home", str(tmp_path), "check", *urls]
+    result = CliRunner().invoke(app, [*base, "--json"])
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.stdout)["results"]
+    assert [e["verdict"] for e in entries] == ["reserved", "reserved", "allowed"]
+    usage = [next(s for s in e["signals"] if s["signal"] == "content-usage") for e in entries]
+    assert [u["verdict"] for u in usage] == ["reserved", "reserved", "allowed"]
+    assert usage[0]["raw"] == "/no/ train-ai=n"
+    assert "/robots.txt (group '*'" in usage[0]["source"]
+    assert usage[1]["raw"] == "train-ai=n, search=y"
+    assert all("IETF aipref draft" in u["source"] for u in usage)
+    table = CliRunner().invoke(app, base)
+    assert table.exit_code == 0, table.output
+    assert table.output.count("content-usage: reserved") == 2

@@ -8,15 +8,15 @@ must cite: source files with sizes and SHA-256, row counts, reader and versions.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from traindex import __version__
+from traindex.core.files import write_atomic
 
-__all__ = ["KEY_HASH", "Manifest", "SourceEntry", "utc_now", "write_atomic"]
+__all__ = ["KEY_HASH", "Manifest", "SourceEntry", "utc_now"]
 
 # how key indexes hash their values; stored so an index is never read with another scheme
 KEY_HASH = "mmh3.hash64[0]/utf-8/unsigned"
@@ -24,16 +24,6 @@ KEY_HASH = "mmh3.hash64[0]/utf-8/unsigned"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary sibling, fsync, then rename: readers see old or new, never half."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 class SourceEntry(BaseModel):

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from traindex.catalog.manifest import write_atomic
-from traindex.catalog.text import loc_of
+from traindex.catalog.locations import loc_of
+from traindex.core.files import write_atomic
 
 __all__ = ["COMPACT_AFTER_SHARDS", "MergedKeys", "compact_keys", "open_merged"]
 

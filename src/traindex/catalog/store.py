@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from traindex.catalog.manifest import Manifest, utc_now, write_atomic
+from traindex.catalog.manifest import Manifest, utc_now
 from traindex.config import Settings
+from traindex.core.files import write_atomic
 from traindex.errors import DatasetNotFoundError, InputError
 
 __all__ = ["Catalog", "Release"]

@@ -20,22 +20,14 @@ from pathlib import Path
 
 import tantivy
 
+from traindex.catalog.locations import loc_of, split_loc
 from traindex.errors import InputError
 
-__all__ = ["TextHit", "TextIndex", "asks_any", "fold", "loc_of", "query_terms", "split_loc"]
+__all__ = ["TextHit", "TextIndex", "asks_any", "fold", "query_terms"]
 
-_SHIFT = 40
 _FIELD = "caption"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
-
-
-def loc_of(shard_id: int, row: int) -> int:
-    return (shard_id << _SHIFT) | row
-
-
-def split_loc(loc: int) -> tuple[int, int]:
-    return loc >> _SHIFT, loc & ((1 << _SHIFT) - 1)
 
 
 def fold(text: str) -> list[str]:

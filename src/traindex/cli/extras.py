@@ -33,6 +33,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "faiss": "images",
     "cv2": "images",
     "pillow_heif": "images",
+    "iscc_core": "images",
     "httpx": "signals",
     "protego": "signals",
     "http_sf": "signals",

@@ -12,7 +12,7 @@ and signed reports cannot disagree. Pure data: computed by ``fingerprint.coverag
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 __all__ = [
@@ -25,8 +25,8 @@ __all__ = [
     "outcome_without_match",
 ]
 
-Signal = Literal["sha256", "pdq", "keypoints", "faces", "clip"]
-SIGNALS: tuple[Signal, ...] = ("sha256", "pdq", "keypoints", "faces", "clip")
+Signal = Literal["sha256", "pdq", "keypoints", "faces", "clip", "iscc"]
+SIGNALS: tuple[Signal, ...] = ("sha256", "pdq", "keypoints", "faces", "clip", "iscc")
 CoverageState = Literal["searched", "partly searched", "not searched"]
 
 
@@ -44,6 +44,9 @@ class ReleaseCoverage:
     to its index); ``failures`` counts rows whose image could not be fingerprinted, by
     reason (``HTTP 404``, ``reserved: X-Robots-Tag noai``, ``unreadable image`` ...);
     ``shards_not_searched`` names the release's source files that no signal has indexed.
+    ``index_shards_lost`` names the release's index shards a fanned-out search could not
+    reach (their holder node was lost or did not answer, ``search.fanout``): their rows
+    are indexed but were not compared in this answer, so it is at most partly searched.
     """
 
     dataset: str
@@ -53,6 +56,7 @@ class ReleaseCoverage:
     failures: Mapping[str, int] = field(default_factory=dict)
     shards: int = 0
     shards_not_searched: tuple[str, ...] = ()
+    index_shards_lost: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -65,7 +69,8 @@ class ReleaseCoverage:
         return max((self.covered.get(s, 0) for s in signals), default=0)
 
     def state(self, signals: Iterable[str]) -> CoverageState:
-        return _state(self.rows_searched(signals), self.rows)
+        state = _state(self.rows_searched(signals), self.rows)
+        return "partly searched" if state == "searched" and self.index_shards_lost else state
 
     def describe(self, signals: Sequence[str]) -> str:
         """One sentence for people: "searched 8,412 of 9,999 rows; 1,587 images could not
@@ -73,7 +78,7 @@ class ReleaseCoverage:
         searched = self.rows_searched(signals)
         which = ", ".join(signals)
         if searched <= 0:
-            text = f"not searched: none of its {self.rows:,} rows has a {which} fingerprint"
+            text = f"not searched: none of its {self.rows:,} rows has been fingerprinted ({which})"
         elif searched >= self.rows:
             text = f"searched all {self.rows:,} rows ({which})"
         else:
@@ -86,6 +91,9 @@ class ReleaseCoverage:
         if self.shards_not_searched:
             text += f"; {len(self.shards_not_searched):,} of {self.shards:,} source file(s) "
             text += "never fingerprinted"
+        if self.index_shards_lost:
+            text += f"; index shard(s) {', '.join(self.index_shards_lost)} not searched "
+            text += "(their node did not answer): matches there were not looked for"
         return text
 
     def to_json(self, signals: Sequence[str]) -> dict[str, Any]:
@@ -99,6 +107,7 @@ class ReleaseCoverage:
             "failures": dict(self.failures),
             "shards": self.shards,
             "shards_not_searched": list(self.shards_not_searched),
+            "index_shards_not_searched": list(self.index_shards_lost),
             "summary": self.describe(signals),
         }
 
@@ -112,6 +121,7 @@ class ReleaseCoverage:
             failures={str(k): int(v) for k, v in dict(data.get("failures", {})).items()},
             shards=int(data.get("shards", 0)),
             shards_not_searched=tuple(str(s) for s in data.get("shards_not_searched", [])),
+            index_shards_lost=tuple(str(s) for s in data.get("index_shards_not_searched", [])),
         )
 
 
@@ -139,6 +149,26 @@ class Coverage:
             return "searched"
         return "not searched" if states == {"not searched"} else "partly searched"
 
+    @property
+    def index_shards_lost(self) -> list[str]:
+        """``<dataset>/<release>:<index shard>`` of every index shard not reached."""
+        return [f"{r.name}:{shard}" for r in self.releases for shard in r.index_shards_lost]
+
+    def with_index_shards_lost(self, lost: Iterable[str]) -> Coverage:
+        """This coverage with the ``<dataset>/<release>:<index shard>`` names in ``lost``
+        added to their releases (a fanned-out search's unreached shards)."""
+        by_release: dict[str, set[str]] = {}
+        for qualified in lost:
+            release, _, shard = qualified.rpartition(":")
+            by_release.setdefault(release, set()).add(shard)
+        releases = tuple(
+            replace(r, index_shards_lost=tuple(sorted({*r.index_shards_lost, *extra})))
+            if (extra := by_release.get(r.name))
+            else r
+            for r in self.releases
+        )
+        return replace(self, releases=releases)
+
     def uncovered(self) -> list[ReleaseCoverage]:
         """Releases with rows no signal of this answer compared (what a fingerprint run
         would add)."""
@@ -147,7 +177,12 @@ class Coverage:
     def summary(self) -> str:
         if not self.releases:
             return "not searched: no release selected"
-        return f"{self.state}: {self.rows_searched:,} of {self.rows:,} rows compared"
+        counted = f"{self.state}: {self.rows_searched:,} of {self.rows:,} rows"
+        lost = self.index_shards_lost
+        if not lost:
+            return f"{counted} compared"
+        shards = ", ".join(lost)
+        return f"{counted} indexed; index shard(s) {shards} not reached, their rows not compared"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -179,5 +214,9 @@ def cover_command(release: ReleaseCoverage, signals: Sequence[str]) -> str:
     """What would cover the rest of ``release`` for ``signals`` (shown with the answer)."""
     if "clip" in signals:
         return f"ingest {release.name} with its published CLIP embeddings (LAION layout)"
+    if release.index_shards_lost:  # placing the index again reaches every shard
+        return f"traindex place-index --dataset {release.name}"
+    if "iscc" in signals:  # the ISCC stage reads images on disk only (not --download)
+        return f"traindex fingerprint --dataset {release.name} --iscc [--images DIR]"
     command = f"traindex fingerprint --dataset {release.name} --download"
     return command + " --faces" if "faces" in signals else command

@@ -117,7 +117,8 @@ def check_timestamp(
     record: dict[str, str], data: bytes, trusted: list[asn1_x509.Certificate]
 ) -> TimestampCheck:
     """Check a token over ``data``; refuse it unless intact, about ``data``, and — when
-    ``trusted`` certificates are given — signed by one of those authorities."""
+    ``trusted`` certificates are given — signed by one of those authorities. The record's
+    readable ``authority`` and ``time`` must be the token's own."""
     from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
     from pyhanko_certvalidator import ValidationContext
@@ -145,4 +146,17 @@ def check_timestamp(
             f"timestamp token is signed by {_authority(token, info)}, "
             "not by a trusted timestamp authority (tsa_certificates)"
         )
-    return TimestampCheck(_authority(token, info), info["gen_time"].native, bool(trusted))
+    checked = TimestampCheck(_authority(token, info), info["gen_time"].native, bool(trusted))
+    _same_as_token(record, checked)
+    return checked
+
+
+def _same_as_token(record: dict[str, str], checked: TimestampCheck) -> None:
+    """The readable ``authority`` and ``time`` next to a token are copies of what the token
+    says; a copy that differs (edited to mislead a reader of the JSON) is refused."""
+    said = {"authority": checked.authority, "time": checked.time.isoformat()}
+    for name, value in said.items():
+        if name in record and record[name] != value:
+            raise SignatureError(
+                f"timestamp block says {name} {record[name]!r}, but its token says {value!r}"
+            )

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from PIL import Image
 
+from traindex.catalog.indexes.tiles import index_tiles
 from traindex.config import Settings
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.base import ReaderOptions
-from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
+from traindex.ingest.pipeline import IngestReport, ingest
+from traindex.ingest.shards import IngestListener
 from traindex.jobs.fingerprint import fingerprint
-from traindex.nearcopy.tile_index import index_tiles
 
 __all__ = [
     "DEMO_CROP_KEEP",

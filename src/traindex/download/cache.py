@@ -5,6 +5,11 @@ One pair of files per URL under ``<home>/cache/candidates/``: ``<sha256(url)>.js
 images, ``<sha256(url)>.bin``. Both are written atomically; a half-written entry is simply
 missing, so the URL is fetched again. A cached failure is re-used too (a 404 stays a 404
 within one investigation); delete the folder to start afresh.
+
+The RFC 3161 token of a download's proof (``core.proofs``) is kept next to it, in
+``<sha256(url)>.stamps.json`` by timestamp authority, with the SHA-256 of the proof it is
+about: a later search re-uses the proof of the same fetch with the token taken then,
+instead of stamping an old fetch anew.
 """
 
 from __future__ import annotations
@@ -12,18 +17,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from traindex.catalog.manifest import write_atomic
+from traindex.core.files import write_atomic
 from traindex.download.client import Download, ImageDownloader
 
 __all__ = ["CandidateCache"]
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _name(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return _digest(url.encode("utf-8"))
 
 
 class CandidateCache:
@@ -63,15 +72,43 @@ class CandidateCache:
         }  # fmt: skip
         write_atomic(self.folder / f"{_name(got.url)}.json", json.dumps(meta).encode())
 
-    async def fetch_all(self, downloader: ImageDownloader, urls: Iterable[str]) -> list[Download]:
-        """Every URL's download, from the cache where present, else fetched and stored."""
+    def stamp(self, url: str, tsa_url: str, content: bytes) -> dict[str, str] | None:
+        """The token ``tsa_url`` gave for the proof ``content`` of ``url``'s download."""
+        kept = self._stamps(url).get(tsa_url)
+        if not isinstance(kept, dict) or kept.get("proof_sha256") != _digest(content):
+            return None
+        timestamp = kept.get("timestamp")
+        return dict(timestamp) if isinstance(timestamp, dict) else None
+
+    def keep_stamp(self, url: str, tsa_url: str, content: bytes, timestamp: dict[str, str]) -> None:
+        stamps = self._stamps(url)
+        stamps[tsa_url] = {"proof_sha256": _digest(content), "timestamp": timestamp}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / f"{_name(url)}.stamps.json", json.dumps(stamps).encode())
+
+    def _stamps(self, url: str) -> dict[str, object]:
+        path = self.folder / f"{_name(url)}.stamps.json"
+        try:
+            stamps = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # none yet (or a damaged file): the proof is stamped again
+        return stamps if isinstance(stamps, dict) else {}
+
+    async def fetch_all(
+        self,
+        downloader: ImageDownloader,
+        urls: Iterable[str],
+        on_done: Callable[[], None] = lambda: None,
+    ) -> list[Download]:
+        """Every URL's download, from the cache where present, else fetched and stored;
+        ``on_done`` is called as each one is ready (a progress bar's tick)."""
 
         async def one(url: str) -> Download:
-            cached = self.get(url)
-            if cached is not None:
-                return cached
-            got = await downloader.get(url)
-            self.put(got)
+            got = self.get(url)
+            if got is None:
+                got = await downloader.get(url)
+                self.put(got)
+            on_done()
             return got
 
         return list(await asyncio.gather(*(one(url) for url in urls)))

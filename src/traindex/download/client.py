@@ -4,11 +4,12 @@ Why the signal checker's ``Fetcher``: its limits are the ones traindex already a
 (address policy on every redirect hop, bounded redirects, per-host and global concurrency,
 a total deadline per request, bodies cut at a size limit, no cookies, no proxies from the
 environment). On top of it the downloader adds what a crawler owes a site: a User-Agent
-naming traindex, a per-host request rate, robots.txt evaluated for traindex's own token,
-and the image's own reservations (``X-Robots-Tag: noai``/``noimageai``, TDMRep) honoured
-before anything is fingerprinted. Every outcome is a ``Download`` whose ``status`` is
-``ok`` or a short reason that coverage reports count (``HTTP 404``, ``reserved:
-robots.txt`` ...), with the details in ``detail``.
+naming traindex, a per-host request rate, robots.txt evaluated for traindex's own token
+(its ``Content-Usage: train-ai=n`` rules too, IETF aipref draft: such an image is never
+requested), and the image's own reservations (``X-Robots-Tag: noai``/``noimageai``, TDMRep,
+a ``Content-Usage`` header) honoured before anything is fingerprinted. Every outcome is a
+``Download`` whose ``status`` is ``ok`` or a short reason that coverage reports count
+(``HTTP 404``, ``reserved: robots.txt`` ...), with the details in ``detail``.
 
 ``download_connect_host`` (tests, benchmarks) connects every request to one address while
 keeping the URL's host name (``Host`` header, robots.txt origin), as the registry's
@@ -26,17 +27,25 @@ import httpx
 
 from traindex.config import Settings
 from traindex.download.politeness import HostRate, image_kind
+from traindex.signals.aipref import (
+    DRAFT,
+    ContentUsageChecker,
+    combine_preferences,
+    robots_usage,
+)
 from traindex.signals.base import CheckContext, Verdict
-from traindex.signals.fetch import FailureKind, Fetcher, FetchResult
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FailureKind, FetchResult
 from traindex.signals.headers import XRobotsTagChecker
 from traindex.signals.policy import Resolver
 from traindex.signals.robots import result_from_site_file
 from traindex.signals.service import url_resource
 from traindex.signals.tdmrep import TdmRepChecker
 
-__all__ = ["Download", "ImageDownloader", "fetch_settings"]
+__all__ = ["CONTENT_USAGE", "Download", "ImageDownloader", "fetch_settings"]
 
 OK = "ok"
+CONTENT_USAGE = "reserved: Content-Usage"
 _FAILURES = {
     FailureKind.REFUSED: "refused by address policy",
     FailureKind.TIMEOUT: "timeout",
@@ -142,6 +151,11 @@ class ImageDownloader:
             return Download(url, "reserved: robots.txt", result.reason, fetched.status)
         if result.verdict is Verdict.UNKNOWN:  # RFC 9309 §2.3.1.4: unreachable -> disallow
             return Download(url, "robots.txt unavailable", result.reason, fetched.status)
+        usage = robots_usage(fetched, agents, url)
+        if combine_preferences([s.verdict for s in usage]) is Verdict.RESERVED:
+            said = next(s for s in usage if s.verdict is Verdict.RESERVED)
+            why = f"{said.source}: Content-Usage {said.raw} ({DRAFT})"
+            return Download(url, CONTENT_USAGE, why, fetched.status)
         return None
 
     async def _judge(self, url: str, fetched: FetchResult) -> Download:
@@ -170,11 +184,13 @@ class ImageDownloader:
         )  # fmt: skip
 
     async def _reserved(self, url: str, fetched: FetchResult) -> tuple[str, str] | None:
-        """The image's own opt-out: X-Robots-Tag noai/noimageai, then TDMRep."""
+        """The image's own opt-out: X-Robots-Tag noai/noimageai, TDMRep, then a
+        ``Content-Usage`` header (its robots.txt rules were read before the request)."""
         resource = url_resource(url, fetched)
         checks = (
             ("reserved: X-Robots-Tag", XRobotsTagChecker()),
             ("reserved: TDM reservation", TdmRepChecker()),
+            (CONTENT_USAGE, ContentUsageChecker()),
         )
         for status, checker in checks:
             result = await checker.check(resource, self.context)

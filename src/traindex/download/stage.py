@@ -23,13 +23,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from traindex.catalog.indexes.coverage import DOWNLOAD_STAGE
+from traindex.catalog.indexes.faces import FACE_SCHEMA
+from traindex.catalog.indexes.keypoints import KEYPOINT_SCHEMA
 from traindex.catalog.store import Release
 from traindex.config import Settings
 from traindex.download.client import Download, ImageDownloader
-from traindex.fingerprint.coverage import DOWNLOAD_STAGE
-from traindex.fingerprint.face_index import FACE_SCHEMA
 from traindex.fingerprint.faces import FaceFingerprinter, FaceOptions
-from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import ImageRef
 from traindex.fingerprint.pdq import PdqFingerprinter

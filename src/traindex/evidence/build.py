@@ -26,6 +26,9 @@ from traindex.core.coverage import Coverage, ReleaseCoverage, outcome_without_ma
 from traindex.core.filenames import display_name
 from traindex.core.licenses import license_url
 from traindex.core.matches import Match, SearchResult
+from traindex.core.proofs import proof_content, proof_time_basis
+from traindex.core.signing import SignatureError
+from traindex.core.timestamps import check_timestamp
 from traindex.errors import DatasetNotFoundError, InputError
 from traindex.evidence.model import (
     DownloadProof,
@@ -177,9 +180,12 @@ def _covered(coverage: Coverage, release: ReleaseCoverage) -> ReleaseCovered:
     return ReleaseCovered(
         signals=list(coverage.signals),
         state=data["state"],
+        rows=data["rows"],
         rows_searched=data["rows_searched"],
+        shards=data["shards"],
         failures=data["failures"],
         shards_not_searched=data["shards_not_searched"],
+        index_shards_not_searched=data["index_shards_not_searched"],
         summary=data["summary"],
     )
 
@@ -285,8 +291,20 @@ def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
 
 
 def _proof(m: Match) -> DownloadProof | None:
+    """The row's download proof; its token must be about this very proof (a proof edited
+    in a saved search JSON is refused), and its time basis is restated from the token."""
     proof = m.extra.get("verified_by_download")
-    return DownloadProof.model_validate(proof) if isinstance(proof, dict) else None
+    if not isinstance(proof, dict):
+        return None
+    try:
+        parsed = DownloadProof.model_validate(proof)
+        if parsed.timestamp is not None:
+            check_timestamp(parsed.timestamp, proof_content(proof), [])
+    except (ValidationError, SignatureError) as exc:
+        raise InputError(
+            f"download proof of {m.dataset}/{m.release} {m.shard} row {m.row}: {exc}"
+        ) from exc
+    return parsed.model_copy(update={"time_basis": proof_time_basis(parsed.timestamp)})
 
 
 def build_report(

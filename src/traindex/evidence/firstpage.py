@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 from traindex.core.timestamps import MACHINE_CLOCK
-from traindex.evidence.model import EvidenceReport
+from traindex.evidence.model import EvidenceReport, ReleaseSearched
 from traindex.evidence.seal import SealedReport
-from traindex.evidence.wording_i18n import METHODS, TEXT
+from traindex.evidence.wording_i18n import METHODS, REASONS, TEXT
 
 __all__ = ["LANGUAGES", "Language", "Section", "first_page", "time_statement"]
 
@@ -25,30 +26,67 @@ LANGUAGES: tuple[Language, ...] = ("en", "de", "nl")
 Section = tuple[str, list[str]]
 
 
-def _compared(report: EvidenceReport, t: dict[str, str]) -> Section:
+def _number(n: int, lang: Language) -> str:
+    """``n`` with the language's thousands separator: 9,999 in English is 9.999 in German
+    and Dutch, where "9,999" reads as a number just below ten."""
+    text = f"{n:,}"
+    return text if lang == "en" else text.replace(",", ".")
+
+
+def _compared(report: EvidenceReport, t: dict[str, str], lang: Language) -> Section:
     kinds = Counter(q.kind for q in report.queries)
     asked = ", ".join(f"{n} x {kind}" for kind, n in sorted(kinds.items()))
     releases = [r for r in report.releases if r.in_catalog]
-    names = "; ".join(f"{r.dataset} / {r.release} ({r.rows or 0:,} {t['rows']})" for r in releases)
-    return t["compared_h"], [t["compared"].format(asked=asked, releases=names or "-")]
+    names = "; ".join(
+        f"{r.dataset} / {r.release} ({_number(r.rows or 0, lang)} {t['rows']})" for r in releases
+    )
+    # "every searchable row" is true of key and text searches only: an image search
+    # compares fingerprinted rows, and the coverage section says how many those were.
+    said = t["compared_images"] if any(r.coverage for r in report.releases) else t["compared"]
+    return t["compared_h"], [said.format(asked=asked, releases=names or "-")]
 
 
-def _covered(report: EvidenceReport, t: dict[str, str]) -> Section:
+def _image_coverage(release: ReleaseSearched, t: dict[str, str], lang: Language) -> str:
+    """The coverage of an image search over ``release`` in ``lang`` (``core.coverage``'s
+    sentence, rebuilt from the signed numbers rather than quoted in English)."""
+    covered = release.coverage
+    assert covered is not None
+    rows = covered.rows if covered.rows is not None else release.rows or 0
+    shards = covered.shards if covered.shards is not None else len(release.sources)
+    signals = ", ".join(covered.signals)
+    n = partial(_number, lang=lang)
+    if covered.rows_searched <= 0:
+        parts = [t["image_none"].format(rows=n(rows), signals=signals)]
+    elif covered.rows_searched >= rows:
+        parts = [t["image_all"].format(rows=n(rows), signals=signals)]
+    else:
+        parts = [t["image_part"].format(n=n(covered.rows_searched), rows=n(rows), signals=signals)]
+    if covered.failures:
+        reasons = sorted(covered.failures.items(), key=lambda kv: (-kv[1], kv[0]))
+        said = ", ".join(f"{n(k)} {REASONS.get(why, {}).get(lang, why)}" for why, k in reasons)
+        parts.append(t["image_failed"].format(n=n(sum(covered.failures.values())), reasons=said))
+    if covered.shards_not_searched:
+        missing = len(covered.shards_not_searched)
+        parts.append(t["image_shards"].format(n=n(missing), total=n(shards)))
+    name = f"{release.dataset} / {release.release}"
+    return t["image_coverage"].format(name=name, summary="; ".join(parts))
+
+
+def _covered(report: EvidenceReport, t: dict[str, str], lang: Language) -> Section:
     lines = []
     for r in report.releases:
         if not r.in_catalog:
             lines.append(t["not_in_catalog"].format(name=f"{r.dataset} / {r.release}"))
             continue
         if r.coverage is not None:  # an image search: only fingerprinted rows were compared
-            name = f"{r.dataset} / {r.release}"
-            lines.append(t["image_coverage"].format(name=name, summary=r.coverage.summary))
+            lines.append(_image_coverage(r, t, lang))
             continue
         lines.append(
             t["covered"].format(
                 name=f"{r.dataset} / {r.release}",
-                rows=r.rows or 0,
-                failed=r.failed_rows or 0,
-                rejected=r.rejected_rows or 0,
+                rows=_number(r.rows or 0, lang),
+                failed=_number(r.failed_rows or 0, lang),
+                rejected=_number(r.rejected_rows or 0, lang),
                 files=len(r.sources),
             )
         )
@@ -62,7 +100,7 @@ def _methods(report: EvidenceReport, t: dict[str, str], lang: Language) -> Secti
     used = Counter(m.method for m in report.matches)
     if not used:
         return t["methods_h"], [t["no_matches"]]
-    lines = []
+    lines = [t["english_terms"]] if t["english_terms"] else []
     for method, count in sorted(used.items()):
         meaning = METHODS.get(method, {}).get(lang)
         example = next(m for m in report.matches if m.method == method)
@@ -87,17 +125,22 @@ def _checks(sealed: SealedReport, t: dict[str, str]) -> Section:
         else t["clock"]
     )
     rows = sum(1 for m in sealed.report.matches if m.published)
-    return t["check_h"], [
+    lines = [
         t["check_pdf"].format(fp=sig.key_fingerprint),
         t["check_json"].format(fp=sig.key_fingerprint, key=sig.public_key),
         time_line,
-        t["check_rows"].format(n=rows, total=len(sealed.report.matches)),
     ]
+    proofs = [m.download_proof for m in sealed.report.matches if m.download_proof]
+    if proofs:
+        stamped = sum(1 for p in proofs if p.timestamp is not None)
+        lines.append(t["downloads"].format(n=len(proofs), stamped=stamped))
+    lines.append(t["check_rows"].format(n=rows, total=len(sealed.report.matches)))
+    return t["check_h"], lines
 
 
 SECTIONS: list[Callable[[SealedReport, dict[str, str], Language], Section]] = [
-    lambda s, t, lang: _compared(s.report, t),
-    lambda s, t, lang: _covered(s.report, t),
+    lambda s, t, lang: _compared(s.report, t, lang),
+    lambda s, t, lang: _covered(s.report, t, lang),
     lambda s, t, lang: _methods(s.report, t, lang),
     lambda s, t, lang: _checks(s, t),
 ]

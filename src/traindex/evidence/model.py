@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from traindex.core.proofs import PROOF_CLOCK
+
 __all__ = [
     "REPORT_FORMAT",
     "DownloadProof",
@@ -53,9 +55,15 @@ class ReleaseCovered(_Frozen):
 
     signals: list[str]
     state: str = Field(description="searched, partly searched or not searched")
+    rows: int | None = Field(default=None, description="rows of the release")
     rows_searched: int
+    shards: int | None = Field(default=None, description="source files of the release")
     failures: dict[str, int] = Field(default_factory=dict, description="reason -> images")
     shards_not_searched: list[str] = Field(default_factory=list)
+    index_shards_not_searched: list[str] = Field(
+        default_factory=list,
+        description="index shards a fanned-out search could not reach (their node was lost)",
+    )
     summary: str
 
 
@@ -94,13 +102,23 @@ class QueryMatch(_Frozen):
 
 class DownloadProof(_Frozen):
     """How a candidate row was verified: its image fetched at ``fetched_at`` from ``url``
-    (``search --verify-candidates``) and matched by the method and measure stated."""
+    (``search --verify-candidates``) and matched by the method and measure stated.
+
+    ``timestamp`` is an RFC 3161 token over the proof's own fields (``core.proofs``), taken
+    when the candidate was proven; ``time_basis`` says what the time rests on (that token,
+    or only the fetching machine's clock). Proofs made before tokens existed read as
+    machine-clock proofs, which they are.
+    """
 
     url: str
     final_url: str | None = None
-    fetched_at: str
+    fetched_at: str = Field(description="the fetching machine's clock (UTC)")
     http_status: int | None = None
     sha256: str = Field(description="SHA-256 of the bytes fetched")
+    timestamp: dict[str, str] | None = Field(
+        default=None, description="RFC 3161 token over the fields above: authority, time, token"
+    )
+    time_basis: str = PROOF_CLOCK
 
 
 class PublishedRow(_Frozen):

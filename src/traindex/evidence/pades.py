@@ -4,13 +4,17 @@ The signing certificate is the operator's: by default the self-signed P-256 cert
 made with the Ed25519 key (``core.keyring``; it names that key's fingerprint, as the JSON
 seal does), or a certificate + key the operator configures (``pdf_certificate``,
 ``pdf_private_key``), e.g. one issued by a CA a court's reader already trusts. With a
-timestamp authority configured the signature carries an RFC 3161 token (PAdES B-T).
+timestamp authority configured the signature carries an RFC 3161 token (PAdES B-T);
+checking it names the authority and whether the reader trusts it, as for JSON reports.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
+
+from asn1crypto.x509 import Certificate
 
 from traindex.config import Settings
 from traindex.core.keyring import Keyring, PdfIdentity
@@ -76,10 +80,32 @@ class PdfSignatureCheck:
     covers_whole_file: bool
     signer: str
     timestamp: str | None
+    timestamp_authority: str | None = None
+    timestamp_trusted: bool = False
 
     @property
     def ok(self) -> bool:
         return self.intact and self.valid and self.trusted and self.covers_whole_file
+
+    def describe_time(self) -> str:
+        """Which authority vouched for which signing time, or that none did."""
+        if self.timestamp is None:
+            return "no timestamp in the signature: its signing time is the signing machine's clock"
+        trust = (
+            "a trusted authority" if self.timestamp_trusted else "an authority you have not trusted"
+        )
+        return f"timestamped {self.timestamp} by {self.timestamp_authority} ({trust})"
+
+
+def _token_certificates(embedded: Any) -> list[Certificate]:
+    """The certificates the signature's own timestamp token carries (its TSA's)."""
+    from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+
+    return [
+        cert.chosen
+        for signed in extract_tst_data_iter(embedded.signer_info, signed=False)
+        for cert in signed["certificates"] or []
+    ]
 
 
 def check_pdf_signature(
@@ -97,7 +123,13 @@ def check_pdf_signature(
     try:
         reader = PdfFileReader(io.BytesIO(pdf))
         [embedded] = reader.embedded_signatures
-        stamps = load_certificates_data(tsa_certificate_pem) if tsa_certificate_pem else roots
+        # No TSA trusted: check the token is intact by its own certificate (as the JSON
+        # report's), and say its authority is not one the reader has trusted.
+        stamps = (
+            load_certificates_data(tsa_certificate_pem)
+            if tsa_certificate_pem
+            else _token_certificates(embedded) or roots
+        )
         status = validate_pdf_signature(
             embedded,
             ValidationContext(trust_roots=roots, allow_fetching=False),
@@ -114,4 +146,6 @@ def check_pdf_signature(
         covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
         signer=status.signing_cert.subject.human_friendly,
         timestamp=stamp.timestamp.isoformat() if stamp is not None else None,
+        timestamp_authority=stamp.signing_cert.subject.human_friendly if stamp else None,
+        timestamp_trusted=stamp is not None and tsa_certificate_pem is not None,
     )

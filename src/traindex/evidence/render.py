@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from traindex.errors import InputError
 from traindex.evidence.firstpage import Language, first_page, time_statement
-from traindex.evidence.model import EvidenceMatch, QueryMatch
+from traindex.evidence.model import DownloadProof, EvidenceMatch, QueryMatch
 from traindex.evidence.rowimages import RowRef
 from traindex.evidence.seal import SealedReport
 
@@ -57,6 +57,7 @@ _CSV_COLUMNS = (
     "searched_pdq",
     "dataset_sha256",
     "dataset_pdq",
+    "download_proof",
 )
 
 
@@ -138,11 +139,21 @@ def render_csv(sealed: SealedReport) -> str:
             searched_pdq="; ".join(i.pdq or "" for i in images) or None,
             dataset_sha256=row.sha256 if row else None,
             dataset_pdq=row.pdq if row else None,
+            download_proof=_proof_text(m.download_proof),
         )
         writer.writerow(record)
     for q in sealed.report.negatives:
         writer.writerow({"searched": q.value, "outcome": q.outcome, "explanation": q.detail})
     return out.getvalue()
+
+
+def _proof_text(proof: DownloadProof | None) -> str | None:
+    if proof is None:
+        return None
+    return (
+        f"{proof.url} fetched at {proof.fetched_at} (HTTP {proof.http_status}), content "
+        f"SHA-256 {proof.sha256}; {proof.time_basis}"
+    )
 
 
 def render(

@@ -53,20 +53,27 @@ class SealedReport:
     """A report body with its signature (and RFC 3161 token); ``to_bytes`` is the file.
 
     The timestamp token covers ``signed_bytes`` (the file without the token), so it
-    vouches for the body and the signature together; see ``core.timestamps``.
+    vouches for the body and the signature together; see ``core.timestamps``. A report
+    read from a file keeps its ``body`` exactly as signed: a report made before a field
+    was added to the model must still match its token, which the model's re-dump (with
+    the new field's default) would not.
     """
 
     report: EvidenceReport
     signature: Signature
     timestamp: dict[str, str] | None = None
+    body: dict[str, Any] | None = None
+
+    def _signed_body(self) -> dict[str, Any]:
+        return self.body if self.body is not None else _body(self.report)
 
     def signed_bytes(self) -> bytes:
         return canonical_json(
-            {"report": _body(self.report), "signature": self.signature.model_dump()}
+            {"report": self._signed_body(), "signature": self.signature.model_dump()}
         )
 
     def document(self) -> dict[str, Any]:
-        document = {"report": _body(self.report), "signature": self.signature.model_dump()}
+        document = {"report": self._signed_body(), "signature": self.signature.model_dump()}
         if self.timestamp is not None:
             document["timestamp"] = self.timestamp
         return document
@@ -165,4 +172,4 @@ def open_sealed(data: bytes, public_key: str | Ed25519PublicKey | None = None) -
         report = EvidenceReport.model_validate(body)
     except ValidationError as exc:
         raise SignatureError(f"signature is valid but the body is not a report: {exc}") from exc
-    return SealedReport(report, signature, timestamp)
+    return SealedReport(report, signature, timestamp, body)

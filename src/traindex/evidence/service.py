@@ -26,6 +26,7 @@ from traindex.evidence.proof import with_published_rows
 from traindex.evidence.render import ReportFormat, render
 from traindex.evidence.rowimages import RowImages, RowRef
 from traindex.evidence.seal import SealedReport, seal
+from traindex.search.fanout import search_views
 from traindex.search.images import ImageSearch
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
@@ -99,7 +100,7 @@ class EvidenceService:
         on_progress: Callable[[int], None] = lambda n: None,
     ) -> SearchRun:
         """Search image files (one or a portfolio) and keep every match per file."""
-        search = ImageSearch(self.catalog)
+        search = ImageSearch(self.catalog, search_views(self.catalog, self.settings))
         limit = self.settings.evidence_max_matches
         result = search.search_paths(paths, dataset=dataset, limit=limit, on_progress=on_progress)
         return runs_from_result(result)
@@ -126,7 +127,7 @@ class EvidenceService:
         sealed = seal(body, self.signer)
         if self.settings.tsa_url is not None:
             stamp = request_timestamp(self.settings.tsa_url, sealed.signed_bytes())
-            sealed = SealedReport(sealed.report, sealed.signature, stamp)
+            sealed = SealedReport(sealed.report, sealed.signature, stamp, sealed.body)
         limit = self.settings.evidence_pdf_max_matches
         return RenderedReport(sealed, thumbs, limit, self._pdf_signing(), lang)
 

@@ -4,7 +4,10 @@
 answers a recipient needs before acting on a report: whether that key is trusted
 (``core.trust``: pinned, this server's current or rotated key, a configured key list) and
 which timestamp authority vouched for which time (``core.timestamps``), or that the time
-is only the signing machine's clock. The CLI, the API and letters all call ``check_report``.
+is only the signing machine's clock. Each download proof in it (a candidate verified by
+download) gets the same answer for its own RFC 3161 token (``core.proofs``): which
+authority vouched for which time, or that the fetch time is the machine's clock. The CLI,
+the API and letters all call ``check_report``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asn1crypto.x509 import Certificate
+
 from traindex.config import Settings
+from traindex.core.proofs import PROOF_CLOCK, proof_content
 from traindex.core.signing import SignatureError
 from traindex.core.timestamps import (
     MACHINE_CLOCK,
@@ -22,10 +28,18 @@ from traindex.core.timestamps import (
     load_tsa_certificates,
 )
 from traindex.core.trust import KeyTrust, TrustedKeys
+from traindex.evidence.model import EvidenceMatch
 from traindex.evidence.pades import PdfSignatureCheck, check_pdf_signature
 from traindex.evidence.seal import SealedReport, open_document, open_sealed
 
-__all__ = ["ReportCheck", "TrustOptions", "check_document", "check_pdf", "check_report"]
+__all__ = [
+    "ProofCheck",
+    "ReportCheck",
+    "TrustOptions",
+    "check_document",
+    "check_pdf",
+    "check_report",
+]
 
 
 @dataclass(frozen=True)
@@ -39,12 +53,46 @@ class TrustOptions:
 
 
 @dataclass(frozen=True)
+class ProofCheck:
+    """One row's download proof and the check of its own timestamp token (if any)."""
+
+    match: EvidenceMatch
+    timestamp: TimestampCheck | None
+
+    @property
+    def where(self) -> str:
+        m = self.match
+        return f"{m.dataset}/{m.release} {m.source_file} row {m.row}"
+
+    def describe(self) -> str:
+        proof = self.match.download_proof
+        assert proof is not None
+        fetched = f"download proof of {self.where}: {proof.url} fetched at {proof.fetched_at}"
+        if self.timestamp is None:
+            return f"{fetched}; {PROOF_CLOCK}"
+        return f"{fetched} (machine clock); proof {self.timestamp.describe()}"
+
+    def to_json(self) -> dict[str, Any]:
+        proof = self.match.download_proof
+        assert proof is not None
+        m = self.match
+        return {
+            "dataset": m.dataset, "release": m.release, "source_file": m.source_file,
+            "row": m.row, "url": proof.url, "fetched_at": proof.fetched_at,
+            "timestamp": self.timestamp.to_json() if self.timestamp else None,
+            "time": self.describe(),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ReportCheck:
-    """An intact report, whether its key is trusted, and its timestamp (if any)."""
+    """An intact report, whether its key is trusted, its timestamp (if any), and the
+    timestamps of its download proofs."""
 
     sealed: SealedReport
     key: KeyTrust
     timestamp: TimestampCheck | None
+    proofs: list[ProofCheck] = field(default_factory=list)
 
     @property
     def time_statement(self) -> str:
@@ -61,6 +109,7 @@ class ReportCheck:
             "key_fingerprint": signature.key_fingerprint,
             "timestamp": self.timestamp.to_json() if self.timestamp else None,
             "time": self.time_statement,
+            "download_proofs": [proof.to_json() for proof in self.proofs],
         }
 
 
@@ -73,11 +122,30 @@ def _judge(sealed: SealedReport, settings: Settings, options: TrustOptions) -> R
         pinned=options.pubkey,
         accept_embedded=options.accept_embedded_key,
     )
+    certs = load_tsa_certificates([*settings.tsa_certificates, *options.tsa_certificates])
     stamp = None
     if sealed.timestamp is not None:
-        certs = load_tsa_certificates([*settings.tsa_certificates, *options.tsa_certificates])
         stamp = check_timestamp(sealed.timestamp, sealed.signed_bytes(), certs)
-    return ReportCheck(sealed, key, stamp)
+    return ReportCheck(sealed, key, stamp, _proofs(sealed, certs))
+
+
+def _proofs(sealed: SealedReport, certs: list[Certificate]) -> list[ProofCheck]:
+    """Check every download proof's token over the proof's own fields; a token about
+    other fields, or (with ``certs``) by an untrusted authority, fails the report."""
+    checks = []
+    for match in sealed.report.matches:
+        proof = match.download_proof
+        if proof is None:
+            continue
+        check = ProofCheck(match, None)
+        if proof.timestamp is not None:
+            content = proof_content(proof.model_dump())
+            try:
+                check = ProofCheck(match, check_timestamp(proof.timestamp, content, certs))
+            except SignatureError as exc:
+                raise SignatureError(f"download proof of {check.where}: {exc}") from None
+        checks.append(check)
+    return checks
 
 
 def check_report(data: bytes, settings: Settings, options: TrustOptions) -> ReportCheck:

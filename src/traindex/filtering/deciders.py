@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from traindex.config import Settings
 from traindex.core.trust import TrustedKeys
-from traindex.errors import InputError, TraindexError
-from traindex.filtering.content import iscc_matches
+from traindex.errors import InputError
+from traindex.filtering.content import ContentMatches, iscc_matches
+from traindex.registry.client import RegistryClient
 from traindex.registry.decisions import DecisionIndex, Matches
 from traindex.registry.service import RegistryService
 from traindex.registry.snapshot import load_snapshot_index
@@ -47,7 +47,6 @@ __all__ = [
     "open_decider",
 ]
 
-_CHUNK = 10_000
 UNKNOWN_CHOICES = ("keep", "drop")
 
 
@@ -139,39 +138,39 @@ def _merge(found: dict[int, Matches], more: list[Matches]) -> None:
 
 
 class RemoteDecider(Decider):
-    """Decisions from a registry server's bulk check API (``POST /api/registry/check``)."""
+    """Decisions from a registry server's bulk check API (``POST /api/registry/check``).
+
+    ``content`` maps URLs to the removal their ISCC-matched image got from the same server
+    (``filtering.content``, made once before the run), as ``IndexDecider`` does locally.
+    """
 
     def __init__(
-        self, base_url: str, *, count_unverified: bool = False, timeout: float = 60
+        self,
+        base_url: str,
+        *,
+        count_unverified: bool = False,
+        timeout: float = 60,
+        content: dict[str, Removal] | None = None,
     ) -> None:
-        self.endpoint = base_url.rstrip("/") + "/api/registry/check"
+        self.client = RegistryClient(base_url, timeout=timeout)
+        self.endpoint = self.client.endpoint
         self.count_unverified = count_unverified
-        self.client = httpx.Client(timeout=timeout)
-        self._args = (base_url, count_unverified, timeout)
+        self.content = content or {}
 
     def __reduce__(self) -> tuple[object, ...]:
         # a Ray filter task gets its own HTTP client (a client's sockets do not pickle)
-        base_url, count_unverified, timeout = self._args
-        return (_remote_decider, (base_url, count_unverified, timeout))
+        args = (self.client.base_url, self.count_unverified, self.client.timeout, self.content)
+        return (_remote_decider, args)
 
-    def _check(self, items: list[str]) -> list[dict[str, Any]]:
-        decisions: list[dict[str, Any]] = []
-        for start in range(0, len(items), _CHUNK):
-            body = {
-                "items": items[start : start + _CHUNK],
-                "count_unverified": self.count_unverified,
-            }
-            try:
-                response = self.client.post(self.endpoint, json=body)
-            except httpx.HTTPError as exc:
-                raise TraindexError(f"registry {self.endpoint} unreachable: {exc}") from None
-            if response.status_code != 200:
-                raise TraindexError(
-                    f"registry {self.endpoint} answered HTTP {response.status_code}: "
-                    f"{response.text[:300]}"
-                )
-            decisions.extend(response.json()["decisions"])
-        return decisions
+    def removals(self, items: list[str]) -> list[Removal | None]:
+        """Per item, the removal a ``do_not_train`` decision makes (else ``None``)."""
+        decisions = self.client.check(items, count_unverified=self.count_unverified)
+        return [
+            Removal("claim", "do_not_train", " ".join(d.claim_ids), d.verified)
+            if d.decision == "do_not_train"
+            else None
+            for d in decisions
+        ]
 
     def decide(self, columns: Columns) -> list[Removal | None]:
         items: list[str] = []
@@ -192,20 +191,29 @@ class RemoteDecider(Decider):
                     items.append(prefix + value)
                     owners.append(row)
         out: list[Removal | None] = [None] * len(columns)
-        for row, decision in zip(owners, self._check(items), strict=True):
-            if decision["decision"] == "do_not_train" and out[row] is None:
-                ids = decision.get("claim_ids") or []
-                out[row] = Removal(
-                    "claim",
-                    "do_not_train",
-                    " ".join(str(i) for i in ids),
-                    bool(decision.get("verified")),
-                )
+        for row, removal in zip(owners, self.removals(items), strict=True):
+            if removal is not None and out[row] is None:
+                out[row] = removal
+        if self.content:
+            for row, url in enumerate(columns.url.to_pylist()):
+                if out[row] is None and url in self.content:
+                    out[row] = self.content[url]
         return out
 
 
-def _remote_decider(base_url: str, count_unverified: bool, timeout: float) -> RemoteDecider:
-    return RemoteDecider(base_url, count_unverified=count_unverified, timeout=timeout)
+def _remote_decider(
+    base_url: str, count_unverified: bool, timeout: float, content: dict[str, Removal]
+) -> RemoteDecider:
+    return RemoteDecider(
+        base_url, count_unverified=count_unverified, timeout=timeout, content=content
+    )
+
+
+def _remote_content(decider: RemoteDecider, bodies: Sequence[str]) -> list[Removal | None]:
+    """The server's removal for each Image-Code body (each distinct body asked once)."""
+    distinct = list(dict.fromkeys(bodies))
+    removals = dict(zip(distinct, decider.removals([f"iscc:{b}" for b in distinct]), strict=True))
+    return [removals[b] for b in bodies]
 
 
 class SignalsDecider(Decider):
@@ -266,6 +274,54 @@ class ChainDecider(Decider):
         return out
 
 
+def _registry_decider(
+    settings: Settings,
+    registry: str | None,
+    *,
+    pubkey: str | None,
+    count_unverified: bool,
+    accept_embedded_key: bool,
+) -> tuple[IndexDecider | RemoteDecider, str]:
+    """The registry's decider (no ISCC content yet) and the id of the claims it uses."""
+    if registry is not None and registry.startswith(("http://", "https://")):
+        return RemoteDecider(registry, count_unverified=count_unverified), f"remote:{registry}"
+    if registry is None:
+        service = RegistryService.open(settings)
+        counts = sorted(service.store.claim_counts().items())
+        index = service.decision_index()
+        registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
+        service.close()
+    else:
+        info, index = load_snapshot_index(
+            Path(registry),
+            pubkey,
+            trusted=TrustedKeys.load(settings),
+            accept_embedded_key=accept_embedded_key,
+        )
+        registry_id = f"snapshot:{info.manifest_sha256}"
+    return IndexDecider(index, count_unverified=count_unverified), registry_id
+
+
+def _add_content(settings: Settings, decider: IndexDecider | RemoteDecider, dataset: str) -> str:
+    """Give ``decider`` the URLs whose image in ``dataset`` matches an ISCC claim (asked of
+    the same registry, local or remote); the id part naming what was matched."""
+    if isinstance(decider, RemoteDecider):
+        remote = decider
+        found = iscc_matches(settings, dataset, lambda bodies: _remote_content(remote, bodies))
+        remote.content = {
+            url: removal for url, (removal, *_) in found.by_url.items() if removal is not None
+        }
+        return _content_id(dataset, found)
+    index = decider.index
+    matched = iscc_matches(settings, dataset, lambda b: index.match_hashes("iscc", b))
+    decider.content = {url: sum(ids, ()) for url, ids in matched.by_url.items()}
+    return _content_id(dataset, matched)
+
+
+def _content_id(dataset: str, found: ContentMatches[Any]) -> str:
+    return f":iscc={dataset}:{found.rows_with_iscc}:{len(found.by_url)}"
+
+
 def open_decider(
     settings: Settings,
     registry: str | None,
@@ -286,34 +342,14 @@ def open_decider(
     ISCC-bound claims remove the input rows whose URL carries a matching image there."""
     if unknown != "keep" and not signals:
         raise InputError("--unknown only applies with --signals")
-    decider: Decider
-    index: DecisionIndex | None = None
-    if registry is None:
-        service = RegistryService.open(settings)
-        counts = sorted(service.store.claim_counts().items())
-        index = service.decision_index()
-        registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
-        service.close()
-    elif registry.startswith(("http://", "https://")):
-        if iscc_release is not None:
-            raise InputError("--iscc-release needs the home registry or a snapshot, not a server")
-        decider = RemoteDecider(registry, count_unverified=count_unverified)
-        registry_id = f"remote:{registry}"
-    else:
-        info, index = load_snapshot_index(
-            Path(registry),
-            pubkey,
-            trusted=TrustedKeys.load(settings),
-            accept_embedded_key=accept_embedded_key,
-        )
-        registry_id = f"snapshot:{info.manifest_sha256}"
-    if index is not None:
-        content = iscc_matches(settings, iscc_release, index) if iscc_release else None
-        by_url = content.by_url if content else None
-        decider = IndexDecider(index, count_unverified=count_unverified, content=by_url)
-        if content is not None:
-            registry_id += f":iscc={iscc_release}:{content.rows_with_iscc}:{len(content.by_url)}"
+    registry_decider, registry_id = _registry_decider(
+        settings, registry, pubkey=pubkey, count_unverified=count_unverified,
+        accept_embedded_key=accept_embedded_key,
+    )  # fmt: skip
+    if iscc_release:
+        registry_id += _add_content(settings, registry_decider, iscc_release)
     registry_id += f":unverified={count_unverified}"
+    decider: Decider = registry_decider
     if signals:
         decider = ChainDecider([decider, SignalsDecider(settings, unknown)])
         registry_id += f":signals:unknown={unknown}"

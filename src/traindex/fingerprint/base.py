@@ -19,10 +19,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["MIN_PDQ_QUALITY", "Fingerprint", "Fingerprinter"]
+__all__ = ["MIN_PDQ_QUALITY", "PDQ_MATCH_RADIUS", "Fingerprint", "Fingerprinter"]
 
 MIN_PDQ_QUALITY = 50
 """PDQ quality below this means too little structure (flat, tiny, blank): never a match alone."""
+
+PDQ_MATCH_RADIUS = 31
+"""Differing bits (of 256) up to which two PDQ hashes are the same image: the threshold PDQ's
+authors recommend. The one default for search, the index's design, near-copy and the filter."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,14 +35,12 @@ from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image, to_rgb
 __all__ = [
     "DEFAULT_HASH_SIDE",
     "DIHEDRAL_NAMES",
-    "PDQ_BYTES",
     "PdqFingerprinter",
     "canonical_pixels",
     "hamming",
     "pack_bits",
 ]
 
-PDQ_BYTES = 32
 DEFAULT_HASH_SIDE = 64
 DIHEDRAL_NAMES = (
     "original",

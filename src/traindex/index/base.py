@@ -23,8 +23,9 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
+
 __all__ = [
-    "DEFAULT_RADIUS",
     "HASH_BYTES",
     "HammingIndex",
     "RangeHits",
@@ -33,8 +34,6 @@ __all__ = [
 ]
 
 HASH_BYTES = 32
-DEFAULT_RADIUS = 31
-"""PDQ's recommended match threshold: at most 31 of 256 bits differ."""
 
 HashArray = NDArray[np.uint8]
 
@@ -137,7 +136,7 @@ class HammingIndex(ABC):
 
     @abstractmethod
     def search(
-        self, queries: NDArray[np.uint8] | bytes | Sequence[bytes], radius: int = DEFAULT_RADIUS
+        self, queries: NDArray[np.uint8] | bytes | Sequence[bytes], radius: int = PDQ_MATCH_RADIUS
     ) -> RangeHits:
         """Every stored hash at Hamming distance <= ``radius`` from each query: exact, no misses."""
 
@@ -148,7 +147,7 @@ class RangeSearcher(Protocol):
     def search(
         self,
         queries: NDArray[np.uint8] | bytes | Sequence[bytes],
-        radius: int = DEFAULT_RADIUS,
+        radius: int = PDQ_MATCH_RADIUS,
         *,
         workers: int = 1,
     ) -> RangeHits: ...

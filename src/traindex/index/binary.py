@@ -38,8 +38,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.index.base import (
-    DEFAULT_RADIUS,
     HammingIndex,
     RangeHits,
     as_hash_array,
@@ -240,7 +240,7 @@ class MultiIndexHashIndex(HammingIndex):
     def search(
         self,
         queries: NDArray[np.uint8] | bytes | Sequence[bytes],
-        radius: int = DEFAULT_RADIUS,
+        radius: int = PDQ_MATCH_RADIUS,
         *,
         workers: int = 1,
     ) -> RangeHits:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.index.base import (
-    DEFAULT_RADIUS,
     HammingIndex,
     RangeHits,
     as_hash_array,
@@ -73,7 +73,7 @@ class BruteForceIndex(HammingIndex):
         self._count += array.shape[0]
 
     def search(
-        self, queries: NDArray[np.uint8] | bytes | Sequence[bytes], radius: int = DEFAULT_RADIUS
+        self, queries: NDArray[np.uint8] | bytes | Sequence[bytes], radius: int = PDQ_MATCH_RADIUS
     ) -> RangeHits:
         batch = as_hash_array(queries)
         stored = np.concatenate(self._hashes) if self._hashes else np.empty((0, 32), np.uint8)

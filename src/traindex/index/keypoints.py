@@ -26,20 +26,23 @@ Layout::
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.core.files import write_atomic
 
-__all__ = ["DEFAULT_IVF_MIN", "DEFAULT_NPROBE", "KeypointHits", "KeypointIndex"]
+__all__ = ["DEFAULT_IVF_MIN", "DEFAULT_NPROBE", "KeypointHits", "KeypointIndex", "KeypointSearcher"]
 
 DEFAULT_IVF_MIN = 2_000_000
 """Below this many descriptors a shard is scanned exactly (~15k images at 128 points)."""
@@ -55,13 +58,15 @@ _MANIFEST = "manifest.json"
 class KeypointHits:
     """Flat hits: query descriptor number, owner, stored point, distance and a descriptor
     id unique in the index (``shard << 32 | position``: a stored point may be claimed by
-    one query point only)."""
+    one query point only). ``not_searched``: index shards a fanned-out search could not
+    reach (``search.fanout``); hits in them may exist and are not here."""
 
     query: NDArray[np.int64]
     owners: NDArray[np.int64]
     points: NDArray[np.float32]
     distances: NDArray[np.int64]
     descriptor: NDArray[np.int64]
+    not_searched: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.query.size)
@@ -74,6 +79,7 @@ class KeypointHits:
             self.points[take],
             self.distances[take],
             self.descriptor[take],
+            self.not_searched,
         )
 
     @classmethod
@@ -117,6 +123,12 @@ def _build(descriptors: NDArray[np.uint8], ivf_min: int) -> faiss.IndexBinary:
     return ivf
 
 
+class KeypointSearcher(Protocol):
+    """What image search needs of a keypoint index: in-process or fanned out."""
+
+    def search(self, queries: NDArray[np.uint8], radius: int) -> KeypointHits: ...
+
+
 class KeypointIndex:
     """Descriptors with owners and points in ``directory`` (created on first :meth:`add`)."""
 
@@ -147,6 +159,21 @@ class KeypointIndex:
 
     def _folder(self, seq: int) -> Path:
         return self.directory / f"shard-{seq:06d}"
+
+    @property
+    def shard_names(self) -> list[str]:
+        """Folder names of the shards, in search order."""
+        return [self._folder(s.seq).name for s in self._shards]
+
+    def restrict(self, names: Sequence[str]) -> KeypointIndex:
+        """A read-only view searching only the named shards (one holder's part of a
+        fanned-out index); the shards are shared, not reloaded."""
+        unknown = sorted(set(names) - set(self.shard_names))
+        if unknown:
+            raise ValueError(f"{self.directory} has no shards {unknown}")
+        part = copy.copy(self)
+        part._shards = [s for s in self._shards if self._folder(s.seq).name in set(names)]
+        return part
 
     def _load(self, seq: int, count: int) -> _Shard:
         folder = self._folder(seq)

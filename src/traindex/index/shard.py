@@ -34,12 +34,12 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.index.brute import scan
 
 __all__ = ["Shard", "Triples", "choose_widths", "chunk_values", "flip_masks", "stable_order"]
 
 BITS = 256
-DESIGN_RADIUS = 31
 TABLE_BYTES_PER_HASH = 48
 MIN_TABLE_BYTES = 1 << 23
 _MAX_CANDIDATES = 1 << 18
@@ -58,7 +58,7 @@ def _ball(width: int, radius: int) -> int:
     return sum(math.comb(width, k) for k in range(min(radius, width) + 1))
 
 
-def choose_widths(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
+def choose_widths(count: int, radius: int = PDQ_MATCH_RADIUS) -> tuple[int, ...]:
     """Chunk widths (bits, summing to 256) with the lowest modelled query cost for ``count``."""
     budget = max(MIN_TABLE_BYTES, TABLE_BYTES_PER_HASH * count)
     best: tuple[float, tuple[int, ...]] | None = None

@@ -38,7 +38,7 @@ import faiss
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.core.files import write_atomic
 
 __all__ = [
     "DEFAULT_VECTOR_SHARD_SIZE",

@@ -23,7 +23,7 @@ from traindex.catalog.manifest import Manifest, SourceEntry, utc_now
 from traindex.catalog.store import Release
 from traindex.catalog.textworker import TextIndexer
 from traindex.ingest.base import SourceFile
-from traindex.ingest.pipeline import IngestListener, SourcePlan
+from traindex.ingest.shards import IngestListener, SourcePlan
 from traindex.jobs.ray import RayOptions, run_ray
 
 __all__ = ["ingest_on_ray", "stage_source"]

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import pyarrow.parquet as pq
 
+from traindex.catalog.indexes.faces import FACE_SCHEMA, face_table_path
 from traindex.catalog.store import Release
 from traindex.errors import InputError
-from traindex.fingerprint.face_index import FACE_SCHEMA, face_table_path
 from traindex.fingerprint.faces import FaceFingerprinter, FaceOptions, parse_dataset_boxes
 from traindex.fingerprint.locate import ImageRef, recorded_file, shard_images
 from traindex.jobs.stages import ShardResult, StageTask, write_table

@@ -16,37 +16,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
-from traindex.catalog.manifest import Manifest
-from traindex.catalog.store import Catalog, Release
+from traindex.catalog.indexes.faces import index_faces
+from traindex.catalog.indexes.keypoints import index_keypoints
+from traindex.catalog.indexes.pdq import index_fingerprints
+from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.download.select import RowSelection
 from traindex.download.stage import DownloadOptions, DownloadTask, download_shard
 from traindex.errors import InputError
-from traindex.fingerprint.catalog_index import index_fingerprints
-from traindex.fingerprint.face_index import index_faces
 from traindex.fingerprint.faces import FaceOptions
-from traindex.fingerprint.keypoint_index import index_keypoints
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.fingerprint.locate import FolderImages
+from traindex.jobs.distribute import Distributor, distribute, shard_tasks
 from traindex.jobs.faces import face_shard
 from traindex.jobs.iscc import IsccOptions, iscc_shard
 from traindex.jobs.keypoints import keypoint_shard
-from traindex.jobs.local import run_local
-from traindex.jobs.ray import RayOptions, run_ray
-from traindex.jobs.stages import (
-    ShardResult,
-    ShardTask,
-    fingerprint_shard,
-    stage_tasks,
-)
+from traindex.jobs.ray import RayOptions
+from traindex.jobs.stages import ShardResult, ShardTask, fingerprint_shard, stage_tasks
 from traindex.search.service import SearchService
 from traindex.search.views import ViewCache
 
 __all__ = ["Distributor", "FingerprintReport", "fingerprint"]
 
-Distributor = Literal["local", "ray"]
 Task = TypeVar("Task")
 
 
@@ -67,35 +60,6 @@ class FingerprintReport:
     keypoint_images: int = 0
     keypoints_indexed: int = 0
     iscc_images: int = 0
-
-
-def _tasks(release: Release, manifest: Manifest, folder: FolderImages | None) -> list[ShardTask]:
-    root = Path(manifest.root)
-    return [
-        ShardTask(
-            release_dir=release.dir,
-            shard_id=s.id,
-            format=manifest.format,
-            source=root if root.is_file() else root / s.relpath,
-            folder=folder,
-        )
-        for s in manifest.sources
-    ]
-
-
-def _distribute(
-    tasks: list[Task],
-    stage: Callable[[Task], ShardResult],
-    *,
-    distributor: Distributor,
-    workers: int,
-    on_done: Callable[[ShardResult], None],
-    ray: RayOptions | None,
-) -> list[ShardResult]:
-    if distributor == "ray":
-        options = ray or RayOptions(num_cpus=workers)
-        return run_ray(tasks, on_done, stage=stage, options=options)
-    return run_local(tasks, workers, on_done, stage=stage)
 
 
 def _download_tasks(
@@ -138,14 +102,14 @@ def fingerprint(
     search, views = SearchService(catalog), ViewCache(catalog)
 
     def run(tasks: list[Task], stage: Callable[[Task], ShardResult]) -> list[ShardResult]:
-        return _distribute(
+        return distribute(
             tasks, stage, distributor=distributor, workers=workers, on_done=on_done, ray=ray
         )
 
     reports = []
     for release, manifest in catalog.select(dataset):
         started = time.perf_counter()
-        tasks = _tasks(release, manifest, folder)
+        tasks = shard_tasks(release, manifest, folder)
         if download is not None:
             view = views.select(f"{manifest.name}/{manifest.release}")[0]
             picked = (selection or RowSelection()).positions(view, search)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from traindex.catalog.indexes.keypoints import KEYPOINT_SCHEMA, STAGE
 from traindex.errors import InputError
-from traindex.fingerprint.keypoint_index import KEYPOINT_SCHEMA, STAGE
 from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
 from traindex.fingerprint.locate import ImageRef
 from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage

@@ -26,11 +26,11 @@ import pyarrow.parquet as pq
 
 from traindex.catalog.store import Release
 from traindex.errors import InputError
+from traindex.fingerprint.hashing import DATASET_PLAN, decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.locate import FolderImages, ImageRef, recorded_file, shard_images
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import query_variants
-from traindex.search.hashing import DATASET_PLAN, decode_for_hashing
 
 __all__ = [
     "FINGERPRINT_SCHEMA",

@@ -1,7 +1,8 @@
 """Near-copy check for generated images: is this output a copy of a training image?
 
-``tiles`` (region hashes), ``tile_index`` (the per-release region index), ``evidence``
-(hits -> verdicts, the thresholds), ``check`` (the batch checker), ``report`` (HTML).
+``tiles`` (region hashes), ``evidence`` (hits -> verdicts, the thresholds), ``check`` (the
+batch checker), ``report`` (HTML). The per-release region index is a release's index, in
+:mod:`traindex.catalog.indexes.tiles`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Per output image: PDQ of the whole image and its query variants (flips, crop gri
 rotations, trimmed border; ``fingerprint/variants.py``) plus its 3 x 3 grid tiles
 (``nearcopy.tiles``). All hashes of a batch go, in one call each, to the release's PDQ
 index (whole training images) and to its region index (training tiles and centre crops,
-``nearcopy.tile_index``); optionally a CLIP neighbour source adds semantic neighbours.
+``catalog.indexes.tiles``); optionally a CLIP neighbour source adds semantic neighbours.
 When the release has keypoints, the outputs' ORB points are searched too and verified by
 geometry (``nearcopy.located``): a training image pasted at any place and scale becomes
 ``keypoints`` evidence, and the match carries the ``region`` where it sits in the output.
@@ -29,12 +29,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from traindex.catalog.indexes.tiles import open_tiles, tiles_stamp
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import split_loc
 from traindex.config import Settings
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
+from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, query_variants
@@ -51,9 +53,7 @@ from traindex.nearcopy.evidence import (
 )
 from traindex.nearcopy.located import OutputPoints, locate, output_points, search_outputs
 from traindex.nearcopy.results import NearCopyReport, OutputResult
-from traindex.nearcopy.tile_index import open_tiles, tiles_stamp
 from traindex.nearcopy.tiles import decode_for_tiles, query_tiles, region_name, unpack_region_id
-from traindex.search.hashing import decode_for_hashing
 from traindex.search.keypoints import KeypointMatch, KeypointRules
 from traindex.search.views import ReleaseView, ViewCache, row_match
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from traindex.config import Settings
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.fingerprint.pdq import DIHEDRAL_NAMES
 from traindex.nearcopy.tiles import DATASET_CROPS, GRID
 
@@ -136,8 +137,8 @@ class VerdictRules:
     copy_distance: int = 16
     """Resizing 0.25-2x plus JPEG q30-q70 moves traindex's PDQ at most 16 bits (measured,
     ``fingerprint/pdq.py``): within it, the same frame is the same picture."""
-    near_distance: int = 31
-    tile_distance: int = 31
+    near_distance: int = PDQ_MATCH_RADIUS
+    tile_distance: int = PDQ_MATCH_RADIUS
     min_tiles: int = 2
     clip_similar: float = 0.9
     watermark: float = 0.8

@@ -40,7 +40,7 @@ from traindex.fingerprint.keypoints import (
     query_keypoints,
 )
 from traindex.fingerprint.variants import uniform_border_box
-from traindex.index.keypoints import KeypointIndex
+from traindex.index.keypoints import KeypointSearcher
 from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
 
 __all__ = [
@@ -202,7 +202,7 @@ def locate(
 
 
 def search_outputs(
-    index: KeypointIndex, outputs: Sequence[OutputPoints | None], rules: KeypointRules
+    index: KeypointSearcher, outputs: Sequence[OutputPoints | None], rules: KeypointRules
 ) -> dict[tuple[int, int], KeypointMatch]:
     """Verified matches per (output number, catalog location), one index call for all."""
     return search_keypoints(index, [o.points if o else None for o in outputs], rules)

@@ -30,13 +30,13 @@ from numpy.typing import NDArray
 from traindex.core.flickr import flickr_owner
 from traindex.core.urlbatch import canonicalise_url_hosts
 from traindex.core.urls import host_of
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.fingerprint.iscc import DEFAULT_ISCC_RADIUS
 from traindex.index.brute import scan
 from traindex.registry.items import HASH_KINDS, parse_item
 from traindex.registry.keyfilter import KeyFilter
 from traindex.registry.models import DECISION_OF_TERMS, RESTRICTIVENESS, Decision, DecisionValue
 from traindex.registry.selectors import flickr_key, url_key
-from traindex.search.thresholds import DEFAULT_THRESHOLD
 
 __all__ = ["ClaimRecord", "DecisionIndex", "Matches"]
 
@@ -88,7 +88,7 @@ class DecisionIndex:
     """Active claims by lookup key. Not thread-safe: the service serialises access."""
 
     def __init__(
-        self, pdq_radius: int = DEFAULT_THRESHOLD, iscc_radius: int = DEFAULT_ISCC_RADIUS
+        self, pdq_radius: int = PDQ_MATCH_RADIUS, iscc_radius: int = DEFAULT_ISCC_RADIUS
     ) -> None:
         self.pdq_radius = pdq_radius
         self.iscc_radius = iscc_radius

@@ -26,7 +26,7 @@ from traindex.errors import InputError
 from traindex.fingerprint.iscc import image_code_body, iscc_from_body
 from traindex.registry.models import Claim, ClaimRequest, Selector
 
-__all__ = ["USAGE_KEYS", "export_declarations", "parse_declarations"]
+__all__ = ["USAGE_KEYS", "declared_codes", "export_declarations", "parse_declarations"]
 
 USAGE_KEYS = ("all", "train-ai", "train-genai", "ai-use", "search")
 _PARENT = {"train-ai": "all", "train-genai": "train-ai"}
@@ -56,16 +56,20 @@ def _effective(stated: dict[str, bool], key: str) -> bool | None:
     return None
 
 
-def _request(declaration: object, where: str) -> ClaimRequest:
+def _code(declaration: object, where: str) -> str:
+    """The Image-Code body a declaration names (``InputError`` naming the field if none)."""
     if not isinstance(declaration, dict):
         raise InputError(f"{where}: a declaration must be a JSON object")
     code = declaration.get("iscc")
     if not isinstance(code, str) or not code.strip():
         raise InputError(f"{where}: field 'iscc' is required (an ISCC code of the image)")
     try:
-        body = image_code_body(code)
+        return image_code_body(code)
     except InputError as exc:
         raise InputError(f"{where}: field 'iscc': {exc}") from None
+
+
+def _request(declaration: dict[str, Any], body: str, where: str) -> ClaimRequest:
     stated = _usage(declaration, where)
     if (
         _effective(stated, "train-ai") is not False
@@ -79,9 +83,8 @@ def _request(declaration: object, where: str) -> ClaimRequest:
     return ClaimRequest(Selector("image", "", iscc=body), "do_not_train", declaration=text)
 
 
-def parse_declarations(text: str, *, source: str = "declaration") -> list[ClaimRequest]:
-    """Claim requests from a declaration file: one JSON object or a JSON array of them.
-    Raises ``InputError`` naming the file, the declaration's position and the field."""
+def _items(text: str, source: str) -> list[tuple[str, object]]:
+    """``(where, declaration)`` of each declaration in a file: one JSON object or an array."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -89,11 +92,26 @@ def parse_declarations(text: str, *, source: str = "declaration") -> list[ClaimR
     items = data if isinstance(data, list) else [data]
     if not items:
         raise InputError("no declarations in the file", path=source)
+    if not isinstance(data, list):
+        return [(source, data)]
+    return [(f"{source}: declaration {position}", item) for position, item in enumerate(items)]
+
+
+def parse_declarations(text: str, *, source: str = "declaration") -> list[ClaimRequest]:
+    """Claim requests from a declaration file: one JSON object or a JSON array of them.
+    Raises ``InputError`` naming the file, the declaration's position and the field."""
     requests = []
-    for position, item in enumerate(items):
-        where = f"{source}: declaration {position}" if isinstance(data, list) else source
-        requests.append(_request(item, where))
+    for where, item in _items(text, source):
+        body = _code(item, where)
+        assert isinstance(item, dict)  # _code refuses anything else
+        requests.append(_request(item, body, where))
     return requests
+
+
+def declared_codes(text: str, *, source: str = "declaration") -> list[tuple[str, str]]:
+    """``(where, Image-Code body)`` of every declaration in a file, whatever its usage keys
+    say: what image search by declaration looks for. Errors as ``parse_declarations``."""
+    return [(where, _code(item, where)) for where, item in _items(text, source)]
 
 
 def export_declarations(claims: Iterable[Claim]) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ __all__ = [
     "ClaimRejected",
     "OwnerExistsError",
     "PermissionDenied",
-    "RateLimitedError",
     "RegistryError",
     "VerificationFailedError",
 ]
@@ -69,14 +68,3 @@ class VerificationFailedError(RegistryError):
 
     code = "verification_failed"
     status = 422
-
-
-class RateLimitedError(RegistryError):
-    """Too many requests for one token (or client) in the current window."""
-
-    code = "rate_limited"
-    status = 429
-
-    def __init__(self, message: str, retry_after: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -1,10 +1,14 @@
 """What a checked item is: a URL, or an image digest written ``sha256:HEX``, ``md5:HEX``,
 ``pdq:HEX`` or ``iscc:HEX`` (the 64-bit body of an ISCC Image-Code; the bulk check API,
-``traindex registry check`` and the filter all send these)."""
+``traindex registry check`` and the filter all send these). An ISCC code as ISCC writes it
+(``ISCC:EEA...``, an Image-Code or an ISCC-CODE holding one) is read as its body too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from traindex.errors import InputError
+from traindex.fingerprint.iscc import image_code_body
 
 __all__ = ["HASH_KINDS", "Digest", "parse_item"]
 
@@ -29,6 +33,11 @@ def parse_item(item: str) -> Digest | None:
         return None
     value = item.split(":", 1)[1].strip().lower()
     valid = len(value) == _HEX_CHARS[kind] and _is_hex(value)
+    if kind == "iscc" and not valid:
+        try:
+            return Digest(kind, image_code_body(item), None)
+        except InputError as exc:
+            return Digest(kind, value, f"iscc must be 16 hex characters or an ISCC code ({exc})")
     return Digest(
         kind, value, None if valid else f"{kind} must be {_HEX_CHARS[kind]} hex characters"
     )

@@ -31,8 +31,8 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
-from traindex.catalog.text import loc_of, split_loc
+from traindex.catalog.locations import loc_of, split_loc
+from traindex.core.files import write_atomic
 from traindex.errors import InputError
 from traindex.index.vectors import VectorIndex
 from traindex.search.views import ReleaseView

@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from traindex.catalog.indexes.faces import index_stamp, open_face_index, read_faces
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog, Release
-from traindex.catalog.text import split_loc
 from traindex.core.coverage import Coverage
 from traindex.core.matches import Match
 from traindex.errors import InputError
-from traindex.fingerprint.face_index import index_stamp, open_face_index, read_faces
 from traindex.fingerprint.faces import Face, FaceFingerprinter, FaceOptions
 from traindex.index.vectors import VectorIndex
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match

@@ -1,14 +1,17 @@
-"""Image search fanned out over a Ray cluster: PDQ index shards held by actors on many nodes.
+"""Image search fanned out over a Ray cluster: PDQ and keypoint index shards held by actors
+on many nodes.
 
-``deploy_pdq`` starts one detached Ray actor per node it is given, each holding (memory-
-mapping) its share of a PDQ index's shards, and writes where every shard actually landed
-(the node id each actor reports) to a placement file: later searches read placement from
-there, never guess it. ``FanoutPdq`` is a drop-in for the in-process index: a query batch
-goes to every holder at once, the hits are merged into one ``RangeHits``, and the shards
-of a holder that does not answer (its node was lost, it timed out) are listed in
-``RangeHits.not_searched``, so the answer says what it did not cover instead of silently
-holding fewer matches. ``fanout_views`` plugs it into ``ImageSearch`` (the service the CLI
-and web app use) through ``ViewCache``.
+``deploy_index`` starts one detached Ray actor per node it is given, each holding (memory-
+mapping) its share of an index's shards, and writes where every shard actually landed
+(the node id each actor reports) to a placement file (``pdq-placement.json``,
+``keypoints-placement.json``): later searches read placement from there, never guess it.
+``FanoutPdq`` and ``FanoutKeypoints`` are drop-ins for the in-process indexes: a query
+batch goes to every holder at once, the hits are merged into one ``RangeHits`` /
+``KeypointHits`` (in the order the in-process index gives), and the shards of a holder
+that does not answer (its node was lost, it timed out) are listed in ``not_searched``, so
+the answer says what it did not cover instead of silently holding fewer matches.
+``fanout_views`` plugs them into ``ImageSearch`` (the service the CLI and web app use)
+through ``ViewCache``; ``search_views`` does so when the settings name a cluster.
 
 Nodes must see the index folder at the same path (a shared filesystem), as for jobs.
 """
@@ -18,34 +21,47 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.manifest import write_atomic
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog, Release
+from traindex.config import Settings
+from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
-from traindex.fingerprint.catalog_index import open_pdq
-from traindex.index.base import DEFAULT_RADIUS, RangeHits, as_hash_array
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
+from traindex.index.base import RangeHits, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, import_ray, ray_session
-from traindex.search.views import ViewCache
+from traindex.search.views import ViewCache, open_keypoint_index
+
+if TYPE_CHECKING:
+    from traindex.index.keypoints import KeypointHits, KeypointIndex, KeypointSearcher
 
 __all__ = [
+    "FanoutKeypoints",
     "FanoutPdq",
     "Holder",
-    "PdqHolder",
+    "IndexHolder",
+    "IndexKind",
+    "deploy_index",
     "deploy_pdq",
     "fanout_views",
     "load_placement",
     "placement_path",
+    "search_views",
 ]
 
 NAMESPACE = "traindex"
 DEFAULT_TIMEOUT = 30.0
+IndexKind = Literal["pdq", "keypoints"]
+KEYPOINT_PREFIX = "keypoints/"
+"""Keypoint index shards are named ``keypoints/shard-NNNNNN`` where an answer lists them
+(PDQ index shards by their bare name), so the two indexes' shards are told apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,24 +73,45 @@ class Holder:
     shards: list[str]
 
 
-class PdqHolder:
-    """The actor: a part of one PDQ index, searched where it lives."""
+def _open_index(kind: IndexKind, index_dir: str) -> MultiIndexHashIndex | KeypointIndex:
+    if kind == "pdq":
+        return MultiIndexHashIndex(index_dir)
+    from traindex.index.keypoints import KeypointIndex  # faiss: the images extra
 
-    def __init__(self, index_dir: str, shards: list[str]) -> None:
-        self.index = MultiIndexHashIndex(index_dir).restrict(shards)
+    return KeypointIndex(index_dir)
+
+
+class IndexHolder:
+    """The actor: a part of one PDQ or keypoint index, searched where it lives."""
+
+    def __init__(self, kind: IndexKind, index_dir: str, shards: list[str]) -> None:
+        self.index = _open_index(kind, index_dir).restrict(shards)
 
     def node_id(self) -> str:
         return str(import_ray().get_runtime_context().get_node_id())
 
-    def search(self, batch: NDArray[np.uint8], radius: int) -> RangeHits:
+    def search(self, batch: NDArray[np.uint8], radius: int) -> RangeHits | KeypointHits:
         return self.index.search(batch, radius)
 
 
-def placement_path(release: Release) -> Path:
-    return release.dir / "pdq-placement.json"
+def placement_path(release: Release, kind: IndexKind = "pdq") -> Path:
+    return release.dir / f"{kind}-placement.json"
 
 
 def deploy_pdq(
+    index_dir: Path,
+    placement: Path,
+    options: RayOptions,
+    *,
+    label: str,
+    nodes: Sequence[str] | None = None,
+) -> list[Holder]:
+    """``deploy_index`` of a PDQ index."""
+    return deploy_index("pdq", index_dir, placement, options, label=label, nodes=nodes)
+
+
+def deploy_index(
+    kind: IndexKind,
     index_dir: Path,
     placement: Path,
     options: RayOptions,
@@ -88,11 +125,11 @@ def deploy_pdq(
     The cluster learns of a lost node only after missed heartbeats, so a node listed as
     alive may be gone: its actor then dies, and the shards are spread again over the
     nodes whose actors came up."""
-    names = MultiIndexHashIndex(index_dir).shard_names
+    names = _open_index(kind, str(index_dir)).shard_names
     with ray_session(options) as ray:
         targets = list(nodes or sorted(n["NodeID"] for n in ray.nodes() if n["Alive"]))
         while True:
-            holders, lost = _place(ray, index_dir, names, targets, label)
+            holders, lost = _place(ray, kind, index_dir, names, targets, label)
             if not lost:
                 break
             for holder in holders:  # this round's actors: the next round places anew
@@ -106,7 +143,7 @@ def deploy_pdq(
 
 
 def _place(
-    ray: Any, index_dir: Path, names: list[str], targets: list[str], label: str
+    ray: Any, kind: IndexKind, index_dir: Path, names: list[str], targets: list[str], label: str
 ) -> tuple[list[Holder], set[str]]:
     """One actor per target node with its round-robin share; the nodes that failed."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -116,15 +153,15 @@ def _place(
         share = names[i :: len(targets)]
         if not share:
             continue
-        name = f"pdq:{label}:{i}"
+        name = f"{kind}:{label}:{i}"
         _kill_existing(ray, name)
         actor = (
-            ray.remote(PdqHolder)
+            ray.remote(IndexHolder)
             .options(
                 name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
             )
-            .remote(str(index_dir), share)
+            .remote(kind, str(index_dir), share)
         )  # fmt: skip
         try:
             holders.append(Holder(name, ray.get(actor.node_id.remote()), share))
@@ -143,8 +180,8 @@ def load_placement(path: Path) -> list[Holder]:
     return [Holder(h["actor"], h["node_id"], list(h["shards"])) for h in record["holders"]]
 
 
-class FanoutPdq:
-    """A PDQ index whose shards are searched by their holders (see module docstring)."""
+class _Fanout:
+    """Asks every holder of one index at once; collects answers and unreached shards."""
 
     def __init__(self, holders: list[Holder], options: RayOptions, timeout: float) -> None:
         self.holders = holders
@@ -157,16 +194,10 @@ class FanoutPdq:
                 raise TraindexError("a fanned-out search needs a Ray cluster address")
             self.ray.init(address=address, log_to_driver=False, configure_logging=False)
 
-    def search(
-        self,
-        queries: NDArray[np.uint8] | bytes | Sequence[bytes],
-        radius: int = DEFAULT_RADIUS,
-        *,
-        workers: int = 1,  # the holders' business; kept for the index interface
-    ) -> RangeHits:
-        batch = as_hash_array(queries)
+    def gather(self, batch: NDArray[np.uint8], radius: int) -> tuple[list[Any], list[str]]:
+        """Every answering holder's hits, in holder order, and the shards of the others."""
         asked = [(h, self._ask(h, batch, radius)) for h in self.holders]
-        parts: list[RangeHits] = []
+        parts: list[Any] = []
         missed: list[str] = []
         for holder, ref in asked:
             try:
@@ -175,13 +206,7 @@ class FanoutPdq:
                 parts.append(self.ray.get(ref, timeout=self.timeout))
             except (self.ray.exceptions.RayError, LookupError):
                 missed.extend(holder.shards)
-        merged = RangeHits.build(
-            np.concatenate([np.empty(0, np.int64), *(p.query for p in parts)]),
-            np.concatenate([np.empty(0, np.int64), *(p.ids for p in parts)]),
-            np.concatenate([np.empty(0, np.int16), *(p.distances for p in parts)]),
-            batch.shape[0],
-        )
-        return RangeHits(merged.query, merged.ids, merged.distances, batch.shape[0], tuple(missed))
+        return parts, missed
 
     def _ask(self, holder: Holder, batch: NDArray[np.uint8], radius: int) -> Any:
         actor = self._actors.get(holder.actor)
@@ -194,16 +219,69 @@ class FanoutPdq:
         return actor.search.remote(batch, radius)
 
 
+class FanoutPdq(_Fanout):
+    """A PDQ index whose shards are searched by their holders (see module docstring)."""
+
+    def search(
+        self,
+        queries: NDArray[np.uint8] | bytes | Sequence[bytes],
+        radius: int = PDQ_MATCH_RADIUS,
+        *,
+        workers: int = 1,  # the holders' business; kept for the index interface
+    ) -> RangeHits:
+        batch = as_hash_array(queries)
+        parts, missed = self.gather(batch, radius)
+        merged = RangeHits.build(
+            np.concatenate([np.empty(0, np.int64), *(p.query for p in parts)]),
+            np.concatenate([np.empty(0, np.int64), *(p.ids for p in parts)]),
+            np.concatenate([np.empty(0, np.int16), *(p.distances for p in parts)]),
+            batch.shape[0],
+        )
+        return RangeHits(merged.query, merged.ids, merged.distances, batch.shape[0], tuple(missed))
+
+
+class FanoutKeypoints(_Fanout):
+    """A keypoint index whose shards are searched by their holders. Hits come back in the
+    in-process index's order (shard by shard, each shard's own order), so verification
+    picks the same point pairs as the in-process search does."""
+
+    def search(self, queries: NDArray[np.uint8], radius: int) -> KeypointHits:
+        from traindex.index.keypoints import KeypointHits
+
+        parts, missed = self.gather(np.ascontiguousarray(queries, np.uint8), radius)
+        merged = KeypointHits.concat(parts)
+        order = np.argsort(merged.descriptor >> 32, kind="stable")  # shard seq, then as found
+        lost = tuple(KEYPOINT_PREFIX + shard for shard in missed)
+        return replace(merged.select(order.astype(np.int64)), not_searched=lost)
+
+
 def fanout_views(
     catalog: Catalog, options: RayOptions, timeout: float = DEFAULT_TIMEOUT
 ) -> ViewCache:
-    """Views whose PDQ index is the fanned-out one where a release has a placement file
-    (``deploy_pdq``), and the on-disk one elsewhere: pass to ``ImageSearch(views=...)``."""
+    """Views whose PDQ and keypoint indexes are the fanned-out ones where a release has a
+    placement file (``deploy_index``), and the on-disk ones elsewhere: pass to
+    ``ImageSearch(views=...)``."""
 
-    def opener(release: Release) -> FanoutPdq | MultiIndexHashIndex | None:
-        path = placement_path(release)
+    def pdq(release: Release) -> FanoutPdq | MultiIndexHashIndex | None:
+        path = placement_path(release, "pdq")
         if not path.is_file():
             return open_pdq(release)
         return FanoutPdq(load_placement(path), options, timeout)
 
-    return ViewCache(catalog, pdq_opener=opener)
+    def keypoints(release: Release) -> KeypointSearcher | None:
+        path = placement_path(release, "keypoints")
+        if not path.is_file():
+            return open_keypoint_index(release)
+        return FanoutKeypoints(load_placement(path), options, timeout)
+
+    return ViewCache(catalog, pdq_opener=pdq, keypoint_opener=keypoints)
+
+
+def search_views(catalog: Catalog, settings: Settings) -> ViewCache:
+    """The views image search uses under ``settings``: fanned out over the cluster at
+    ``search_ray_address`` where a release is placed there, the local disk otherwise (and
+    everywhere without an address). The web app, ``search`` and ``report`` all take this."""
+    if settings.search_ray_address is None:
+        return ViewCache(catalog)
+    options = RayOptions(address=settings.search_ray_address)
+    return fanout_views(catalog, options, timeout=settings.search_fanout_timeout)

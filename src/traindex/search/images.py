@@ -27,19 +27,19 @@ from typing import Any
 
 import numpy as np
 
+from traindex.catalog.indexes.pdq import IMAGE_SHA256
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import split_loc
 from traindex.core.coverage import Coverage, outcome_without_match
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
-from traindex.fingerprint.base import Fingerprint
-from traindex.fingerprint.catalog_index import IMAGE_SHA256
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS, Fingerprint
+from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_points
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan, query_variants
-from traindex.search.hashing import decode_for_hashing
-from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
+from traindex.search.keypoints import KeypointMatch, KeypointRules, keypoint_matches
 from traindex.search.thresholds import Thresholds
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
@@ -72,21 +72,29 @@ class ImageSearchResult:
     queries: list[QueryImage]
     matches: list[Match]
     dataset: str | None = None
-    threshold: int = 31
+    threshold: int = PDQ_MATCH_RADIUS
     query_hashes: list[list[Fingerprint]] = field(default_factory=list, repr=False)
     coverage: Coverage | None = None
     index_shards_lost: list[str] = field(default_factory=list)
     """``<dataset>/<release>:<index shard>`` of PDQ index shards a fanned-out search could
-    not reach (their holder was lost): matches there may exist and are not reported."""
+    not reach (their holder was lost): matches there may exist and are not reported. The
+    coverage record carries them too (per release), so every surface says "partly
+    searched" with their names."""
+    similar: list[Match] = field(default_factory=list)
+    """Candidate verification with CLIP: neighbours whose pixels did not prove them. Kept
+    out of ``matches`` (and so out of outcomes and reports): a neighbour is not evidence."""
+    candidates: dict[str, Any] | None = None
+    """Candidate verification: what picked the candidates, the cap, how many were picked
+    and downloaded (``None`` for an index search)."""
 
     def outcome(self, query: QueryImage, found: set[str]) -> str:
         """found, unreadable, or what the coverage lets a file without a match claim
-        (never "not found" when index shards were lost mid-search)."""
+        (never "not found" when index shards were lost mid-search: the coverage says so)."""
         if query.error is not None:
             return "unreadable"
         if query.name in found:
             return "found"
-        return "partly searched" if self.index_shards_lost else outcome_without_match(self.coverage)
+        return outcome_without_match(self.coverage)
 
     def outcomes(self) -> dict[str, str]:
         found = {m.extra["query"] for m in self.matches}
@@ -94,21 +102,31 @@ class ImageSearchResult:
 
     def to_json(self) -> dict[str, Any]:
         outcomes = self.outcomes()
-        return {
-            "query": {
-                "kind": "images" if len(self.queries) > 1 else "image",
-                "files": [q.name for q in self.queries],
-                "dataset": self.dataset,
-                "threshold": self.threshold,
-            },
-            "total": len(self.matches),
-            "matches": [m.to_json() for m in self.matches],
-            "not_found": [name for name, o in outcomes.items() if o == "not found"],
-            "not_searched": [name for name, o in outcomes.items() if o == "not searched"],
-            "partly_searched": [name for name, o in outcomes.items() if o == "partly searched"],
-            "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
-            "coverage": self.coverage.to_json() if self.coverage is not None else None,
-        } | self._lost()
+        return (
+            {
+                "query": {
+                    "kind": "images" if len(self.queries) > 1 else "image",
+                    "files": [q.name for q in self.queries],
+                    "dataset": self.dataset,
+                    "threshold": self.threshold,
+                },
+                "total": len(self.matches),
+                "matches": [m.to_json() for m in self.matches],
+                "not_found": [name for name, o in outcomes.items() if o == "not found"],
+                "not_searched": [name for name, o in outcomes.items() if o == "not searched"],
+                "partly_searched": [name for name, o in outcomes.items() if o == "partly searched"],
+                "errors": [{"query": q.name, "error": q.error} for q in self.queries if q.error],
+                "coverage": self.coverage.to_json() if self.coverage is not None else None,
+            }
+            | self._lost()
+            | self._candidates()
+        )
+
+    def _candidates(self) -> dict[str, Any]:
+        """Said only by candidate verification (``search.verify``)."""
+        if self.candidates is None:
+            return {}
+        return {"candidates": self.candidates, "similar": [m.to_json() for m in self.similar]}
 
     def _lost(self) -> dict[str, Any]:
         """Said only when a fanned-out search lost index shards (see ``search.fanout``)."""
@@ -266,9 +284,8 @@ class ImageSearch:
             if per_query[m.extra["query"]] <= limit:
                 kept.append(m)
         signals = ("sha256", "pdq", "keypoints") if self.keypoints else ("sha256", "pdq")
-        result = ImageSearchResult(
-            queries, kept, dataset, self.thresholds.radius, hashes, coverage_of(views, signals)
-        )
+        coverage = coverage_of(views, signals).with_index_shards_lost(missed)
+        result = ImageSearchResult(queries, kept, dataset, self.thresholds.radius, hashes, coverage)
         result.index_shards_lost = missed
         return result
 
@@ -319,9 +336,11 @@ class ImageSearch:
         total.queries.extend(e if isinstance(e, QueryImage) else next(answered) for e in pending)
         if part is not None:
             total.matches.extend(part.matches)
-            total.coverage = part.coverage
             lost = total.index_shards_lost
             lost.extend(s for s in part.index_shards_lost if s not in lost)
+            # a shard lost in any batch leaves the whole answer partly searched
+            assert part.coverage is not None  # search() always measures it
+            total.coverage = part.coverage.with_index_shards_lost(lost)
 
     def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
         found: set[_Key] = set()
@@ -369,7 +388,9 @@ class ImageSearch:
         same_file = self._same_file(view, queries)
         same_image, not_searched = self._same_image(view, hashes)
         index = view.keypoints if self.keypoints else None
-        located = {} if index is None else search_keypoints(index, points, self.keypoint_rules)
+        located, unreached = (
+            ({}, ()) if index is None else keypoint_matches(index, points, self.keypoint_rules)
+        )
         by_shard: dict[int, list[_Key]] = defaultdict(list)
         for key in same_file | set(same_image) | set(located):
             by_shard[split_loc(key[1])[0]].append(key)
@@ -388,7 +409,7 @@ class ImageSearch:
                         located.get((qi, loc)),
                     )
                 )
-        return matches, not_searched
+        return matches, not_searched | set(unreached)
 
     def match_row(
         self,

@@ -25,9 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from traindex.fingerprint.keypoints import Keypoints
-from traindex.index.keypoints import KeypointHits, KeypointIndex
+from traindex.index.keypoints import KeypointHits, KeypointSearcher
 
-__all__ = ["KeypointMatch", "KeypointRules", "search_keypoints", "verify"]
+__all__ = [
+    "KeypointMatch", "KeypointRules", "keypoint_matches", "search_keypoints", "verify"
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +167,20 @@ def verify(query: Keypoints, hits: KeypointHits, rules: KeypointRules) -> dict[i
 
 
 def search_keypoints(
-    index: KeypointIndex, queries: Sequence[Keypoints | None], rules: KeypointRules
+    index: KeypointSearcher, queries: Sequence[Keypoints | None], rules: KeypointRules
 ) -> dict[tuple[int, int], KeypointMatch]:
     """Verified matches per (query number, owner) for many query images: one index call
     for all their descriptors, then :func:`verify` per image."""
+    return keypoint_matches(index, queries, rules)[0]
+
+
+def keypoint_matches(
+    index: KeypointSearcher, queries: Sequence[Keypoints | None], rules: KeypointRules
+) -> tuple[dict[tuple[int, int], KeypointMatch], tuple[str, ...]]:
+    """:func:`search_keypoints`, plus the index shards a fanned-out index could not reach."""
     used = [(qi, q) for qi, q in enumerate(queries) if q is not None and len(q)]
     if not used:
-        return {}
+        return {}, ()
     hits = index.search(np.concatenate([q.descriptors for _, q in used]), rules.radius)
     starts = np.cumsum([0] + [len(q) for _, q in used])
     order = np.argsort(hits.query, kind="stable")
@@ -181,4 +190,4 @@ def search_keypoints(
         mine = hits.select(order[bounds[number] : bounds[number + 1]], int(starts[number]))
         for owner, match in verify(query, mine, rules).items():
             found[(qi, owner)] = match
-    return found
+    return found, hits.not_searched

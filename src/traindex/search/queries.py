@@ -19,16 +19,6 @@ __all__ = ["Query", "QueryKind", "Resolved", "resolve", "swap_scheme"]
 QueryKind = Literal[
     "url", "url_prefix", "domain", "flickr_photo", "flickr_user", "text", "sha256", "md5"
 ]
-QUERY_KINDS: tuple[QueryKind, ...] = (
-    "url",
-    "url_prefix",
-    "domain",
-    "flickr_photo",
-    "flickr_user",
-    "text",
-    "sha256",
-    "md5",
-)
 _DIGEST_BYTES = {"sha256": 32, "md5": 16}
 
 

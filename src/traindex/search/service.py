@@ -9,6 +9,7 @@ best BM25 scores first. Every answer is a list of ``Match`` objects with provena
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,15 @@ class SearchService:
         for hit in hits:
             found[hit.shard_id].append(hit.row)
         return dict(found)
+
+    def matches_in(
+        self, view: ReleaseView, query: Query, shard_ids: Collection[int]
+    ) -> list[Match]:
+        """Every match of ``query`` in these shards of one release (no page limit): what a
+        watch compares when a release gains new shards (``traindex.watch``)."""
+        resolved = resolve(query)
+        _, hits = self._hits(view, resolved, max(view.manifest.rows, 1))
+        return self._matches([(view, h) for h in hits if h.shard_id in shard_ids], resolved)
 
     def _hits(self, view: ReleaseView, resolved: Resolved, want: int) -> tuple[int, list[_Hit]]:
         if resolved.field is None:

@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import split_loc
 from traindex.config import Settings
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError

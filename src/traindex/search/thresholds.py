@@ -19,17 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.fingerprint.variants import CROPPED_ROTATION
 
 __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_ROTATION_GRID_RADIUS",
-    "DEFAULT_THRESHOLD",
     "Band",
     "Thresholds",
 ]
 
-DEFAULT_THRESHOLD = 31
 DEFAULT_ROTATION_GRID_RADIUS = 21
 PDQ_BITS = 256
 
@@ -64,7 +63,7 @@ class Thresholds:
     the radius of cropped-rotation variants (capped at ``radius``, so ``Thresholds(radius=8)``
     is 8 for every variant)."""
 
-    radius: int = DEFAULT_THRESHOLD
+    radius: int = PDQ_MATCH_RADIUS
     bands: tuple[Band, ...] = DEFAULT_BANDS
     rotation_grid_radius: int = DEFAULT_ROTATION_GRID_RADIUS
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from traindex.catalog.indexes.coverage import DOWNLOAD_STAGE, measure_release
+from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.keys import KeyIndex
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.rows import ShardReader
@@ -19,18 +21,31 @@ from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
 from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.matches import Match, MatchMethod
-from traindex.fingerprint.catalog_index import open_pdq
-from traindex.fingerprint.coverage import DOWNLOAD_STAGE, measure_release
 from traindex.index.base import RangeSearcher
 
 if TYPE_CHECKING:
-    from traindex.index.keypoints import KeypointIndex
+    from traindex.index.keypoints import KeypointSearcher
 
-__all__ = ["ROW_COLUMNS", "PdqOpener", "ReleaseView", "ViewCache", "coverage_of", "row_match"]
+__all__ = [
+    "ROW_COLUMNS", "KeypointOpener", "PdqOpener", "ReleaseView", "ViewCache", "coverage_of",
+    "open_keypoint_index", "row_match",
+]  # fmt: skip
 
 PdqOpener = Callable[[Release], RangeSearcher | None]
 """Opens a release's PDQ index: on this disk (``open_pdq``) or held across a cluster
 (``search.fanout``)."""
+KeypointOpener = Callable[[Release], "KeypointSearcher | None"]
+"""Opens a release's keypoint index, on this disk or held across a cluster, likewise."""
+
+
+def open_keypoint_index(release: Release) -> KeypointSearcher | None:
+    """The release's keypoint index on this disk, or ``None`` if it has no keypoints."""
+    # Imported here: the keypoint index needs the images extra (faiss, OpenCV); URL and
+    # caption search work without it.
+    from traindex.catalog.indexes.keypoints import open_keypoints
+
+    return open_keypoints(release)
+
 
 ROW_COLUMNS: tuple[str, ...] = (
     "source_row", "key", "url", "caption", "license", "width", "height", "host", "domain",
@@ -46,6 +61,7 @@ def _stamp(release: Release, manifest: Manifest) -> tuple[object, ...]:
         release.indexed_stamp("keypoints"),
         release.indexed_stamp("faces"),
         release.stage_tables(DOWNLOAD_STAGE),
+        release.stage_tables("iscc"),  # scanned, not indexed: its tables are the stamp
     )
 
 
@@ -53,10 +69,15 @@ class ReleaseView:
     """Readers for one release, opened lazily and kept."""
 
     def __init__(
-        self, release: Release, manifest: Manifest, pdq_opener: PdqOpener = open_pdq
+        self,
+        release: Release,
+        manifest: Manifest,
+        pdq_opener: PdqOpener = open_pdq,
+        keypoint_opener: KeypointOpener = open_keypoint_index,
     ) -> None:
         self.release = release
         self._open_pdq = pdq_opener
+        self._open_keypoints = keypoint_opener
         self.manifest = manifest
         self.stamp = _stamp(release, manifest)
         self.shard_ids = [s.id for s in manifest.sources]
@@ -75,13 +96,9 @@ class ReleaseView:
         return self._open_pdq(self.release)
 
     @cached_property
-    def keypoints(self) -> KeypointIndex | None:
+    def keypoints(self) -> KeypointSearcher | None:
         """The keypoint index, or ``None`` if the release has no keypoints."""
-        # Imported here: the keypoint index needs the images extra (faiss, OpenCV); URL and
-        # caption search work without it.
-        from traindex.fingerprint.keypoint_index import open_keypoints
-
-        return open_keypoints(self.release)
+        return self._open_keypoints(self.release)
 
     def coverage(self, signals: tuple[str, ...]) -> ReleaseCoverage:
         """What ``signals`` cover in this release (measured once per view and signals)."""
@@ -96,9 +113,15 @@ class ReleaseView:
 class ViewCache:
     """One ``ReleaseView`` per release, refreshed when the release changes."""
 
-    def __init__(self, catalog: Catalog, pdq_opener: PdqOpener = open_pdq) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        pdq_opener: PdqOpener = open_pdq,
+        keypoint_opener: KeypointOpener = open_keypoint_index,
+    ) -> None:
         self.catalog = catalog
         self.pdq_opener = pdq_opener
+        self.keypoint_opener = keypoint_opener
         self._views: dict[str, ReleaseView] = {}
 
     def select(self, dataset: str | None) -> list[ReleaseView]:
@@ -107,7 +130,9 @@ class ViewCache:
             key = str(release.dir)
             view = self._views.get(key)
             if view is None or view.stamp != _stamp(release, manifest):
-                view = self._views[key] = ReleaseView(release, manifest, self.pdq_opener)
+                view = self._views[key] = ReleaseView(
+                    release, manifest, self.pdq_opener, self.keypoint_opener
+                )
             views.append(view)
         return views
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import http_sf
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
+from traindex.signals.fetched import FetchResult
 from traindex.signals.rep import RepFile, parse_rep
 from traindex.signals.robots import decode_site_text, match_token
 from traindex.signals.tdmrep import location_matches, normalise, path_of
@@ -41,6 +42,7 @@ __all__ = [
     "combine_preferences",
     "preference",
     "robots_statement",
+    "robots_usage",
 ]
 
 DRAFT = (
@@ -120,6 +122,15 @@ def _robots(text: str, agents: tuple[str, ...], url: str, src: str) -> list[Stat
     return found
 
 
+def robots_usage(robots: FetchResult, agents: tuple[str, ...], url: str) -> list[Statement]:
+    """The ``train-ai`` statements a fetched robots.txt makes for ``url`` (none unless it
+    answered 2xx with text): what the checker reads, and what the downloader honours
+    before it requests an image."""
+    ok = robots.status is not None and 200 <= robots.status < 300
+    text = decode_site_text(robots.body) if ok else None
+    return [] if text is None else _robots(text, agents, url, robots.final_url)
+
+
 class ContentUsageChecker:
     """``Content-Usage`` (IETF aipref draft) from robots.txt and the URL's response header."""
 
@@ -129,13 +140,8 @@ class ContentUsageChecker:
         """Both attachments, combined; ``None`` for local files (no HTTP, no robots.txt)."""
         if context.fetcher is None or resource.url is None:
             return None
-        statements: list[Statement] = []
         robots = await context.fetcher.site_file(resource.url, "/robots.txt")
-        text = (
-            decode_site_text(robots.body) if robots.status and 200 <= robots.status < 300 else None
-        )
-        if text is not None:
-            statements += _robots(text, context.agents, resource.url, robots.final_url)
+        statements = robots_usage(robots, context.agents, resource.url)
         header = ", ".join(resource.header_values("content-usage"))
         if header:
             statements.append(Statement(preference(header), "header Content-Usage", header))

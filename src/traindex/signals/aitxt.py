@@ -11,7 +11,7 @@ is opt-in to publish and its absence says nothing about training.
 from __future__ import annotations
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
-from traindex.signals.fetch import FetchResult
+from traindex.signals.fetched import FetchResult
 from traindex.signals.robots import result_from_site_file
 
 __all__ = ["AiTxtChecker", "evaluate_ai_txt"]

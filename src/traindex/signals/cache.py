@@ -18,10 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from traindex.signals.fetch import FetchResult
+from traindex.signals.fetched import FetchResult
 
 __all__ = ["SiteFileCache", "ttl_from_headers"]
 

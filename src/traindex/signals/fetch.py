@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
@@ -27,50 +25,15 @@ import httpx
 
 from traindex.config import Settings
 from traindex.signals.cache import SiteFileCache
+from traindex.signals.fetched import FailureKind, FetchResult
 from traindex.signals.pinning import AddressPins, PinnedBackend
 from traindex.signals.policy import AddressPolicy, Resolver, UrlRefusedError, system_resolver
 from traindex.signals.transport import ShardedTransport
 
-__all__ = ["FailureKind", "FetchResult", "Fetcher"]
+__all__ = ["Fetcher"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SHARDS = 16  # see transport.py: keeps httpcore's per-request pool scan short
-
-
-class FailureKind(StrEnum):
-    """Why no final HTTP response was obtained; checkers map these to explained verdicts."""
-
-    REFUSED = "refused"
-    TIMEOUT = "timeout"
-    NETWORK = "network"
-    REDIRECTS = "redirects"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """One finished fetch: final URL, status, all headers, body (maybe cut) or an error.
-
-    ``error`` is ``None`` on any HTTP response (including 4xx/5xx); otherwise it says why no
-    response was obtained (refused URL, timeout, redirect loop, network error).
-    ``redirects`` lists the URLs that were left by a redirect, in order.
-    """
-
-    url: str
-    final_url: str
-    status: int | None
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    truncated: bool
-    fetched_at: datetime | None
-    error: str | None = None
-    failure: FailureKind | None = None
-    redirects: tuple[str, ...] = ()
-
-    @property
-    def content_type(self) -> str:
-        """The media type without parameters, lower-cased; empty if none was sent."""
-        value = next((v for k, v in self.headers if k.lower() == "content-type"), "")
-        return value.split(";", 1)[0].strip().lower()
 
 
 def _no_cookies() -> CookieJar:

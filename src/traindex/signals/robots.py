@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
 from traindex.signals.crawlers import is_product_token
-from traindex.signals.fetch import FailureKind, FetchResult
+from traindex.signals.fetched import FailureKind, FetchResult
 from traindex.signals.rep import RepFile, parse_rep
 
 __all__ = [

@@ -27,7 +27,8 @@ from traindex.signals.aitxt import AiTxtChecker
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, SignalChecker, Verdict
 from traindex.signals.c2pa import C2paChecker
 from traindex.signals.crawlers import default_agents, is_product_token
-from traindex.signals.fetch import Fetcher, FetchResult
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FetchResult
 from traindex.signals.headers import MetaRobotsChecker, XRobotsTagChecker
 from traindex.signals.iptc import IptcChecker
 from traindex.signals.policy import Resolver, UrlRefusedError
@@ -40,6 +41,7 @@ __all__ = [
     "URL_CHECKERS",
     "check_one",
     "check_targets",
+    "is_url",
     "resolve_agents",
     "run_checks",
     "trust_anchors",
@@ -94,7 +96,8 @@ def trust_anchors(settings: Settings) -> str | None:
     return text
 
 
-def _is_url(target: str) -> bool:
+def is_url(target: str) -> bool:
+    """A URL to fetch, not a local file (a path that exists is a file, whatever it looks like)."""
     return bool(_SCHEME.match(target)) and not Path(target).exists()
 
 
@@ -150,7 +153,7 @@ async def _run(
 
 async def check_one(target: str, fetcher: Fetcher, context: CheckContext) -> TargetVerdict:
     """Check one URL or file path; never raises for bad input."""
-    if not _is_url(target):
+    if not is_url(target):
         loaded = _file_resource(target, fetcher.settings.signals_max_body_bytes)
         if isinstance(loaded, str):
             return _input_problem(target, target, loaded)

@@ -25,7 +25,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from traindex.signals.base import Basis, CheckContext, CheckResult, Resource, Verdict
-from traindex.signals.fetch import FetchResult
+from traindex.signals.fetched import FetchResult
 from traindex.signals.html_meta import HTML_TYPES, meta_tags
 
 __all__ = [

@@ -12,7 +12,8 @@ import pytest
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.errors import InputError
-from traindex.ingest.pipeline import IngestListener, ingest
+from traindex.ingest.pipeline import ingest
+from traindex.ingest.shards import IngestListener
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
 

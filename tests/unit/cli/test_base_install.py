@@ -33,17 +33,21 @@ _RUNNER = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Block())
-    from typer.testing import CliRunner
-    from traindex.cli.main import app
 
-    runner = CliRunner()
-    results = []
-    for args in json.loads(sys.argv[2]):
-        r = runner.invoke(app, args)
-        results.append({"code": r.exit_code, "output": r.output, "error": repr(r.exception)})
-    loaded = sorted({m.split(".")[0] for m in sys.modules} & BLOCKED)
-    print()
-    print(json.dumps({"results": results, "loaded": loaded}))
+    # Guarded: ingest's caption indexer is a spawned process, which imports this script
+    # again; unguarded, the child would run every command a second time.
+    if __name__ == "__main__":
+        from typer.testing import CliRunner
+        from traindex.cli.main import app
+
+        runner = CliRunner()
+        results = []
+        for args in json.loads(sys.argv[2]):
+            r = runner.invoke(app, args)
+            results.append({"code": r.exit_code, "output": r.output, "error": repr(r.exception)})
+        loaded = sorted({m.split(".")[0] for m in sys.modules} & BLOCKED)
+        print()
+        print(json.dumps({"results": results, "loaded": loaded}))
     """
 )
 
@@ -97,6 +101,8 @@ def test_base_commands_run_without_any_extra(tmp_path: Path) -> None:
         [*home, "search", "--flickr-photo", "123", "--json"],
         [*home, "search", "--text", "kitten", "--json"],
         [*home, "search", "--help"],
+        [*home, "watch", "add", "--domain", "example.com"],
+        [*home, "watch", "alerts", "--json"],
     ]
     results = _run(tmp_path, commands)
     for args, result in zip(commands, results, strict=True):
@@ -104,6 +110,8 @@ def test_base_commands_run_without_any_extra(tmp_path: Path) -> None:
     assert "traindex 0.1.0" in str(results[1]["output"])
     searches = [json.loads(str(r["output"])) for r in results[4:8]]
     assert [s["total"] for s in searches] == [1, 1, 1, 1]
+    [alert] = json.loads(str(results[-1]["output"]))["alerts"]  # key watches need no extra
+    assert alert["match"]["url"] == "https://example.com/a/b.jpg"
 
 
 def test_commands_that_need_an_extra_name_it_in_one_line(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 from skimage import data as skdata
 from typer.testing import CliRunner
 
+from traindex.catalog.indexes.tiles import index_tiles
 from traindex.catalog.store import Catalog
 from traindex.cli.main import app
 from traindex.config import Settings
@@ -19,7 +20,6 @@ from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.nearcopy.check import NearCopyChecker
 from traindex.nearcopy.evidence import VerdictRules
-from traindex.nearcopy.tile_index import index_tiles
 from traindex.search.similar import SimilarSearch
 
 pytestmark = pytest.mark.shared

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import split_loc
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.fingerprint.clip import ClipEncoder, ClipModelError

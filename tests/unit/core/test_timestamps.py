@@ -39,3 +39,15 @@ def test_token_from_another_authority_is_refused(loopback_tsa: StartTsa) -> None
 def test_unreachable_authority_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SignatureError, match="timestamp authority"):
         request_timestamp("http://127.0.0.1:9/", b"x", timeout=2)
+
+
+def test_readable_copies_next_to_the_token_must_be_the_tokens(loopback_tsa: StartTsa) -> None:
+    tsa = loopback_tsa("Loopback TSA One")
+    record = request_timestamp(tsa.url, b"signed bytes")
+    trusted = load_tsa_certificates([tsa.certificate])
+    earlier = {**record, "time": "2020-01-01T00:00:00+00:00"}
+    with pytest.raises(SignatureError, match="says time '2020-01-01"):
+        check_timestamp(earlier, b"signed bytes", trusted)
+    other = {**record, "authority": "Court Time Service"}
+    with pytest.raises(SignatureError, match="says authority 'Court Time Service'"):
+        check_timestamp(other, b"signed bytes", trusted)

@@ -3,8 +3,10 @@
 Host names (``photos.example``, ``cdn.example``, ``blocked.example``) reach the server
 through ``download_connect_host = 127.0.0.1``. The server answers by path (and by host for
 robots.txt): real photos, 404, 500, a stalled response, a redirect loop, HTML instead of
-an image, a 60 MB body, a decompression bomb, ``X-Robots-Tag: noai`` and a TDM
-reservation; ``blocked.example``'s robots.txt disallows traindex's token.
+an image, a 60 MB body, a decompression bomb, ``X-Robots-Tag: noai``, a TDM
+reservation and a ``Content-Usage: train-ai=n`` header (IETF aipref draft);
+``blocked.example``'s robots.txt disallows traindex's token, ``aipref.example``'s allows
+crawling but says ``Content-Usage: train-ai=n`` for every path.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from traindex.cli.main import app
 CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/files"
 HOSTS = ("photos.example", "cdn.example")
 STALL_SECONDS = 10.0
+ROBOTS = {
+    "blocked.example": b"User-agent: traindex\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+    "aipref.example": b"User-agent: *\nAllow: /\nContent-Usage: train-ai=n\n",
+}
 runner = CliRunner()
 
 
@@ -85,10 +91,7 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
         def _route(self, host: str) -> None:
             path = self.path
             if path == "/robots.txt":
-                if host == "blocked.example":
-                    rules = b"User-agent: traindex\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
-                    return self._send(200, rules, "text/plain")
-                return self._send(404, b"no robots", "text/plain")
+                return self._robots(host)
             if path.startswith("/img/") and path[5:] in site.photos:
                 time.sleep(site.delay)
                 return self._send(200, site.photos[path[5:]], "image/jpeg")
@@ -97,6 +100,8 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, photo, "image/jpeg", X_Robots_Tag="noai")
             if path == "/tdm.jpg":
                 return self._send(200, photo, "image/jpeg", tdm_reservation="1")
+            if path == "/usage.jpg":
+                return self._send(200, photo, "image/jpeg", Content_Usage="search=y, train-ai=n")
             if path == "/error.jpg":
                 return self._send(500, b"boom", "text/plain")
             if path == "/page.jpg":
@@ -112,6 +117,12 @@ def _handler(site: ImageSite) -> type[BaseHTTPRequestHandler]:
             if path == "/huge.jpg":
                 return self._huge()
             return self._send(404, b"not found", "text/plain")
+
+        def _robots(self, host: str) -> None:
+            rules = ROBOTS.get(host)
+            if rules is None:
+                return self._send(404, b"no robots", "text/plain")
+            return self._send(200, rules, "text/plain")
 
         def _huge(self) -> None:
             size = 60 * 1024 * 1024
@@ -141,6 +152,7 @@ SPECIAL = {
     "/huge.jpg": "too large",
     "/noai.jpg": "reserved: X-Robots-Tag",
     "/tdm.jpg": "reserved: TDM reservation",
+    "/usage.jpg": "reserved: Content-Usage",
 }
 
 
@@ -170,6 +182,7 @@ def write_release(site: ImageSite, folder: Path, parts: int, special: bool) -> d
             extra = {site.url(path): status for path, status in SPECIAL.items()}
             extra[site.url("/bomb.png")] = "ok"  # fetched; the decoder refuses it (error)
             extra[site.url(f"/img/{names[0]}", "blocked.example")] = "reserved: robots.txt"
+            extra[site.url(f"/img/{names[0]}", "aipref.example")] = "reserved: Content-Usage"
             extra["http://10.1.2.3/private.jpg"] = "refused by address policy"
             urls += list(extra)
             expected.update(extra)
@@ -185,27 +198,33 @@ def write_release(site: ImageSite, folder: Path, parts: int, special: bool) -> d
     return expected
 
 
-@pytest.fixture
-def image_site(shared_data: Path) -> Iterator[ImageSite]:
-    site = ImageSite(cc3m_photos(shared_data))
+@contextlib.contextmanager
+def serve_site(site: ImageSite) -> Iterator[ImageSite]:
+    """``site`` served on 127.0.0.1 (its ``port`` set) until the block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     server.daemon_threads = True
     site.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield site
-    server.shutdown()
-    server.server_close()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def image_site(shared_data: Path) -> Iterator[ImageSite]:
+    with serve_site(ImageSite(cc3m_photos(shared_data))) as site:
+        yield site
 
 
 MakeRelease = Callable[..., LaionLike]
 
 
 @pytest.fixture
-def laion_like(
-    image_site: ImageSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> MakeRelease:
-    """Build and ingest a LAION-like release served by ``image_site``."""
+def download_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Downloads reach the loopback server under the rows' host names, fast and bounded."""
     env = {
         "TRAINDEX_DOWNLOAD_CONNECT_HOST": "127.0.0.1",
         "TRAINDEX_DOWNLOAD_TOTAL_TIMEOUT": "4",
@@ -213,6 +232,13 @@ def laion_like(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def laion_like(image_site: ImageSite, tmp_path: Path, download_env: dict[str, str]) -> MakeRelease:
+    """Build and ingest a LAION-like release served by ``image_site``."""
+    env = download_env
 
     def make(name: str = "laionlike", parts: int = 1, special: bool = True) -> LaionLike:
         source = tmp_path / f"src-{name}"

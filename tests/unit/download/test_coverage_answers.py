@@ -112,6 +112,7 @@ def test_partly_searched_when_images_could_not_be_fetched(
     failures = coverage["releases"][0]["failures"]
     assert failures["HTTP 404"] == 1
     assert failures["reserved: robots.txt"] == 1
+    assert failures["reserved: Content-Usage"] == 2  # robots.txt rule, and a header
     assert failures["unreadable image"] == 1  # the decompression bomb
     report = tmp_path / "after.json"
     html = tmp_path / "after.html"
@@ -120,7 +121,10 @@ def test_partly_searched_when_images_could_not_be_fetched(
     assert signed.exit_code == 0, signed.output
     body = json.loads(report.read_text())["report"]
     assert [q["outcome"] for q in body["queries"]] == ["partly searched"]
-    assert "HTTP 404" in body["releases"][0]["coverage"]["summary"]
+    summary = body["releases"][0]["coverage"]["summary"]
+    assert "HTTP 404" in summary
+    assert "2 reserved: Content-Usage" in summary  # the report names the draft signal
     page = html.read_text()
-    assert "laionlike / main (image search): searched 19 of 29 rows" in page
+    assert "laionlike / main (image search): searched 19 of 31 rows" in page
+    assert "reserved: Content-Usage" in page
     assert "Not searched: 1 search(es) found nothing, but not every row was compared" in page

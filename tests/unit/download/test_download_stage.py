@@ -34,7 +34,9 @@ def test_every_row_gets_the_status_it_deserves(laion_like: MakeRelease) -> None:
     assert len(statuses) == len(by_url) == len(release.expected), "one status per row"
     assert by_url == release.expected
     site = release.site
-    assert not any(host == "blocked.example" and path != "/robots.txt" for path, host in site.seen)
+    for reserved in ("blocked.example", "aipref.example"):  # never asked for an image
+        assert not any(host == reserved and path != "/robots.txt" for path, host in site.seen)
+    assert site.seen[("/robots.txt", "aipref.example")] == 1
     prints = {int(str(r["row"])): r for r in _table(release.home, "laionlike", "fingerprints")}
     ok_rows = {int(str(r["row"])) for r in statuses if r["status"] == "ok"}
     assert set(prints) == ok_rows, "fingerprints exactly for the fetched images"

@@ -12,6 +12,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from traindex.cli.main import app
+from traindex.config import Settings
+from traindex.search.candidates import MetadataCandidates
+from traindex.search.queries import Query
+from traindex.search.service import SearchService
+from traindex.search.verify import CandidateVerifier
 
 from .conftest import HOSTS, MakeRelease
 
@@ -79,3 +84,21 @@ def test_candidates_are_downloaded_once_and_proven(laion_like: MakeRelease, tmp_
     proofs = [m["download_proof"] for m in body["matches"]]
     assert all(p and p["sha256"] and p["url"].startswith("http://cdn.example:") for p in proofs)
     assert {q["outcome"] for q in body["queries"]} == {"found", "partly searched"}
+
+
+def test_progress_is_reported_per_candidate_image(laion_like: MakeRelease) -> None:
+    release = laion_like(special=False)
+    verifier = CandidateVerifier(Settings(home=release.home), max_candidates=4)
+    views = verifier.search.views
+    source = MetadataCandidates(Query("domain", HOSTS[0]), SearchService(views.catalog, views))
+    seen: list[tuple[str, int, int]] = []
+    files = [("me.jpg", STRANGER.read_bytes())]
+    result = verifier.verify(files, source, on_progress=lambda *step: seen.append(step))
+    assert result.candidates is not None
+    assert result.candidates["picked"] == 4
+    downloading = [step for step in seen if step[0] == "downloading"]
+    assert sorted(downloading) == [("downloading", n, 4) for n in range(1, 5)]
+    assert [step for step in seen if step[0] == "comparing"] == [
+        ("comparing", n, 4) for n in range(1, 5)
+    ]
+    assert seen.index(downloading[-1]) < seen.index(("comparing", 1, 4))

@@ -7,8 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
+from traindex.server.app import create_app
 
 pytestmark = pytest.mark.shared
 

@@ -10,9 +10,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.demo import build_demo
+from traindex.server.app import create_app
 
 
 @pytest.mark.slow

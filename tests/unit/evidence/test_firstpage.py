@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from traindex.api.app import create_app
 from traindex.config import Settings
+from traindex.server.app import create_app
 
 pytestmark = pytest.mark.shared
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.core.keyring import Keyring, check_key_list
 from traindex.core.signing import SignatureError
 from traindex.evidence.pades import check_pdf_signature
+from traindex.server.app import create_app
 
 
 def _report(

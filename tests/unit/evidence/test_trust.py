@@ -11,10 +11,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.core.signing import Signer, canonical_json
 from traindex.evidence.seal import open_sealed, seal
+from traindex.server.app import create_app
 
 pytestmark = pytest.mark.shared
 

@@ -13,10 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from traindex.api.app import create_app
 from traindex.cli.main import app as cli
 from traindex.config import Settings
-from traindex.search.face_guard import FaceAudit, RateLimitedError, RateLimiter
+from traindex.errors import RateLimitedError
+from traindex.server.app import create_app
+from traindex.server.face_guard import FaceAudit, RateLimiter
 
 pytestmark = pytest.mark.shared
 

@@ -12,7 +12,7 @@ import pdqhash
 import pytest
 from PIL import Image
 
-from traindex.fingerprint.base import MIN_PDQ_QUALITY, Fingerprint
+from traindex.fingerprint.base import MIN_PDQ_QUALITY, PDQ_MATCH_RADIUS, Fingerprint
 from traindex.fingerprint.images import ImageDecodeError, decode_image
 from traindex.fingerprint.pdq import (
     DIHEDRAL_NAMES,
@@ -21,7 +21,6 @@ from traindex.fingerprint.pdq import (
     hamming,
     pack_bits,
 )
-from traindex.search.thresholds import DEFAULT_THRESHOLD
 
 Encoder = Callable[..., bytes]
 HASHER = PdqFingerprinter()
@@ -57,7 +56,7 @@ def test_resized_recompressed_copies_stay_within_threshold(
     for name, photo in photos.items():
         original = HASHER.fingerprint(encode(photo, quality=95))
         copy = HASHER.fingerprint(encode(_resized(photo, scale), quality=quality))
-        assert hamming(original, copy) <= DEFAULT_THRESHOLD, name
+        assert hamming(original, copy) <= PDQ_MATCH_RADIUS, name
 
 
 def test_png_and_webp_copies_match_the_jpeg(
@@ -72,7 +71,7 @@ def test_png_and_webp_copies_match_the_jpeg(
 def test_different_photos_are_far_apart(photos: dict[str, Image.Image], encode: Encoder) -> None:
     hashes = {name: HASHER.fingerprint(encode(photo)) for name, photo in photos.items()}
     for (a, ha), (b, hb) in itertools.combinations(hashes.items(), 2):
-        assert hamming(ha, hb) > 3 * DEFAULT_THRESHOLD, (a, b)
+        assert hamming(ha, hb) > 3 * PDQ_MATCH_RADIUS, (a, b)
 
 
 def test_flat_images_are_low_quality(encode: Encoder) -> None:
@@ -129,10 +128,10 @@ def test_shared_photos_survive_resize_and_recompression(shared_data: Path) -> No
             half = _resized(image.convert("RGB"), 0.5)
         buffer = io.BytesIO()
         half.save(buffer, "JPEG", quality=50)
-        assert hamming(original, HASHER.fingerprint(buffer.getvalue())) <= DEFAULT_THRESHOLD, path
+        assert hamming(original, HASHER.fingerprint(buffer.getvalue())) <= PDQ_MATCH_RADIUS, path
         hashes.append(original)
     for a, b in itertools.combinations(hashes, 2):
-        assert hamming(a, b) > DEFAULT_THRESHOLD
+        assert hamming(a, b) > PDQ_MATCH_RADIUS
 
 
 def test_fast_luma_path_hashes_like_an_rgb_decode(

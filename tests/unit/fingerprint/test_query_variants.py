@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from traindex.fingerprint.base import Fingerprint
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS, Fingerprint
 from traindex.fingerprint.pdq import PdqFingerprinter, hamming
 from traindex.fingerprint.variants import (
     VariantPlan,
@@ -20,7 +20,7 @@ from traindex.fingerprint.variants import (
     rotation_variants,
     trim_uniform_border,
 )
-from traindex.search.thresholds import DEFAULT_THRESHOLD, Thresholds
+from traindex.search.thresholds import Thresholds
 
 HASHER = PdqFingerprinter()
 
@@ -64,9 +64,9 @@ def test_crop_grid_recovers_aligned_crops(
             photo.crop((round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)))
         )
         original = variants_by_photo[name][0]
-        assert hamming(copy, original) > DEFAULT_THRESHOLD, "plain PDQ should miss a crop"
+        assert hamming(copy, original) > PDQ_MATCH_RADIUS, "plain PDQ should miss a crop"
         distance, variant = _best(copy, variants_by_photo[name])
-        assert distance <= DEFAULT_THRESHOLD, (name, label, distance, variant)
+        assert distance <= PDQ_MATCH_RADIUS, (name, label, distance, variant)
 
 
 def test_square_centre_crop_like_img2dataset(
@@ -78,7 +78,7 @@ def test_square_centre_crop_like_img2dataset(
     copy = HASHER.hash_image(china.crop((left, 0, left + side, side)).resize((256, 256)))
     distance, variant = _best(copy, variants_by_photo["china"])
     assert variant == "aspect:1:1"
-    assert distance <= DEFAULT_THRESHOLD
+    assert distance <= PDQ_MATCH_RADIUS
 
 
 @pytest.mark.parametrize("angle", [90, 270])
@@ -87,7 +87,7 @@ def test_quarter_turns_are_found(
 ) -> None:
     for name, photo in photos.items():
         copy = HASHER.hash_image(photo.rotate(angle, expand=True))
-        assert _best(copy, variants_by_photo[name])[0] <= DEFAULT_THRESHOLD, name
+        assert _best(copy, variants_by_photo[name])[0] <= PDQ_MATCH_RADIUS, name
 
 
 def test_small_rotations_are_found(
@@ -96,7 +96,7 @@ def test_small_rotations_are_found(
     for name, photo in photos.items():
         copy = HASHER.hash_image(photo.rotate(5, resample=Image.Resampling.BILINEAR))
         assert hamming(copy, variants_by_photo[name][0]) > 20
-        assert _best(copy, variants_by_photo[name])[0] <= DEFAULT_THRESHOLD, name
+        assert _best(copy, variants_by_photo[name])[0] <= PDQ_MATCH_RADIUS, name
 
 
 @pytest.mark.parametrize("angle", [5.0, -3.0, 7.0])
@@ -111,7 +111,7 @@ def test_rotated_and_cropped_copies_are_found_by_the_grid_at_its_radius(
         left, top = (photo.width - inner_w) // 2, (photo.height - inner_h) // 2
         rotated = photo.rotate(angle, resample=Image.Resampling.BICUBIC)
         copy = HASHER.hash_image(rotated.crop((left, top, left + inner_w, top + inner_h)))
-        assert hamming(copy, variants_by_photo[name][0]) > DEFAULT_THRESHOLD, name
+        assert hamming(copy, variants_by_photo[name][0]) > PDQ_MATCH_RADIUS, name
         grid = [v for v in variants_by_photo[name] if v.variant.endswith("/crop")]
         distance, variant = _best(copy, grid)
         assert distance <= radius, (name, distance, variant)
@@ -126,7 +126,7 @@ def test_trimming_undoes_padding_on_the_dataset_side(photos: dict[str, Image.Ima
         assert abs(trimmed.width - photo.width) <= 3
         assert abs(trimmed.height - photo.height) <= 3
         original = HASHER.hash_image(photo)
-        assert hamming(HASHER.hash_image(padded), original) > DEFAULT_THRESHOLD, name
+        assert hamming(HASHER.hash_image(padded), original) > PDQ_MATCH_RADIUS, name
         assert hamming(HASHER.hash_image(trimmed), original) <= 12, name
 
 
@@ -146,7 +146,7 @@ def test_no_variant_matches_another_photo(
 ) -> None:
     plain = {name: HASHER.hash_image(photo) for name, photo in photos.items()}
     for a, b in itertools.permutations(photos, 2):
-        assert _best(plain[b], variants_by_photo[a])[0] > DEFAULT_THRESHOLD, (a, b)
+        assert _best(plain[b], variants_by_photo[a])[0] > PDQ_MATCH_RADIUS, (a, b)
 
 
 def test_plan_switches_families_off(astronaut: Image.Image) -> None:

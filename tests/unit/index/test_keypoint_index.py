@@ -122,3 +122,23 @@ def test_bad_shapes_are_refused(tmp_path: Path) -> None:
     assert not KeypointIndex.exists(tmp_path / "kp")  # nothing was committed
     empty = index.search(np.zeros((4, 32), np.uint8), 10)
     assert len(empty) == 0
+
+
+def test_restricted_parts_together_equal_the_whole(
+    tmp_path: Path, descriptors: NDArray[np.uint8]
+) -> None:
+    """A fanned-out keypoint index's holders each search a restricted part; their hits
+    together are the whole index's (and the brute-force oracle's)."""
+    stored, queries = descriptors[:-300], descriptors[-300:]
+    index = _store(tmp_path / "kp", stored, 10**9)
+    assert index.shard_names == ["shard-000001", "shard-000002", "shard-000003"]
+    odd, even = index.restrict(["shard-000001", "shard-000003"]), index.restrict(["shard-000002"])
+    assert even.shard_names == ["shard-000002"]
+    parts = [odd.search(queries, 40), even.search(queries, 40)]
+    assert len(parts[0]) > 0
+    assert len(parts[1]) > 0
+    together = KeypointHits.concat(parts)
+    assert _triples(together) == _triples(index.search(queries, 40))
+    assert _triples(together) == _oracle(stored, queries, 40)
+    with pytest.raises(ValueError, match="shard-000009"):
+        index.restrict(["shard-000009"])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from traindex.search.thresholds import DEFAULT_THRESHOLD, Band, Thresholds
+from traindex.fingerprint.base import PDQ_MATCH_RADIUS
+from traindex.search.thresholds import Band, Thresholds
 
 
 def test_default_bands() -> None:
     thresholds = Thresholds()
-    assert thresholds.radius == DEFAULT_THRESHOLD == 31
+    assert thresholds.radius == PDQ_MATCH_RADIUS == 31
     assert [thresholds.confidence(d) for d in (0, 10, 11, 31, 32, 128)] == [
         "certain",
         "certain",

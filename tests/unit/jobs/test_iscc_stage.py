@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -29,7 +30,7 @@ from traindex.fingerprint.iscc import (
     iscc_distance,
 )
 from traindex.ingest.pipeline import ingest
-from traindex.jobs.fingerprint import fingerprint
+from traindex.jobs.fingerprint import FingerprintReport, fingerprint
 
 pytestmark = pytest.mark.shared
 PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
@@ -37,29 +38,21 @@ EXACT, RESIZED, BROKEN = "0006400c1c224e19", "000adef7197e3118", "00416784a9cb17
 runner = CliRunner()
 
 
-def _resized_jpeg(path: Path) -> bytes:
-    with Image.open(path) as image:
-        small = image.convert("RGB").resize((image.width // 2, image.height // 2))
-    out = io.BytesIO()
-    small.save(out, "JPEG", quality=60)
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Settings, Path]:
+def home(
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_data: Path,
+    shrunk_jpeg: Callable[[Path, int, int], bytes],
+    iscc_credits: Callable[[Path, dict[str, bytes]], tuple[Settings, FingerprintReport]],
+) -> tuple[Settings, Path]:
     root = tmp_path_factory.mktemp("iscc")
-    photos = shared_data / PHOTOS
-    settings = Settings(home=root / "home")
-    ingest(settings, photos / "credits.csv", dataset="credits", release="main")
-    folder = root / "images"
-    folder.mkdir()
-    for path in sorted(photos.glob("*.jpg")):
-        data = _resized_jpeg(path) if path.stem == RESIZED else path.read_bytes()
-        (folder / path.name).write_bytes(data)
-    (folder / f"{BROKEN}.jpg").write_bytes(b"not an image")
-    [report] = fingerprint(settings, "credits", images=folder, workers=1, iscc=True)
+    images = {
+        path.stem: shrunk_jpeg(path, 2, 60) if path.stem == RESIZED else path.read_bytes()
+        for path in sorted((shared_data / PHOTOS).glob("*.jpg"))
+    }
+    settings, report = iscc_credits(root, images | {BROKEN: b"not an image"})
     assert (report.iscc_images, report.images, report.errors) == (18, 18, 1)
-    return settings, folder
+    return settings, root / "images"
 
 
 def test_the_stage_writes_one_code_per_image_and_resumes(home: tuple[Settings, Path]) -> None:

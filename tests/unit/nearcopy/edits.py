@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageEnhance, ImageOps
 from skimage import data as skdata
 
+from traindex.catalog.indexes.tiles import index_tiles
 from traindex.config import Settings
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
-from traindex.nearcopy.tile_index import index_tiles
 
 __all__ = ["EDITS", "Edit", "build_release", "jpeg", "real_photos"]
 

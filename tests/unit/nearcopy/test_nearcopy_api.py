@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
-from traindex.web.uploads import SearchForm, UploadLimits, UploadTooLargeError
-from traindex.web.zipped import expand_zips
+from traindex.server.app import create_app
+from traindex.server.uploads import SearchForm, UploadLimits, UploadTooLargeError
+from traindex.server.zipped import expand_zips
 
 from .conftest import TrainingSet, edits
 

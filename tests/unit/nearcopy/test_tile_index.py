@@ -9,15 +9,15 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from traindex.catalog.indexes.tiles import index_tiles
+from traindex.catalog.locations import loc_of
 from traindex.catalog.store import Catalog
-from traindex.catalog.text import loc_of
 from traindex.config import Settings
 from traindex.fingerprint.pdq import PdqFingerprinter, hamming
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.nearcopy.check import NearCopyChecker
 from traindex.nearcopy.evidence import Evidence, searches_regions
-from traindex.nearcopy.tile_index import index_tiles
 from traindex.nearcopy.tiles import dataset_regions, decode_for_tiles
 
 from .conftest import TrainingSet, edits

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from traindex.api.app import create_app
 from traindex.config import Settings
 from traindex.registry.errors import AuthError
 from traindex.registry.refusals import RefusalThrottle
 from traindex.registry.service import RegistryService
 from traindex.registry.tokens import PasswordHashing
+from traindex.server.app import create_app
 
 
 def _client(tmp_path: Path, **limits: float) -> TestClient:

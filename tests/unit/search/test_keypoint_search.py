@@ -26,7 +26,7 @@ from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.search.images import ImageSearch
-from traindex.web.present import match_number
+from traindex.server.present import match_number
 
 from .conftest import jpeg
 

@@ -11,7 +11,7 @@ import pytest
 
 from traindex.signals.aitxt import evaluate_ai_txt
 from traindex.signals.base import Basis, Verdict
-from traindex.signals.fetch import FetchResult
+from traindex.signals.fetched import FetchResult
 
 
 def _fetched(status: int, body: bytes = b"") -> FetchResult:

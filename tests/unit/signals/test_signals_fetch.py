@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from traindex.signals.cache import ttl_from_headers
-from traindex.signals.fetch import FailureKind, Fetcher, FetchResult
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FailureKind, FetchResult
 from traindex.signals.policy import AddressPolicy, UrlRefusedError
 
 Handler = Callable[[httpx.Request], httpx.Response]

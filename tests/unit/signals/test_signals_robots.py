@@ -11,7 +11,7 @@ import pytest
 
 from traindex.signals.base import Basis, Verdict
 from traindex.signals.crawlers import crawler_source, crawlers, default_agents, is_product_token
-from traindex.signals.fetch import FailureKind, FetchResult
+from traindex.signals.fetched import FailureKind, FetchResult
 from traindex.signals.robots import decode_site_text, evaluate, result_from_site_file
 
 # Deliberate deviations from google/robotstxt, documented in docs/signals.md: Google's

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "registry": (("registry",), "registry"),
     "filter": (("filter",), "signals"),
     "place_index": (("place-index",), "ray"),
+    "watch": (("watch",), "base"),
 }
 
 

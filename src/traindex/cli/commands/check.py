@@ -6,6 +6,7 @@ table or the JSON document. No signal logic lives here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +22,7 @@ from traindex.cli.common import (
     settings,
     user_errors,
 )
+from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 
 if TYPE_CHECKING:
     from traindex.signals.verdict import TargetVerdict
@@ -96,14 +98,18 @@ def check(
             help="PEM trust list: only C2PA signers chaining to it can make a file 'allowed'.",
         ),
     ] = None,
+    distributor: DistributorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
-    """Check robots.txt, ai.txt, TDMRep, X-Robots-Tag/meta, IPTC and C2PA for each target."""
+    """Check robots.txt, ai.txt, TDMRep, X-Robots-Tag/meta, IPTC and C2PA for each target
+    (with --distributor ray, bulk checks run as Ray tasks, one host's URLs per task)."""
     with user_errors():
         # Imported here: httpx and the fetcher are only needed when checking.
         from traindex.signals.service import resolve_agents, run_checks
         from traindex.signals.targets import read_targets_file
 
         _refuse_malformed(targets or [])
+        ray = ray_options(distributor, ray_address, os.cpu_count() or 1)
 
         agents = resolve_agents(agent or [])
         wanted = list(targets or []) + (read_targets_file(urls) if urls is not None else [])
@@ -114,13 +120,20 @@ def check(
             chosen = settings(ctx)
             if c2pa_trust is not None:
                 chosen = chosen.model_copy(update={"signals_c2pa_trust_anchors": c2pa_trust})
-            verdicts = run_checks(
-                wanted,
-                chosen,
-                agents,
-                noindex_reserves=noindex,
-                progress=lambda _verdict: bar.advance(task),
-            )
+
+            def advance(_verdict: TargetVerdict) -> None:
+                bar.advance(task)
+
+            if ray is None:
+                verdicts = run_checks(
+                    wanted, chosen, agents, noindex_reserves=noindex, progress=advance
+                )
+            else:  # tasks by host: politeness and the robots.txt cache hold across nodes
+                from traindex.jobs.checks import check_on_ray
+
+                verdicts = check_on_ray(
+                    wanted, chosen, agents, ray, noindex_reserves=noindex, progress=advance
+                )
     if as_json:
         print_json({"results": [v.to_json() for v in verdicts]})
     else:

@@ -18,7 +18,7 @@ from traindex.config import Settings
 from traindex.ingest.pipeline import IngestReport
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
-from traindex.web.overview import summarise
+from traindex.server.overview import summarise
 
 __all__ = ["register"]
 

@@ -18,7 +18,7 @@ from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.errors import InputError
-from traindex.search.face_guard import FaceAudit
+from traindex.server.face_guard import FaceAudit
 
 if TYPE_CHECKING:
     from traindex.search.faces import FaceSearchResult

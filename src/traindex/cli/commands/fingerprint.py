@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from traindex.cli.common import console, exit_with, settings, user_errors
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
+from traindex.cli.watchhook import watch_new_rows
 from traindex.download.select import RowSelection, read_rows_file
 from traindex.download.stage import DownloadOptions
 from traindex.fingerprint.faces import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE, FaceOptions
@@ -172,6 +173,7 @@ def fingerprint_command(
             )
         if iscc:
             console.print(f"  iscc: {r.iscc_images:,} images (see iscc/*.parquet)")
+        watch_new_rows(settings(ctx), f"{r.dataset}/{r.release}")
 
 
 def _selection(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from traindex.catalog.store import Catalog
@@ -21,7 +22,7 @@ from traindex.search.queries import Query
 if TYPE_CHECKING:
     from traindex.search.images import ImageSearchResult
 
-__all__ = ["portfolio_files", "run_image_search"]
+__all__ = ["Verification", "portfolio_files", "run_image_search"]
 
 
 def portfolio_files(folder: Path) -> list[Path]:
@@ -46,14 +47,7 @@ def _summary(result: ImageSearchResult) -> None:
     for error in data["errors"]:  # each message names its file already
         console.print(f"  [red]{error['error']}[/]", highlight=False)
     console.print("coverage:")
-    print_coverage(result.coverage)
-    if result.index_shards_lost:
-        console.print(
-            f"[yellow]incomplete: {len(result.index_shards_lost)} index shard(s) not searched "
-            f"(their node did not answer): {', '.join(sorted(result.index_shards_lost))}; "
-            "files without a match count as partly searched[/]",
-            highlight=False,
-        )
+    print_coverage(result.coverage)  # names index shards a fanned-out search did not reach
 
 
 def _measure(extra: dict[str, Any]) -> str:
@@ -90,6 +84,47 @@ def _table(result: ImageSearchResult) -> None:
     print_table(table)
 
 
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """``--verify-candidates``: candidates picked by ``query`` (a metadata selector) or, when
+    ``None``, each file's ``per_image`` CLIP neighbours; at most ``cap`` downloads."""
+
+    query: Query | None
+    per_image: int = 20
+    cap: int = 200
+
+
+def _verify(
+    settings: Settings, paths: list[Path], verification: Verification, dataset: str | None
+) -> ImageSearchResult:
+    """Download and prove the candidates, with a bar per downloaded and compared image."""
+    from traindex.search.candidates import CandidateSource, ClipCandidates, MetadataCandidates
+    from traindex.search.images import read_query_file
+    from traindex.search.service import SearchService
+    from traindex.search.verify import CandidateVerifier
+
+    files = [(str(p), read_query_file(p)) for p in paths]
+    verifier = CandidateVerifier(settings, max_candidates=verification.cap)
+    source: CandidateSource
+    if verification.query is not None:
+        views = verifier.search.views
+        source = MetadataCandidates(verification.query, SearchService(views.catalog, views))
+    else:
+        with needs("clip"):
+            from traindex.search.similar import SimilarSearch
+        source = ClipCandidates(SimilarSearch.from_settings(settings), verification.per_image)
+    with Progress(
+        TextColumn("{task.description} candidates"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("picking", total=None)
+
+        def advance(phase: str, done: int, total: int) -> None:
+            progress.update(task, description=phase, completed=done, total=total)
+
+        return verifier.verify(files, source, dataset=dataset, on_progress=advance)
+
+
 def run_image_search(
     settings: Settings,
     paths: list[Path],
@@ -98,32 +133,24 @@ def run_image_search(
     limit: int,
     as_json: bool,
     out: Path | None,
-    candidates: Query | None = None,
-    max_candidates: int = 200,
+    verification: Verification | None = None,
     ray_address: str | None = None,
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
-    With ``candidates``, verify that query's rows by download instead of the indexes.
-    With ``ray_address``, releases placed on that cluster (``place-index``) are searched
-    where their index shards are held."""
+    With ``verification``, prove candidate rows by download instead of the indexes.
+    Releases placed on the cluster at ``ray_address`` (default: the setting
+    ``search_ray_address``; see ``place-index``) are searched where their shards are held."""
     with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
-        from traindex.search.images import ImageSearch, read_query_file
-        from traindex.search.verify import CandidateVerifier
-    if candidates is not None:
-        files = [(str(p), read_query_file(p)) for p in paths]
-        verifier = CandidateVerifier(settings, max_candidates=max_candidates)
-        with console.status(f"downloading and comparing up to {max_candidates} candidates"):
-            verified = verifier.verify(files, candidates, dataset=dataset)
-        _show(verified, as_json, out)
+        from traindex.search.images import ImageSearch
+    if verification is not None:
+        _show(_verify(settings, paths, verification, dataset), as_json, out)
         return
-    catalog = Catalog(settings)
-    if ray_address is not None:
-        from traindex.jobs.ray import RayOptions
-        from traindex.search.fanout import fanout_views
+    from traindex.search.fanout import search_views
 
-        search = ImageSearch(catalog, fanout_views(catalog, RayOptions(address=ray_address)))
-    else:
-        search = ImageSearch(catalog)
+    if ray_address is not None:
+        settings = settings.model_copy(update={"search_ray_address": ray_address})
+    catalog = Catalog(settings)
+    search = ImageSearch(catalog, search_views(catalog, settings))
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:
@@ -134,9 +161,34 @@ def run_image_search(
     _show(result, as_json, out)
 
 
+def _neighbours(result: ImageSearchResult) -> None:
+    """Candidate verification's CLIP neighbours that the pixels did not prove."""
+    picked = result.candidates
+    if picked is None:
+        return
+    how = f"by {picked['source']}" + (f" ({picked['model']})" if picked.get("model") else "")
+    console.print(
+        f"candidates: {picked['picked']:,} picked {how}, at most {picked['cap']:,}; "
+        f"{picked['downloaded']:,} downloaded and compared",
+        highlight=False,
+    )
+    if not result.similar:
+        return
+    table = Table(title="similar (CLIP neighbours not proven by pixels: not evidence)")
+    for column in ("query", "dataset/release", "file:row", "url", "cosine", "download"):
+        table.add_column(column, overflow="fold")
+    for m in result.similar:
+        table.add_row(
+            Path(m.extra["query"]).name, f"{m.dataset}/{m.release}", f"{m.shard}:{m.row}",
+            m.url or "", f"{m.score:.3f}", m.extra["candidate_status"],
+        )  # fmt: skip
+    print_table(table)
+
+
 def _show(result: ImageSearchResult, as_json: bool, out: Path | None) -> None:
     if not emit_json(result.to_json(), out, as_json):
         _table(result)
+        _neighbours(result)
         _summary(result)
     errors = result.to_json()["errors"]
     if errors and len(errors) == len(result.queries):  # nothing was searched: not a success

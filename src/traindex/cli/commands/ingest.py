@@ -18,10 +18,12 @@ from rich.progress import (
 
 from traindex.cli.common import console, exit_with, settings, user_errors
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
+from traindex.cli.watchhook import watch_new_rows
 from traindex.errors import BadRowError
 from traindex.ingest.base import ReaderOptions, SourceFile
 from traindex.ingest.columns import parse_column_spec
-from traindex.ingest.pipeline import IngestListener, IngestReport, ingest
+from traindex.ingest.pipeline import IngestReport, ingest
+from traindex.ingest.shards import IngestListener
 
 __all__ = ["register"]
 
@@ -145,6 +147,7 @@ def ingest_command(
                 ray=ray,
             )
     _summary(report)
+    watch_new_rows(cfg, f"{dataset}/{release}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,6 @@
 """``traindex nearcopy`` / ``nearcopy-index``, and the CLIP half of ``traindex search``.
 
-Thin adapters: ``nearcopy.check`` judges, ``nearcopy.tile_index`` indexes regions,
+Thin adapters: ``nearcopy.check`` judges, ``catalog.indexes.tiles`` indexes regions,
 ``nearcopy.report`` renders, ``search.similar`` finds CLIP neighbours.
 """
 
@@ -22,6 +22,7 @@ from traindex.cli.common import (
     settings,
     user_errors,
 )
+from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.cli.extras import needs
 from traindex.config import Settings
 from traindex.core.matches import Match, SearchResult
@@ -30,12 +31,13 @@ from traindex.errors import InputError
 if TYPE_CHECKING:
     from traindex.nearcopy.check import NearCopyReport
 
-__all__ = ["register", "similar_result"]
+__all__ = ["register", "similar_result", "with_clip"]
 
 _CLIP_HELP = "CLIP ONNX folder with clip.json (default: TRAINDEX_CLIP_MODEL_DIR)."
 
 
-def _with_clip(config: Settings, clip_model: Path | None) -> Settings:
+def with_clip(config: Settings, clip_model: Path | None) -> Settings:
+    """``config`` with ``--clip-model`` (when given) as its CLIP model folder."""
     if clip_model is None:
         return config
     return config.model_copy(update={"clip_model_dir": clip_model})
@@ -66,7 +68,7 @@ def similar_result(
         raise InputError("give one of --similar FILE and --similar-text, not both")
     with needs("clip"):
         from traindex.search.similar import SimilarSearch
-    search = SimilarSearch.from_settings(_with_clip(config, clip_model))
+    search = SimilarSearch.from_settings(with_clip(config, clip_model))
     if image is not None:
         try:
             data = image.read_bytes()
@@ -144,7 +146,7 @@ def nearcopy_command(
         with needs("images"):
             from traindex.nearcopy.check import NearCopyChecker
             from traindex.search.similar import SimilarSearch
-        config = _with_clip(settings(ctx), clip_model)
+        config = with_clip(settings(ctx), clip_model)
         neighbours = SimilarSearch.from_settings(config) if clip else None
         checker = NearCopyChecker.from_settings(config, clip=neighbours, workers=workers)
         paths = _outputs(images)
@@ -169,16 +171,22 @@ def nearcopy_index_command(
         Path | None,
         typer.Option("--images", help="Image folder (not needed for img2dataset outputs)."),
     ] = None,
+    distributor: DistributorOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
 ) -> None:
     """Index training images' regions (3 x 3 tiles, centre crops) for the near-copy check."""
+    ray = ray_options(distributor, ray_address, workers)
     with user_errors():
         with needs("images"):
-            from traindex.nearcopy.tile_index import index_tiles
+            from traindex.catalog.indexes.tiles import index_tiles
         with _progress() as progress:
             task = progress.add_task("shards", total=None)
             reports = index_tiles(
-                settings(ctx), dataset, images=images, on_shard=lambda n: progress.advance(task)
-            )
+                settings(ctx), dataset, images=images,
+                on_shard=lambda n: progress.advance(task),
+                distributor="local" if ray is None else "ray", workers=workers, ray=ray,
+            )  # fmt: skip
     for r in reports:
         console.print(
             f"[bold]{r.dataset}/{r.release}[/]: {r.images:,} images, {r.errors:,} unreadable, "

@@ -27,7 +27,7 @@ from traindex.cli.common import (
     user_errors,
 )
 from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
-from traindex.registry.models import TERMS, Claim, Owner, Selector, to_json
+from traindex.registry.models import TERMS, Claim, Decision, Owner, Selector, to_json
 
 if TYPE_CHECKING:
     from traindex.registry.service import RegistryService
@@ -228,19 +228,70 @@ def list_claims(
         print_table(_claims_table(claims, owners))
 
 
+def _asked(item: str) -> tuple[str, list[str]]:
+    """An item as typed and what to check for it: an existing image file becomes its
+    digests (``registry.lookup.image_items``); URLs and ``kind:HEX`` digests go as given."""
+    from traindex.registry.items import parse_item
+    from traindex.registry.lookup import image_items
+
+    path = Path(item)
+    if "://" in item or parse_item(item) is not None or not path.is_file():
+        return item, [item]
+    try:
+        return item, image_items(path.read_bytes(), name=item)
+    except OSError as exc:
+        exit_with(f"cannot read {item}: {exc.strerror or exc}")
+
+
+def _decide(
+    ctx: typer.Context, asked: list[tuple[str, list[str]]], registry: str | None, counted: bool
+) -> list[Decision]:
+    from traindex.registry.lookup import merge_decisions
+
+    flat = [item for _, items in asked for item in items]
+    if registry is None:
+        with _service(ctx) as service:
+            decisions = service.check(flat, count_unverified=counted)
+    else:
+        from traindex.registry.client import RegistryClient
+
+        client = RegistryClient(registry)
+        try:
+            decisions = client.check(flat, count_unverified=counted)
+        finally:
+            client.close()
+    merged, start = [], 0
+    for label, items in asked:
+        part = decisions[start : start + len(items)]
+        start += len(items)
+        merged.append(part[0] if items == [label] else merge_decisions(label, part))
+    return merged
+
+
 def check(
     ctx: typer.Context,
     items: Annotated[
-        list[str], typer.Argument(help="URLs, sha256:HEX, md5:HEX, pdq:HEX or iscc:HEX.")
+        list[str],
+        typer.Argument(
+            help="URLs, image files, ISCC codes (ISCC:...), sha256:HEX, md5:HEX, pdq:HEX "
+            "or iscc:HEX."
+        ),
     ],
     include_unverified: Annotated[
         bool, typer.Option("--include-unverified", help="Let unverified claims count.")
     ] = False,
+    registry: Annotated[
+        str | None,
+        typer.Option("--registry", help="Ask this registry server (URL) instead of the home one."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Decide items against the registry: allowed, do_not_train, license_required, ..."""
-    with _service(ctx) as service:
-        decisions = service.check(items, count_unverified=include_unverified)
+    """Decide items against the registry: allowed, do_not_train, license_required, ...
+    An image file is checked by its SHA-256, MD5, PDQ and ISCC (made here; the image is
+    never sent), so content-bound (ISCC) declarations answer for it too."""
+    with user_errors():
+        asked = [_asked(item) for item in items]
+        decisions = _decide(ctx, asked, registry, include_unverified)
     if as_json:
         print_json({"decisions": [to_json(d) for d in decisions]})
         return

@@ -174,9 +174,8 @@ def verify_command(
 def _verify_pdf(data: bytes, config: Settings, options: TrustOptions) -> None:
     """A report PDF: its PAdES signature by a certificate of a trusted key list."""
     pdf, source = check_pdf(data, config, options)
-    stamp = f"timestamped {pdf.timestamp}" if pdf.timestamp else "no timestamp in the signature"
     console.print(
-        f"verified: PDF signature by {pdf.signer} — {source}; {stamp}",
+        f"verified: PDF signature by {pdf.signer} — {source}; {pdf.describe_time()}",
         highlight=False,
         soft_wrap=True,
     )
@@ -191,6 +190,8 @@ def _print_check(check: ReportCheck) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    for proof in check.proofs:
+        console.print(f"time: {proof.describe()}", highlight=False, soft_wrap=True)
     if check.key.trusted:
         console.print("verified", highlight=False)
 

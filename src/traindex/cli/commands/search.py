@@ -11,8 +11,9 @@ from rich.text import Text
 
 from traindex.catalog.store import Catalog
 from traindex.cli.commands.face_search import run_face_search
-from traindex.cli.commands.image_search import portfolio_files, run_image_search
-from traindex.cli.commands.nearcopy import similar_result
+from traindex.cli.commands.image_search import Verification, portfolio_files, run_image_search
+from traindex.cli.commands.iscc_search import run_iscc_search
+from traindex.cli.commands.nearcopy import similar_result, with_clip
 from traindex.cli.common import (
     console,
     emit_json,
@@ -22,6 +23,7 @@ from traindex.cli.common import (
     user_errors,
 )
 from traindex.cli.coverage import print_coverage
+from traindex.config import Settings
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
@@ -39,6 +41,23 @@ def _query(options: dict[QueryKind, str | None]) -> Query:
     kind, value = given[0]
     assert value is not None
     return Query(kind, value)
+
+
+def _candidate_query(
+    selectors: dict[QueryKind, str | None], clip_model: Path | None, config: Settings
+) -> Query | None:
+    """The metadata query that picks candidates, or ``None`` for CLIP neighbours."""
+    if any(value is not None for value in selectors.values()):
+        if clip_model is not None:
+            exit_with("--verify-candidates takes one metadata selector or --clip-model, not both")
+        return _query(selectors)
+    if config.clip_model_dir is None:
+        exit_with(
+            "--verify-candidates needs candidates: one of --domain, --url-prefix, "
+            "--flickr-user, --text, or --clip-model DIR (CLIP neighbours by the release's "
+            "published embeddings)"
+        )
+    return None
 
 
 def _highlight(caption: str | None, terms: tuple[str, ...]) -> Text:
@@ -142,6 +161,16 @@ def search_command(
         Path | None,
         typer.Option("--face", help="A photo of exactly one face (yours): same face matches."),
     ] = None,
+    iscc: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--iscc", help="An ISCC code (Image-Code or ISCC-CODE; repeatable): same image."
+        ),
+    ] = None,
+    declaration: Annotated[
+        Path | None,
+        typer.Option("--declaration", help="A TDM·AI declaration file: its ISCC code(s)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the JSON answer to this file.")
     ] = None,
@@ -164,15 +193,43 @@ def search_command(
         typer.Option(
             "--verify-candidates",
             help="With --image/--images and one of --domain, --url-prefix, --flickr-user, "
-            "--text: download those rows' images (cached) and keep the ones your files' "
-            "pixels prove (same file / same image, with the download as proof).",
+            "--text (or --clip-model: each file's nearest rows by the release's published "
+            "CLIP embeddings): download those rows' images (cached) and keep the ones your "
+            "files' pixels prove (same file / same image, with the download as proof).",
         ),
     ] = False,
     max_candidates: Annotated[
         int, typer.Option("--max-candidates", min=1, max=10_000, help="Download at most N.")
     ] = 200,
+    per_image: Annotated[
+        int,
+        typer.Option(
+            "--candidates-per-image",
+            min=1,
+            max=1_000,
+            help="With --verify-candidates --clip-model: each file's K nearest rows.",
+        ),
+    ] = 20,
+    tsa: Annotated[
+        str | None,
+        typer.Option(
+            "--tsa",
+            help="With --verify-candidates: RFC 3161 timestamp authority URL that stamps "
+            "each download proof (or the tsa_url setting).",
+        ),
+    ] = None,
 ) -> None:
-    """Search by image file(s), face, URL, domain, Flickr photo/account, digest or caption."""
+    """Search by image file(s), face, ISCC, URL, domain, Flickr photo/account, digest or
+    caption."""
+    if tsa is not None and not verify_candidates:
+        exit_with("--tsa stamps download proofs: use it with --verify-candidates")
+    if iscc or declaration is not None:
+        with user_errors():
+            run_iscc_search(
+                settings(ctx), iscc or [], declaration, dataset=dataset, limit=limit,
+                offset=offset, as_json=as_json, out=out,
+            )  # fmt: skip
+        return
     if face is not None:
         with user_errors():
             run_face_search(
@@ -180,18 +237,22 @@ def search_command(
             )
         return
     if image is not None or images is not None:
-        candidates = None
+        config = with_clip(settings(ctx), clip_model)
+        verification = None
         if verify_candidates:
-            candidates = _query(
-                {"domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
-                 "text": text}
-            )  # fmt: skip
+            selectors: dict[QueryKind, str | None] = {
+                "domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
+                "text": text,
+            }  # fmt: skip
+            query = _candidate_query(selectors, clip_model, config)
+            verification = Verification(query, per_image=per_image, cap=max_candidates)
+        if tsa is not None:
+            config = config.model_copy(update={"tsa_url": tsa})
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                settings(ctx), paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
-                candidates=candidates, max_candidates=max_candidates,
-                ray_address=ray_address,
+                config, paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                verification=verification, ray_address=ray_address,
             )  # fmt: skip
         return
     if similar is not None or similar_text is not None:

@@ -36,14 +36,24 @@ def serve_command(
     ] = False,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Search releases placed on this Ray cluster (traindex place-index) where "
+            "their PDQ shards are held (default: TRAINDEX_SEARCH_RAY_ADDRESS).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app (search, results, datasets, opt-out) and the JSON API (/docs)."""
     with user_errors():
         cfg = _demo_settings(ctx) if demo else settings(ctx)
+        if ray_address is not None:
+            cfg = cfg.model_copy(update={"search_ray_address": ray_address})
         with needs("web"):  # FastAPI, uvicorn and every route's services load only to serve
             import uvicorn
 
-            from traindex.api.app import create_app
+            from traindex.server.app import create_app
 
         app = create_app(cfg)
     console.print(f"traindex: catalog {cfg.home} — open http://{host}:{port}/ (API docs: /docs)")

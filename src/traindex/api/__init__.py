@@ -1,1 +1,0 @@
-"""HTTP API: one FastAPI app serving JSON endpoints (and, later, the web pages)."""

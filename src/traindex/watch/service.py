@@ -1,0 +1,53 @@
+"""The watchlist's one entry point for the CLI, the web app and the ingest/fingerprint hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from traindex.config import Settings
+from traindex.watch.finder import check_face
+from traindex.watch.model import Watch, WatchKind, new_watch
+from traindex.watch.notify import Notifier, Sent
+from traindex.watch.runner import RunReport, WatchRunner
+from traindex.watch.store import WatchStore
+
+__all__ = ["Outcome", "WatchService"]
+
+
+@dataclass
+class Outcome:
+    """A run and the notifications it sent."""
+
+    report: RunReport
+    sent: Sent
+
+
+class WatchService:
+    """Add, run and notify watches of one traindex home."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = WatchStore(settings.home)
+
+    def add(self, kind: WatchKind, value: str, **contacts: str | None) -> Watch:
+        """Check and save a watch (atomically); ``run`` searches what is already ingested.
+        ``contacts``: ``owner_id``, ``email``, ``webhook`` as ``new_watch`` takes them."""
+        watch = new_watch(kind, value, **contacts)
+        if kind == "face":
+            check_face(self.settings, Path(watch.value))
+        self.store.add(watch)
+        return watch
+
+    def run(self, *, dataset: str | None = None, watch_ids: Sequence[str] | None = None) -> Outcome:
+        """Run watches over the rows they have not compared, then notify what is new."""
+        report = WatchRunner(self.settings, self.store).run(dataset=dataset, watch_ids=watch_ids)
+        return Outcome(report, Notifier(self.settings, self.store).send())
+
+    def after_new_rows(self, dataset: str) -> Outcome | None:
+        """The hook of ingest and fingerprint: run every watch over ``dataset``'s new rows
+        (``None`` when nobody watches, so the hook costs nothing then)."""
+        if not self.store.watches():
+            return None
+        return self.run(dataset=dataset)
