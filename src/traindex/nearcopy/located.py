@@ -53,6 +53,7 @@ __all__ = [
     "locate",
     "output_points",
     "search_outputs",
+    "window_points",
 ]
 
 NEARCOPY_POINTS = KeypointOptions(query_features=4096, query_sides=(512, 1024, 2048))

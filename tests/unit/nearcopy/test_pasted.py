@@ -21,7 +21,7 @@ from traindex.catalog.store import Catalog
 from traindex.core.matches import Match
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport, OutputResult
 from traindex.nearcopy.evidence import VerdictRules
-from traindex.nearcopy.located import OutputFrame, locate
+from traindex.nearcopy.located import OutputFrame, Windows, locate, window_points
 from traindex.nearcopy.report import render_report
 from traindex.search.keypoints import KeypointMatch
 
@@ -105,6 +105,23 @@ def test_locate_inverts_the_transform(
     outline = np.array(region.outline) / side
     back = outline @ model[:, :2].T + model[:, 2]
     assert np.allclose(back, corners, atol=1e-6)
+
+
+@given(st.integers(0, 500), st.integers(0, 300), st.sampled_from([(1000, 800), (700, 1100)]))
+@settings(max_examples=15, deadline=None)
+def test_window_points_are_in_the_pictures_units(x: int, y: int, size: tuple[int, int]) -> None:
+    """Points found in the windows sit on the picture's corners, in units of its longer
+    side (the units of the whole-picture points they are searched with)."""
+    picture = Image.new("L", size, 0)
+    picture.paste(255, (x, y, x + 200, y + 150))
+    points = window_points(picture, Windows(features=64, side=256)).points * max(size)
+    corners = np.array([[x, y], [x + 200, y], [x + 200, y + 150], [x, y + 150]])
+    nearest = np.linalg.norm(points[:, None, :] - corners[None], axis=2).min(axis=1)
+    assert len(points) > 0
+    # ORB's coarse pyramid levels place a corner a few of their pixels off; a window mapped
+    # with the wrong offset or scale would be off by a quarter of the picture or more
+    assert np.median(nearest) < 0.01 * max(size)
+    assert nearest.max() < 0.05 * max(size)
 
 
 def _covered(image: Image.Image, box: Box, rng: np.random.Generator) -> Image.Image:
