@@ -3,14 +3,18 @@
 Training release: 14 real photos, built as a user would (ingest, fingerprint, region
 index) by ``tests/unit/nearcopy/edits.py``, which also holds the edit families that
 simulate how generated images copy training images. Positives: every family x 14 photos
-x ``seeds`` random draws. Negatives ("novel"): the 13 other photos, the 7 clip-retrieval
-test photos (two different kittens among them), and random 60-95 % views of those 20.
+x ``seeds`` random draws (``draws`` sets another number for chosen families). Negatives
+(``novel``): the 13 other photos, the 7 clip-retrieval test photos (two different kittens
+among them), and random 60-95 % views of those 20; with ``pasted_negatives``, also
+(``novel_pasted``) each of them pasted like ``pasted_random`` on another one's background:
+the negatives of the keypoint search's own shape.
 """
 
 from __future__ import annotations
 
 import os
 import runpy
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -53,19 +57,35 @@ def _view(photo: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def evaluation_set(
-    training: list[tuple[str, Image.Image]], others: list[Image.Image], seeds: int
+    training: list[tuple[str, Image.Image]],
+    others: list[Image.Image],
+    seeds: int,
+    *,
+    draws: Mapping[str, int] | None = None,
+    pasted_negatives: bool = False,
 ) -> list[tuple[str, str, bytes]]:
-    """``(family, output name, JPEG bytes)``; family ``novel`` are the negatives."""
-    rng = np.random.default_rng(2026)
+    """``(family, output name, JPEG bytes)``; families ``novel*`` are the negatives; a
+    name ends ``@scale`` where the edit drew one (``pasted_random``). Each
+    family draws from its own random stream, so changing one family's ``draws`` leaves
+    the others' outputs as they were."""
     out = []
-    for family, edit in edits.EDITS.items():
-        for seed in range(seeds):
+    for number, (family, edit) in enumerate(edits.EDITS.items()):
+        rng = np.random.default_rng([2026, number])
+        for seed in range((draws or {}).get(family, seeds)):
             for i, (name, photo) in enumerate(training):
                 other = others[(i + seed) % len(others)]
                 image = edit(photo, other, rng)
-                out.append((family, f"{family}/{seed}/{name}", edits.jpeg(image, 80)))
+                scale = f"@{image.info['scale']:.2f}" if "scale" in image.info else ""
+                out.append((family, f"{family}/{seed}/{name}{scale}", edits.jpeg(image, 80)))
+    rng = np.random.default_rng(2026)
     for i, photo in enumerate(others):
         out.append(("novel", f"novel/{i}", edits.jpeg(photo, 80)))
         for seed in range(seeds):
             out.append(("novel", f"novel/{i}/view{seed}", edits.jpeg(_view(photo, rng), 80)))
+    if pasted_negatives:
+        for seed in range(seeds):
+            for i, photo in enumerate(others):
+                other = others[(i + 1 + seed) % len(others)]
+                image = edits.pasted_random(photo, other, rng)
+                out.append(("novel_pasted", f"novel_pasted/{seed}/{i}", edits.jpeg(image, 80)))
     return out

@@ -1,4 +1,5 @@
-"""The near-copy page in real Chromium: upload, see the verdicts and the region, download.
+"""The near-copy page in real Chromium: upload, see the verdicts and the region, download
+the report (HTML, and a PDF whose signature verifies against the site's published key).
 
 Its own site: the near-copy tests' training release (real photos, fingerprinted with
 keypoints) served by the real app on 127.0.0.1.
@@ -6,16 +7,21 @@ keypoints) served by the real app on 127.0.0.1.
 
 from __future__ import annotations
 
+import io
+import re
 import runpy
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from driver import new_context
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from pypdf import PdfReader
 
+from traindex.evidence.pades import check_pdf_signature
 from traindex.server.app import create_app
 from traindex.server.running import serve_in_thread
 
@@ -74,14 +80,44 @@ def test_upload_see_the_verdict_and_region_and_download_the_report(
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=training.element_handle()
     )
-    with page.expect_download() as info:
-        page.click("#report-download")
-    saved = tmp_path / "report.html"
-    info.value.save_as(saved)
-    html = saved.read_text()
+    assert _buttons(page) >= {"/nearcopy/report html", "/nearcopy/report pdf"}
+    html = _download(page, "#report-html", tmp_path / "report.html").decode()
     assert "Near-copy report" in html
     assert '<polygon class="outline"' in html
+    for name, verdict in (("pasted.jpg", "near_copy"), ("novel.jpg", "novel")):
+        shown = rf'{name}</code><br>\s*<span class="verdict {verdict}">{verdict}</span>'
+        assert re.search(shown, html), (name, verdict)
+    pdf = _download(page, "#report-pdf", tmp_path / "report.pdf")
+    keys = page.request.get(url + "/.well-known/traindex-keys.json").json()["keys"]
+    current = next(k for k in keys if k["retired_at"] is None)
+    # pyHanko's check runs its own event loop; Playwright's sync API holds one in this thread
+    with ThreadPoolExecutor(1) as pool:
+        check = pool.submit(check_pdf_signature, pdf, current["pdf_certificate"].encode()).result()
+    assert check.ok, check
+    assert current["fingerprint"] in check.signer
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    for word in ("pasted.jpg", "near_copy", "novel.jpg", "novel"):
+        assert word in text
     page.close()
+
+
+def _buttons(page: Page) -> set[str]:
+    """The page's buttons as ``'<form action> <value or label>'``."""
+    return set(
+        page.evaluate(
+            """() => [...document.querySelectorAll("button")].map((b) =>
+                (b.form ? b.form.getAttribute("action") : "-") + " " +
+                (b.value || b.textContent.trim()))"""
+        )
+    )
+
+
+def _download(page: Page, button: str, saved: Path) -> bytes:
+    with page.expect_download() as info:
+        page.click(button)
+    info.value.save_as(saved)
+    assert info.value.suggested_filename == f"traindex-nearcopy{saved.suffix}"
+    return saved.read_bytes()
 
 
 def test_a_zipped_folder_and_a_pdf_report(

@@ -131,6 +131,12 @@ class EvidenceService:
         limit = self.settings.evidence_pdf_max_matches
         return RenderedReport(sealed, thumbs, limit, self._pdf_signing(), lang)
 
+    def signed_pdf(self, pdf: bytes, reason: str) -> bytes:
+        """``pdf`` PAdES-signed by the operator key, as report PDFs are (for documents this
+        service did not build itself, e.g. the near-copy report)."""
+        fingerprint = key_fingerprint(self.signer.public_key)
+        return sign_pdf(pdf, self._pdf_signing(), reason=reason, fingerprint=fingerprint)
+
     def _pdf_signing(self) -> PdfSigning:
         """The keyring's PDF identity; a signer given in code gets a fresh one bound to it."""
         signer = self.signer

@@ -116,14 +116,14 @@ class Keypoints:
         )
 
 
-def _working_image(image: Image.Image, side: int) -> Image.Image:
-    """Luma, border-trimmed, longer side exactly ``side`` (small images are enlarged so a
-    thumbnail's points are found at the same scale as the full photo's), histogram-
-    equalised: a night photo has no corner above FAST's threshold until its few grey
-    levels are spread, and ORB's descriptors compare pixel pairs, which a monotone
-    mapping of grey levels leaves in the same order."""
+def _working_image(image: Image.Image, side: int, trim: bool = True) -> Image.Image:
+    """Luma, border-trimmed (unless ``trim`` is off), longer side exactly ``side`` (small
+    images are enlarged so a thumbnail's points are found at the same scale as the full
+    photo's), histogram-equalised: a night photo has no corner above FAST's threshold
+    until its few grey levels are spread, and ORB's descriptors compare pixel pairs,
+    which a monotone mapping of grey levels leaves in the same order."""
     luma = image if image.mode == "L" else image.convert("L")
-    trimmed = trim_uniform_border(luma)
+    trimmed = trim_uniform_border(luma) if trim else None
     picture = trimmed if trimmed is not None else luma
     scale = side / max(picture.size)
     size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
@@ -148,15 +148,21 @@ def _spread(
 
 
 def extract_keypoints(
-    image: Image.Image, features: int, options: KeypointOptions, side: int | None = None
+    image: Image.Image,
+    features: int,
+    options: KeypointOptions,
+    side: int | None = None,
+    *,
+    trim: bool = True,
 ) -> Keypoints:
     """At most ``features`` ORB points of ``image`` (any mode) resized to ``side``
     (default: the working side), spread over a ``grid`` x ``grid`` partition of the
-    picture (see :func:`_spread`); positions in units of that side."""
+    picture (see :func:`_spread`); positions in units of that side. ``trim`` off: for a
+    window cut from a picture, whose positions must stay those of the window."""
     import cv2
 
     side = side or options.working_side
-    work = _working_image(image, side)
+    work = _working_image(image, side, trim)
     # one detector per call (creating it costs microseconds): the web server searches on
     # several threads, and a shared OpenCV object is not documented as thread-safe
     detector = cv2.ORB.create(

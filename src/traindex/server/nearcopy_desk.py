@@ -1,7 +1,7 @@
 """What the near-copy page and ``POST /api/nearcopy`` share: limits, rate, one checker.
 
-Both read the upload within ``UploadLimits`` (``web.uploads``), expand zipped folders
-(``web.zipped``), admit the client through a token bucket (a check describes every image
+Both read the upload within ``UploadLimits`` (``server.uploads``), expand zipped folders
+(``server.zipped``), admit the client through a token bucket (a check describes every image
 with ~45 PDQ variants, tiles and ~12,000 keypoints: seconds of CPU, so a client gets
 ``web_nearcopy_burst`` checks and then ``web_nearcopy_per_minute``) and run the same
 ``NearCopyChecker`` as ``traindex nearcopy``. Uploaded images live only for the request.
@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
-from traindex.errors import InputError, TraindexError
+from traindex.errors import InputError, RateLimitedError
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport
 from traindex.nearcopy.report import render_report
 from traindex.nearcopy.results import OutputResult
@@ -23,13 +23,7 @@ from traindex.registry.ratelimit import TokenBuckets
 from traindex.server.uploads import SearchForm, UploadLimits, read_search_form
 from traindex.server.zipped import expand_zips
 
-__all__ = ["NearCopyDesk", "TooManyChecksError"]
-
-
-class TooManyChecksError(TraindexError):
-    """This client has used up its near-copy checks for now (HTTP 429)."""
-
-    status = 429
+__all__ = ["NearCopyDesk"]
 
 
 class NearCopyDesk:
@@ -37,7 +31,7 @@ class NearCopyDesk:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.limits = UploadLimits.from_settings(settings)
+        self.limits = UploadLimits.from_settings(settings, unit="check")
         self.buckets = TokenBuckets(
             settings.web_nearcopy_per_minute / 60, settings.web_nearcopy_burst
         )
@@ -48,7 +42,9 @@ class NearCopyDesk:
         client = request.client.host if request.client else "unknown"
         wait = self.buckets.take(client)
         if wait > 0:
-            raise TooManyChecksError(f"near-copy check limit reached; try again in {wait:.0f} s")
+            raise RateLimitedError(
+                f"near-copy check limit reached; try again in {wait:.0f} s", wait
+            )
 
     async def read(self, request: Request) -> SearchForm:
         """The request's images (zips expanded) and fields, within the upload limits."""

@@ -40,20 +40,23 @@ class UploadTooLargeError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
-    """How much one search request may upload; the web app takes them from ``Settings``."""
+    """How much one request may upload; the web app takes them from ``Settings``.
+    ``unit`` names one request in error messages (a ``search``, a near-copy ``check``)."""
 
     max_file_bytes: int
     max_files: int
     max_request_bytes: int
     max_pixels: int
+    unit: str = "search"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> UploadLimits:
+    def from_settings(cls, settings: Settings, unit: str = "search") -> UploadLimits:
         return cls(
             max_file_bytes=settings.web_max_file_bytes,
             max_files=settings.web_max_files,
             max_request_bytes=settings.web_max_request_bytes,
             max_pixels=settings.web_max_pixels,
+            unit=unit,
         )
 
 
@@ -83,11 +86,11 @@ async def _bounded(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[b
         yield chunk
 
 
-def _check_declared(request: Request, limit: int) -> None:
+def _check_declared(request: Request, limit: int, unit: str) -> None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise UploadTooLargeError(
-            f"the upload is {_mb(int(declared))}, over the {_mb(limit)} limit per search; "
+            f"the upload is {_mb(int(declared))}, over the {_mb(limit)} limit per {unit}; "
             "send fewer or smaller images"
         )
 
@@ -117,7 +120,7 @@ async def _multipart(request: Request, limits: UploadLimits) -> SearchForm:
     except MultiPartException as exc:
         if "files" in str(exc).lower():
             raise UploadTooLargeError(
-                f"at most {limits.max_files} images per search; split the portfolio"
+                f"at most {limits.max_files} images per {limits.unit}; send the rest in another"
             ) from exc
         raise InputError(f"cannot read the form: {exc}") from exc
     form, taken = SearchForm(), set[str]()
@@ -172,9 +175,9 @@ async def read_search_form(
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        _check_declared(request, limits.max_request_bytes)
+        _check_declared(request, limits.max_request_bytes, limits.unit)
         return await _multipart(request, limits)
-    _check_declared(request, form_bytes)
+    _check_declared(request, form_bytes, limits.unit)
     body = await _small_body(request, form_bytes)
     if content_type == "application/x-www-form-urlencoded":
         try:

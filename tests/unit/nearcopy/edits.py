@@ -147,11 +147,14 @@ def pasted_at(
 
 def pasted_random(photo: Image.Image, other: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The photo at 30-90 % of the side, at a random place, turned up to 5 degrees, on a
-    768 x 768 background: the generated-image case keypoints find (any place and scale)."""
+    768 x 768 background: the generated-image case keypoints find (any place and scale).
+    The drawn scale is kept in the output's ``info`` (the benchmark reports by scale)."""
     canvas = other.resize((768, 768))
     place = (float(rng.uniform()), float(rng.uniform()))
     scale, angle = float(rng.uniform(0.3, 0.9)), float(rng.uniform(-5, 5))
-    return pasted_at(photo, canvas, scale=scale, place=place, angle=angle)[0]
+    out = pasted_at(photo, canvas, scale=scale, place=place, angle=angle)[0]
+    out.info["scale"] = scale
+    return out
 
 
 def build_release(

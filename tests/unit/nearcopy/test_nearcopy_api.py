@@ -105,3 +105,4 @@ def test_api_rate_limit_and_empty_requests(tmp_path: Path) -> None:
         second = client.post("/api/nearcopy", files=[("image", ("a.png", b"nope", "image/png"))])
     assert second.status_code == 429
     assert "try again in" in second.json()["detail"]
+    assert int(second.headers["Retry-After"]) >= 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -21,7 +21,7 @@ from traindex.catalog.store import Catalog
 from traindex.core.matches import Match
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport, OutputResult
 from traindex.nearcopy.evidence import VerdictRules
-from traindex.nearcopy.located import OutputFrame, locate
+from traindex.nearcopy.located import OutputFrame, Windows, locate, window_points
 from traindex.nearcopy.report import render_report
 from traindex.search.keypoints import KeypointMatch
 
@@ -30,9 +30,14 @@ from .conftest import TrainingSet, edits
 Box = tuple[int, int, int, int]
 _NO_SHRINK = (Phase.explicit, Phase.generate)
 """Each example checks real images (seconds): report a failure as drawn, do not shrink."""
-TEXTURED = (0, 1, 3, 6, 10, 11)
-"""Training photos with corners all over (a star field or a cat's fur have few that
-survive shrinking to 30 %; the benchmark measures every photo)."""
+FOUND_FROM = 0.45
+"""From this share of the side on, every training photo but the star field must be found.
+Below it some copies of a few photos are missed (a rocket on a plain sky, a cat's fur:
+few of their 128 stored points survive shrinking to a third); ``bench/nearcopy_quality.py``
+measures how often, over every photo and scale from 30 %."""
+STAR_FIELD = 4
+"""skimage's Hubble deep field: its corners are faint points of light that shrinking and
+JPEG erase; even half-size copies are missed at times (the benchmark's per-photo row)."""
 
 
 def _iou(a: Box | list[int], b: Box | list[int]) -> float:
@@ -102,6 +107,23 @@ def test_locate_inverts_the_transform(
     assert np.allclose(back, corners, atol=1e-6)
 
 
+@given(st.integers(0, 500), st.integers(0, 300), st.sampled_from([(1000, 800), (700, 1100)]))
+@settings(max_examples=15, deadline=None)
+def test_window_points_are_in_the_pictures_units(x: int, y: int, size: tuple[int, int]) -> None:
+    """Points found in the windows sit on the picture's corners, in units of its longer
+    side (the units of the whole-picture points they are searched with)."""
+    picture = Image.new("L", size, 0)
+    picture.paste(255, (x, y, x + 200, y + 150))
+    points = window_points(picture, Windows(features=64, side=256)).points * max(size)
+    corners = np.array([[x, y], [x + 200, y], [x + 200, y + 150], [x, y + 150]])
+    nearest = np.linalg.norm(points[:, None, :] - corners[None], axis=2).min(axis=1)
+    assert len(points) > 0
+    # ORB's coarse pyramid levels place a corner a few of their pixels off; a window mapped
+    # with the wrong offset or scale would be off by a quarter of the picture or more
+    assert np.median(nearest) < 0.01 * max(size)
+    assert nearest.max() < 0.05 * max(size)
+
+
 def _covered(image: Image.Image, box: Box, rng: np.random.Generator) -> Image.Image:
     """A fifth of the pasted picture covered by a grey sticker (a partly covered copy)."""
     x, y, w, h = box
@@ -158,22 +180,26 @@ def _cases(index: st.SearchStrategy[int], low: float, high: float) -> st.SearchS
 
 
 def _run_case(keypoint_set: TrainingSet, case: _Case) -> tuple[OutputResult, Box]:
+    note(f"photo {keypoint_set.training[case[0]][0]}, (index, scale, place, angle, q) {case}")
     index, scale, place, angle, quality = case
     image, box = _pasted(keypoint_set, index, scale, place, angle)
     return _check_one(keypoint_set, image, quality), box
 
 
-@settings(max_examples=10, derandomize=True, phases=_NO_SHRINK)
-@given(case=_cases(st.sampled_from(TEXTURED), 0.6, 0.9))
+@settings(max_examples=14, derandomize=True, phases=_NO_SHRINK)
+@given(case=_cases(st.integers(0, 13).filter(lambda i: i != STAR_FIELD), FOUND_FROM, 0.9))
 def test_pasted_anywhere_property(keypoint_set: TrainingSet, case: _Case) -> None:
+    """Any training photo (but the star field), 45-90 % of the side, any place, turned up
+    to 5 degrees, JPEG q50-95: ``near_copy``, the right row, and the region where it was
+    pasted."""
     result, box = _run_case(keypoint_set, case)
     _assert_found(result, keypoint_set, case[0], box)
 
 
 @settings(max_examples=8, derandomize=True, phases=_NO_SHRINK)
-@given(case=_cases(st.integers(0, 13), 0.3, 0.6))
+@given(case=_cases(st.integers(0, 13), 0.3, FOUND_FROM))
 def test_small_pasted_copies_are_never_misplaced(keypoint_set: TrainingSet, case: _Case) -> None:
-    """Below 60 % of the side a copy may be missed (the benchmark measures how often); when
+    """Below 45 % of the side a copy may be missed (the benchmark measures how often); when
     it is found, it is the right row at the right place, and it is never a ``copy``."""
     result, box = _run_case(keypoint_set, case)
     assert result.verdict in ("near_copy", "novel")

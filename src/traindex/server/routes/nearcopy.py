@@ -2,8 +2,9 @@
 
 ``multipart/form-data`` with one or more ``image`` files (generated images, or zips of a
 folder of them) and an optional ``dataset``. The same limits as the near-copy page apply
-(``web.nearcopy_desk``: upload size and count, zip expansion, per-client rate); errors
-come back as ``{"detail": message}`` with 400, 404, 413 or 429. No cookies, so no CSRF.
+(``server.nearcopy_desk``: upload size and count, zip expansion, per-client rate); errors
+come back as ``{"detail": message}`` with 400, 404, 413 or 429 (with ``Retry-After``). No
+cookies, so no CSRF.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from starlette.requests import Request
 from traindex.config import Settings
 from traindex.errors import TraindexError
 from traindex.server.nearcopy_desk import NearCopyDesk
-from traindex.server.rendering import status_of
-from traindex.server.routes.search import json_answer
+from traindex.server.routes.search import error_answer, json_answer
 
 __all__ = ["router"]
 
@@ -67,7 +67,7 @@ def router(settings: Settings) -> APIRouter:
             desk.admit(request)
             report = await run_in_threadpool(desk.check, form)
         except TraindexError as exc:
-            return json_answer({"detail": str(exc)}, status_of(exc))
+            return error_answer(exc)
         return json_answer(report.to_json())
 
     return api
