@@ -3,20 +3,18 @@
 ``match_json_contract.json`` holds the ``--json`` documents of one search of each catalog
 and image method over a fingerprinted ``credits`` release (PDQ, ISCC and keypoints), as
 written before ``Match``'s evidence got typed fields: any change of a key, its order or its
-value shows here. Regenerate it only for a deliberate contract change, by running this
-test with ``TRAINDEX_WRITE_CONTRACT=1``.
+value shows here (see the ``match_contract`` fixture).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from tests.conftest import MatchContract
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
@@ -84,13 +82,13 @@ def _documents(settings: Settings, photo_dir: Path) -> list[dict[str, Any]]:
     return docs
 
 
-def test_search_json_is_unchanged(home: Settings, photo_dir: Path) -> None:
-    written = json.dumps(_documents(home, photo_dir), indent=1) + "\n"
-    if os.environ.get("TRAINDEX_WRITE_CONTRACT") == "1":
-        CONTRACT.write_text(written)
-    matches = [m for doc in json.loads(written) for m in doc["matches"]]
+def test_search_json_is_unchanged(
+    home: Settings, photo_dir: Path, match_contract: MatchContract
+) -> None:
+    documents = _documents(home, photo_dir)
+    matches = [m for doc in documents for m in doc["matches"]]
     methods = {m["method"] for m in matches}
     assert methods == {"exact_url", "url_prefix", "domain", "flickr_photo", "text", "same_file",
                        "same_image"}  # fmt: skip
     assert {m.get("variant") for m in matches} >= {"original", "flip_h", "keypoints", "iscc"}
-    assert written == CONTRACT.read_text()
+    match_contract(CONTRACT, documents)
