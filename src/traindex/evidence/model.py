@@ -136,7 +136,7 @@ class TextLayout(_Frozen):
 
     rows: Literal["lines", "records"]
     delimiter: str
-    quote: str | None = None
+    quote: Literal['"'] | None = None
     header: bool = Field(description="records: the first record names the columns")
     compression: Literal["gzip", "bz2"] | None = None
     cells: dict[str, int] = Field(default_factory=dict, description="lines: field -> position")

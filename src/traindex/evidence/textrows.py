@@ -84,12 +84,12 @@ def text_check(file: str, row: int, layout: TextLayout) -> str:
         show = f"sed -n '{row + 1}{{p;q;}}'"
         unpack = _UNPACK.get(layout.compression or "")
         return f"{unpack} {name} | {show}" if unpack else f"{show} {name}"
-    quoting = f'quotechar="{layout.quote}"' if layout.quote else "quoting=csv.QUOTE_NONE"
+    quoting = "" if layout.quote else ",quoting=csv.QUOTE_NONE"  # csv's default quote is "
     delimiter = "\\t" if layout.delimiter == "\t" else layout.delimiter
     script = (
         "import csv,itertools,sys; "
         'f=open(sys.argv[1],newline="",encoding="utf-8-sig"); '
-        f'r=(x for x in csv.reader(f,delimiter="{delimiter}",{quoting}) if x); '
+        f'r=(x for x in csv.reader(f,delimiter="{delimiter}"{quoting}) if x); '
         f"next(r); print(next(itertools.islice(r,{row},None)))"
     )
     return f"python3 -c '{script}' {name}"
