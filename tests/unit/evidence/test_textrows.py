@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import gzip
 import io
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ from traindex.evidence.model import TextLayout
 from traindex.evidence.textrows import FileRow, layout_of, read_rows, text_check
 from traindex.ingest.base import DatasetReader, ReaderOptions, SourceFile
 from traindex.ingest.table import TableReader
-from traindex.ingest.tsv import Cc3mReader, Cc12mReader
+from traindex.ingest.tsv import Cc3mReader, Cc12mReader, UrlListReader
 
 _PROPERTY = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -33,11 +34,11 @@ _TSV_CELL = st.text(alphabet=st.sampled_from(list("ab ,\"'NAé")), max_size=8)
 _NONE: frozenset[int] = frozenset()
 
 
-def _ingested(reader: DatasetReader, path: Path) -> dict[int, FileRow]:
+def _ingested(reader: DatasetReader, path: Path, has_caption: bool = True) -> dict[int, FileRow]:
     rows: dict[int, FileRow] = {}
     for batch in reader.batches(SourceFile.of(path, path), 4):
         for r in batch.select(["source_row", "url", "caption"]).to_pylist():
-            rows[r["source_row"]] = FileRow(r["url"], r["caption"], True)
+            rows[r["source_row"]] = FileRow(r["url"], r["caption"], has_caption)
     return rows
 
 
@@ -52,7 +53,8 @@ def _with_blanks(lines: list[str], blanks: list[int], end: str) -> str:
 def _agree(
     reader: DatasetReader, path: Path, layout: TextLayout, rows: int, bad: frozenset[int] = _NONE
 ) -> None:
-    ingested = _ingested(reader, path)
+    has_caption = layout.rows == "records" or "caption" in layout.cells
+    ingested = _ingested(reader, path, has_caption)
     assert len(ingested) == rows - len(bad)
     assert read_rows(path, layout, set(ingested)) == ingested
     if layout.rows == "records":  # no record that ingest did not number either
@@ -116,27 +118,41 @@ def test_tsv_table_records_numbered_alike(
     _agree(TableReader(), path, layout, len(cells))
 
 
+_LINE_READERS: dict[str, tuple[DatasetReader, tuple[str, ...]]] = {
+    "cc3m": (Cc3mReader(), Cc3mReader.order),
+    "cc12m": (Cc12mReader(), Cc12mReader.order),
+    "urls": (UrlListReader(), UrlListReader.header),
+}
+
+
 @_PROPERTY
 @given(
     cells=st.lists(st.tuples(_TSV_CELL, _TSV_CELL), min_size=1, max_size=12),
     blanks=st.lists(st.integers(0, 2), max_size=4),
     header=st.booleans(),
-    cc12m=st.booleans(),
+    kind=st.sampled_from(sorted(_LINE_READERS)),
+    packed=st.booleans(),
 )
 def test_headerless_lines_numbered_alike(
-    tmp_path: Path, cells: list[tuple[str, str]], blanks: list[int], header: bool, cc12m: bool
+    tmp_path: Path,
+    cells: list[tuple[str, str]],
+    blanks: list[int],
+    header: bool,
+    kind: str,
+    packed: bool,
 ) -> None:
-    reader: DatasetReader = Cc12mReader() if cc12m else Cc3mReader()
-    if cc12m:
-        lines = [f"http://h/{u} \t{c}" for u, c in cells]  # the reader strips the URL
-    else:
-        lines = [f"{c}\thttp://h/{u} " for u, c in cells]
-    lines = [("url\tcaption" if cc12m else "caption\turl")] * header + lines
-    path = tmp_path / "cc.tsv"
-    path.write_text(_with_blanks(lines, blanks, "\n"), encoding="utf-8")
+    reader, fields = _LINE_READERS[kind]
+    # the readers strip the URL, so it gets a trailing space
+    values = [{"url": f"http://h/{u} ", "caption": c} for u, c in cells]
+    lines = ["\t".join(fields)] * header + ["\t".join(v[f] for f in fields) for v in values]
+    text = _with_blanks(lines, blanks, "\n").encode()
+    path = tmp_path / ("cc.tsv.gz" if packed else "cc.tsv")
+    path.write_bytes(gzip.compress(text) if packed else text)
     layout = layout_of(reader.format, path.name, {})
     assert layout is not None
-    assert (layout.rows, layout.header) == ("lines", False)
+    assert (layout.rows, layout.header, layout.compression) == (
+        "lines", False, "gzip" if packed else None,
+    )  # fmt: skip
     _agree(reader, path, layout, len(cells))
 
 
