@@ -54,7 +54,7 @@ BENCHES := ingest_lookup signals_bulk fingerprint_throughput pdq_index_speed por
 	iscc_search kill9_resume pdq_interop registry_memory robots_conformance
 
 bench: $(STAMP)
-	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
+	for b in $(BENCHES); do PYTHONPATH=. $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .mypy_cache .ruff_cache .pytest_cache

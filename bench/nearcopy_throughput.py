@@ -87,7 +87,7 @@ def main() -> None:
             verdicts[workers] = [r.verdict for r in report.results]
             rows.append(_row(f"near-copy check, {workers} thread(s)", seconds, len(files)))
         checker = NearCopyChecker.from_settings(settings)
-        seconds, _ = timed(lambda: [checker._hashes(n, d) for n, d in files])
+        seconds, _ = timed(lambda: [checker._describe(n, d, points=False) for n, d in files])
         rows.append(_row("hashing only (decode, variants, tiles)", seconds, len(files)))
         seconds, _ = timed(lambda: ImageSearch(Catalog(settings)).search(files))
         rows.append(_row("baseline: search --image (whole image only)", seconds, len(files)))

@@ -51,6 +51,9 @@ class Manifest(BaseModel):
     traindex_version: str = __version__
     key_hash: str = KEY_HASH
     row_group_rows: int
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="--columns given at ingest (evidence reads rows back)"
+    )
     sources: list[SourceEntry] = Field(default_factory=list)
 
     @property

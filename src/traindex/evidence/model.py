@@ -30,6 +30,7 @@ __all__ = [
     "ReleaseCovered",
     "ReleaseSearched",
     "SourceFile",
+    "TextLayout",
 ]
 
 REPORT_FORMAT: Literal["traindex-evidence/1"] = "traindex-evidence/1"
@@ -121,12 +122,34 @@ class DownloadProof(_Frozen):
     time_basis: str = PROOF_CLOCK
 
 
+class TextLayout(_Frozen):
+    """How a CSV/TSV source file is read, so a row can be read back with ingest's numbering.
+
+    ``lines`` (Conceptual Captions TSVs, URL lists): the row is the 0-based physical line
+    (``sed -n``), cells are split on ``delimiter`` with no quoting, a ``.gz``/``.bz2``
+    file is decompressed first, and ``cells`` names the fields' 0-based positions.
+    ``records`` (tables with a header): the row is the 0-based CSV record after the
+    header, blank lines are not records, values may be quoted with ``quote``, and
+    ``columns`` are the ``--columns`` names ingest was given (the rest resolve from the
+    header by the same aliases).
+    """
+
+    rows: Literal["lines", "records"]
+    delimiter: str
+    quote: Literal['"'] | None = None
+    header: bool = Field(description="records: the first record names the columns")
+    compression: Literal["gzip", "bz2"] | None = None
+    cells: dict[str, int] = Field(default_factory=dict, description="lines: field -> position")
+    columns: dict[str, str] = Field(default_factory=dict, description="records: --columns")
+
+
 class PublishedRow(_Frozen):
     """Where a matched row is in the dataset file as published, with its raw values.
 
     Anyone holding the public file can confirm the row without traindex: the file is
     named with its size and SHA-256 (from the ingest manifest), the row by its 0-based
-    position, and ``check`` is a one-line DuckDB query that prints it.
+    position, and ``check`` is a one-line command that prints it (a DuckDB query for
+    Parquet; ``sed`` or ``python3`` for CSV/TSV, read as ``layout`` says).
     """
 
     file: str = Field(description="source file as published (path inside the release)")
@@ -135,7 +158,12 @@ class PublishedRow(_Frozen):
     row: int = Field(description="0-based position of the row in that file")
     url: str = Field(description="the URL exactly as the file has it (before normalising)")
     caption: str | None = None
-    check: str | None = Field(default=None, description="DuckDB query showing the row")
+    check: str | None = Field(
+        default=None, description="one-line command printing the row (DuckDB, sed or python3)"
+    )
+    layout: TextLayout | None = Field(
+        default=None, description="how to read a CSV/TSV file's row; None for Parquet"
+    )
 
 
 class EvidenceMatch(_Frozen):

@@ -3,9 +3,11 @@
 At build time each matched row gets a ``PublishedRow``: the source file as the ingest
 manifest recorded it (name, size, SHA-256), the row's 0-based position, its raw URL and
 caption as the file holds them (the catalog keeps ``url_raw`` next to the normalised URL),
-and a one-line DuckDB query that prints the row. ``check_against`` is the same check in
-code: it reads only the given file (pyarrow), never the catalog, so it shows the row is in
-the public file with that URL and caption, and refuses a row whose values were edited.
+and a one-line command that prints the row: a DuckDB query for Parquet, ``sed`` or
+``python3`` for CSV/TSV (whose reading rules the row's ``layout`` records, see
+``textrows``). ``check_against`` is the same check in code: it reads only the given file,
+never the catalog, so it shows the row is in the public file with that URL and caption,
+and refuses a row whose values were edited.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from traindex.catalog.manifest import Manifest
 from traindex.catalog.store import Catalog
 from traindex.core.signing import file_sha256
 from traindex.errors import InputError
-from traindex.evidence.model import EvidenceMatch, EvidenceReport, PublishedRow
+from traindex.evidence.model import EvidenceMatch, EvidenceReport, PublishedRow, TextLayout
+from traindex.evidence.textrows import FileRow, layout_of, read_rows, text_check
 from traindex.ingest.columns import resolve_columns
 
 __all__ = ["RowCheck", "check_against", "duckdb_check", "with_published_rows"]
@@ -49,6 +52,10 @@ def _raw_values(
     return {r["source_row"]: (r["url_raw"], r["caption"]) for r in table.to_pylist()}
 
 
+def _entry(shard: str, row: int, layout: TextLayout | None) -> tuple[str, TextLayout | None]:
+    return (duckdb_check(shard, row) if layout is None else text_check(shard, row, layout)), layout
+
+
 def _published(
     catalog: Catalog, matches: Sequence[EvidenceMatch]
 ) -> dict[tuple[str, str, str, int], PublishedRow]:
@@ -60,9 +67,13 @@ def _published(
         rel = catalog.release(dataset, release)
         manifest = rel.manifest() if rel.exists() else None
         source = manifest.source(shard) if manifest else None
-        if manifest is None or source is None or not shard.lower().endswith(".parquet"):
-            continue  # only published Parquet files can be checked row by row
+        if manifest is None or source is None:
+            continue
+        layout = layout_of(manifest.format, shard, manifest.columns)
+        if layout is None and not shard.lower().endswith(".parquet"):
+            continue  # tar shards and formats without a row rule are cited by key only
         for row, (url, caption) in _raw_values(catalog, manifest, shard, rows).items():
+            check, layout = _entry(shard, row, layout)
             found[(dataset, release, shard, row)] = PublishedRow(
                 file=shard,
                 bytes=source.size,
@@ -70,13 +81,14 @@ def _published(
                 row=row,
                 url=url,
                 caption=caption,
-                check=duckdb_check(shard, row),
+                check=check,
+                layout=layout,
             )
     return found
 
 
 def with_published_rows(report: EvidenceReport, catalog: Catalog) -> EvidenceReport:
-    """``report`` with each match's row in the published file, where it is Parquet."""
+    """``report`` with each match's row in the published file (Parquet, CSV or TSV)."""
     found = _published(catalog, report.matches)
     matches = [
         m.model_copy(update={"published": found.get((m.dataset, m.release, m.source_file, m.row))})
@@ -94,21 +106,34 @@ class RowCheck:
     reason: str
 
 
-def _check_row(parquet: pq.ParquetFile, match: EvidenceMatch, path: Path) -> RowCheck:
+def _compare(match: EvidenceMatch, values: FileRow | None) -> RowCheck:
     published = match.published
     assert published is not None
-    if not 0 <= published.row < parquet.metadata.num_rows:
+    if values is None:
         return RowCheck(match, False, f"the file has no row {published.row}")
-    columns = resolve_columns(parquet.schema_arrow.names, path=str(path))
-    names = [columns["url"], *([columns["caption"]] if "caption" in columns else [])]
-    row = _read_row(parquet, published.row, names)
-    if row[columns["url"]] != published.url:
-        return RowCheck(match, False, f"row {published.row} has URL {row[columns['url']]!r}")
-    if "caption" in columns and row[columns["caption"]] != published.caption:
+    if values.url != published.url:
+        return RowCheck(match, False, f"row {published.row} has URL {values.url!r}")
+    if values.has_caption and values.caption != published.caption:
         return RowCheck(match, False, f"row {published.row} has another caption")
     if match.caption is not None and match.caption != published.caption:
         return RowCheck(match, False, "the report's caption is not the row's")
     return RowCheck(match, True, f"row {published.row}: URL and caption as in the report")
+
+
+def _parquet_rows(path: Path, rows: set[int]) -> dict[int, FileRow]:
+    parquet = pq.ParquetFile(path)
+    columns = resolve_columns(parquet.schema_arrow.names, path=str(path))
+    names = [columns["url"], *([columns["caption"]] if "caption" in columns else [])]
+    found: dict[int, FileRow] = {}
+    for row in sorted(r for r in rows if 0 <= r < parquet.metadata.num_rows):
+        values = _read_row(parquet, row, names)
+        caption = values.get(columns["caption"]) if "caption" in columns else None
+        found[row] = FileRow(str(values[columns["url"]]), _text(caption), "caption" in columns)
+    return found
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _read_row(parquet: pq.ParquetFile, row: int, columns: list[str]) -> dict[str, object]:
@@ -127,15 +152,20 @@ def check_against(report: EvidenceReport, path: Path) -> list[RowCheck]:
     """Check every row the report cites in ``path`` (matched by SHA-256) from the file alone."""
     try:
         sha256 = file_sha256(path)
-        parquet = pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise InputError(f"cannot read the dataset file: {exc}", path=str(path)) from exc
     cited = [m for m in report.matches if m.published and m.published.sha256 == sha256]
     if not cited:
         files = sorted({m.published.file for m in report.matches if m.published})
         raise InputError(
             f"the report cites no row of this file (SHA-256 {sha256}); "
-            f"it cites {', '.join(files) or 'no Parquet file'}",
+            f"it cites {', '.join(files) or 'no published file'}",
             path=str(path),
         )
-    return [_check_row(parquet, m, path) for m in cited]
+    rows = {m.published.row for m in cited if m.published}
+    layout = next((m.published.layout for m in cited if m.published), None)
+    try:
+        found = _parquet_rows(path, rows) if layout is None else read_rows(path, layout, rows)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the dataset file: {exc}", path=str(path)) from exc
+    return [_compare(m, found.get(m.published.row) if m.published else None) for m in cited]

@@ -55,8 +55,9 @@ TEXT: dict[str, dict[str, str]] = {
         "check_rows": "Rows: {n} of {total} matched row(s) name the published dataset file "
         "(name, size, SHA-256), the row's position and its raw URL and caption. Anyone with "
         'that file can confirm them with "traindex report verify report.json --against FILE" '
-        "or with the one-line DuckDB query printed under each row. Rows of other kinds of "
-        "source file (CSV/TSV tables, image tar shards) are cited by file, row and key.",
+        "or with the one-line command printed under each row (a DuckDB query for Parquet, "
+        "sed or python3 for CSV/TSV files). Rows of image tar shards are cited by file, row "
+        "and key.",
     },
     "de": {
         "title": "Beweisbericht — Zusammenfassung für Anwälte und Behörden",
@@ -110,9 +111,10 @@ TEXT: dict[str, dict[str, str]] = {
         "check_rows": "Zeilen: {n} von {total} Treffer(n) nennen die veröffentlichte "
         "Datensatzdatei (Name, Größe, SHA-256), die Position der Zeile sowie ihre "
         'unveränderte URL und Bildunterschrift. Wer die Datei hat, kann sie mit "traindex '
-        'report verify report.json --against DATEI" oder der einzeiligen DuckDB-Abfrage unter '
-        "jeder Zeile bestätigen. Zeilen aus anderen Dateiarten (CSV/TSV-Tabellen, "
-        "Bild-Tar-Archive) werden mit Datei, Zeile und Schlüssel zitiert.",
+        'report verify report.json --against DATEI" oder dem einzeiligen Befehl unter jeder '
+        "Zeile bestätigen (eine DuckDB-Abfrage für Parquet, sed oder python3 für CSV/TSV-"
+        "Dateien). Zeilen aus Bild-Tar-Archiven werden mit Datei, Zeile und Schlüssel "
+        "zitiert.",
     },
     "nl": {
         "title": "Bewijsrapport — samenvatting voor advocaten en toezichthouders",
@@ -165,9 +167,9 @@ TEXT: dict[str, dict[str, str]] = {
         "check_rows": "Rijen: {n} van {total} gevonden rij(en) noemen het gepubliceerde "
         "datasetbestand (naam, grootte, SHA-256), de positie van de rij en haar ongewijzigde "
         'URL en bijschrift. Wie dat bestand heeft, kan ze bevestigen met "traindex report '
-        'verify report.json --against BESTAND" of met de DuckDB-query van één regel onder '
-        "elke rij. Rijen uit andere soorten bestanden (CSV/TSV-tabellen, tar-archieven met "
-        "afbeeldingen) worden aangeduid met bestand, rij en sleutel.",
+        'verify report.json --against BESTAND" of met de opdracht van één regel onder elke '
+        "rij (een DuckDB-query voor Parquet, sed of python3 voor CSV/TSV-bestanden). Rijen "
+        "uit tar-archieven met afbeeldingen worden aangeduid met bestand, rij en sleutel.",
     },
 }
 

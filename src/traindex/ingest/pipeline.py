@@ -69,6 +69,7 @@ def ingest(
     options = replace(options or ReaderOptions(), on_bad_row=rejects if skip_bad_rows else None)
     reader = detect_reader(root, fmt, options)
     rel, manifest = Catalog(settings).open_release(dataset, release, reader.format, root)
+    manifest.columns = manifest.columns or dict(options.columns)
     sources = reader.sources(root)
     if not sources:
         raise InputError(f"no {reader.format} source files found", path=str(root))
