@@ -162,9 +162,9 @@ def recall(
         row_by_url = {m.url: int(m.url.rsplit("/", 1)[1][:-4]) for m in result.matches}
         found, false = set(), 0
         for m in result.matches:
-            index, _ = truth[m.extra["query"]]
+            index, _ = truth[m.query]
             if row_by_url[m.url] == rows_of[index]:
-                found.add(m.extra["query"])
+                found.add(m.query)
             else:
                 false += 1
         tiers = Counter(tier for _, tier in truth.values())

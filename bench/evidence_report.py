@@ -40,20 +40,21 @@ def _hex(rng: random.Random, n: int) -> str:
 
 def _match(i: int, rng: random.Random, query: str, digests: Any) -> Any:
     """One LAION-like same-image match of ``query`` (row ``i`` of the synthetic result)."""
+    from traindex.core.match_evidence import ImageEvidence
     from traindex.core.matches import Match
 
     distance = rng.randint(0, 31)
     caption = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 14)))
     slug = caption[:40].replace(" ", "-")
-    extra = {
-        "query": query,
-        "query_sha256": digests.sha256,
-        "query_pdq": digests.pdq,
-        "threshold": 31,
-        "distance": distance,
-        "confidence": "certain" if distance <= 10 else "likely",
-        "explanation": f"{distance} of 256 fingerprint bits differ.",
-    }
+    evidence = ImageEvidence(
+        query=query,
+        query_sha256=digests.sha256,
+        query_pdq=digests.pdq,
+        threshold=31,
+        distance=distance,
+        confidence="certain" if distance <= 10 else "likely",
+        explanation=f"{distance} of 256 fingerprint bits differ.",
+    )
     return Match(
         dataset="laion2B-en",
         release="2022-03",
@@ -67,7 +68,7 @@ def _match(i: int, rng: random.Random, query: str, digests: Any) -> Any:
         method="same_image",
         score=1 - distance / 256,
         key=f"{i:09d}",
-        extra=extra,
+        evidence=evidence,
     )
 
 
@@ -86,7 +87,7 @@ def _runs(images: int, matches: int) -> tuple[list[Any], dict[Any, Any]]:
         _match(i, rng, found[i % len(found)], run.images[found[i % len(found)]])
         for i in range(matches)
     ]
-    run.totals = dict(Counter(m.extra["query"] for m in run.matches))
+    run.totals = dict(Counter(m.query for m in run.matches))
     digests = {row_ref(m): RowImage(_hex(rng, 32), _hex(rng, 32), "synthetic") for m in run.matches}
     return [run], digests
 

@@ -134,7 +134,7 @@ def main() -> None:
         started = time.perf_counter()
         found = ImageSearch(Catalog(settings), workers=1).search(files)
         search_seconds = time.perf_counter() - started
-        hit = {m.extra["query"] for m in found.matches}
+        hit = {m.query for m in found.matches}
     base = {n: n in hit for n in names}
     rows = _rows(families, full, base, names)
     copies = [n for n, f in zip(names, families, strict=True) if f not in NEGATIVE]

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     result = search.search_paths(paths)
     total_s = time.perf_counter() - started
     own = {(f"{i:04d}.jpg", f"c{i:04d}") for i in range(args.planted)}
-    pairs = {(Path(m.extra["query"]).name, str(m.key)) for m in result.matches}
+    pairs = {(Path(m.query).name, str(m.key)) for m in result.matches}
     return {
         "images": len(paths),
         "index_hashes": len(view.pdq),

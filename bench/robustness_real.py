@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from portfolio_search import folder_dataset
 from robustness_data import FAMILIES
 from traindex.catalog.store import Catalog
+from traindex.core.match_evidence import ImageEvidence
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.jobs.fingerprint import fingerprint
 from traindex.search.images import ImageSearch
@@ -37,8 +38,9 @@ def _ask(search: ImageSearch, corpus: Corpus) -> Located:
     for start in range(0, len(files), 256):
         result = search.search(files[start : start + 256], limit=100_000)
         for m in result.matches:
-            points = None if m.extra.get("variant") != "keypoints" else int(m.extra["inliers"])
-            found[(names[m.extra["query"]], int(str(m.key)[1:]))] = points
+            evidence = m.evidence_as(ImageEvidence)
+            points = evidence.inliers if evidence.variant == "keypoints" else None
+            found[(names[m.query], int(str(m.key)[1:]))] = points
     return found
 
 

@@ -8,6 +8,7 @@ silently stop running.
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -218,3 +219,21 @@ def loopback_tsa(http_server: StartServer, tmp_path: Path) -> StartTsa:
         )
 
     return start
+
+
+MatchContract = Callable[[Path, list[dict[str, Any]]], None]
+
+
+def _same_json_as(golden: Path, documents: list[dict[str, Any]]) -> None:
+    written = json.dumps(documents, indent=1) + "\n"
+    if os.environ.get("TRAINDEX_WRITE_CONTRACT") == "1":
+        golden.write_text(written)
+    assert written == golden.read_text(), f"the match JSON differs from {golden.name}"
+
+
+@pytest.fixture(scope="session")
+def match_contract() -> MatchContract:
+    """Assert that search JSON ``documents`` are byte for byte the golden file's: the JSON
+    contract of ``Match`` (keys, their order, values). ``TRAINDEX_WRITE_CONTRACT=1``
+    rewrites the file first: only for a deliberate contract change."""
+    return _same_json_as

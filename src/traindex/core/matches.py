@@ -8,11 +8,19 @@ the filter's log can be built from these objects alone.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from traindex.core.coverage import Coverage
+from traindex.core.match_evidence import (
+    ImageEvidence,
+    IsccEvidence,
+    MatchEvidence,
+    SimilarEvidence,
+)
 
 __all__ = ["Match", "MatchMethod", "SearchResult"]
+
+E = TypeVar("E", bound=MatchEvidence)
 
 MatchMethod = Literal[
     "exact_url",
@@ -35,7 +43,8 @@ class Match:
     ``shard`` is the dataset's own source file (relative to the ingested root) and ``row``
     the 0-based row inside it, so anyone with the original release can find the row again.
     ``score`` is method-specific: 1.0 for exact lookups, BM25 for text, and for image
-    methods the similarity derived from ``distance``.
+    methods the similarity derived from ``distance``. ``evidence`` says how it matched
+    (typed, per method); ``extra`` holds only the row's own open-ended columns.
     """
 
     dataset: str
@@ -52,13 +61,32 @@ class Match:
     key: str | None = None
     matched_terms: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    evidence: MatchEvidence | None = None
+
+    @property
+    def query(self) -> str:
+        """The query file (or code) this match answers; ``""`` when its evidence names
+        none (catalog searches answer one query)."""
+        if isinstance(self.evidence, ImageEvidence | IsccEvidence | SimilarEvidence):
+            return self.evidence.query
+        return ""
+
+    def evidence_as(self, kind: type[E]) -> E:
+        """The evidence, which the caller knows is a ``kind`` (the method's own)."""
+        if not isinstance(self.evidence, kind):
+            raise TypeError(f"a {self.method} match without {kind.__name__}: {self.evidence!r}")
+        return self.evidence
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON contract of ``traindex search --json`` (later fields are additions)."""
+        """The JSON contract of ``traindex search --json`` (later fields are additions):
+        the fields, the row's columns, then the evidence's keys, all flat."""
         data = asdict(self)
         extra = data.pop("extra")
+        del data["evidence"]
         data["matched_terms"] = list(self.matched_terms)
         data.update(extra)
+        if self.evidence is not None:
+            data.update(self.evidence.to_json())
         return data
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -25,6 +25,7 @@ from traindex.catalog.text import query_terms
 from traindex.core.coverage import Coverage, ReleaseCoverage, outcome_without_match
 from traindex.core.filenames import display_name
 from traindex.core.licenses import license_url
+from traindex.core.match_evidence import ImageEvidence, MatchEvidence, evidence_type
 from traindex.core.matches import Match, SearchResult
 from traindex.core.proofs import proof_content, proof_time_basis
 from traindex.core.signing import SignatureError
@@ -48,8 +49,11 @@ from traindex.search.images import ImageSearchResult
 
 __all__ = ["SearchRun", "build_report", "match_from_json", "runs_from_json", "runs_from_result"]
 
-_MATCH_FIELDS = tuple(f.name for f in fields(Match) if f.name != "extra")
+_MATCH_FIELDS = tuple(f.name for f in fields(Match) if f.name not in ("extra", "evidence"))
 _MATCH = TypeAdapter(Match)
+_EVIDENCE: dict[type[MatchEvidence], TypeAdapter[Any]] = {
+    kind: TypeAdapter(kind) for kind in get_args(MatchEvidence)
+}
 
 
 @dataclass
@@ -69,7 +73,7 @@ class SearchRun:
 
     def query_of(self, match: Match) -> str:
         """The query ``match`` answers, as the report shows it (a file's name, no folder)."""
-        raw = str(match.extra.get("query", self.queries[0]))
+        raw = match.query or self.queries[0]
         return self.names.get(raw, raw)
 
     def hide_folders(self) -> SearchRun:
@@ -87,12 +91,19 @@ class SearchRun:
 
 
 def match_from_json(data: dict[str, Any]) -> Match:
-    """The inverse of ``Match.to_json``: known fields back (type-checked), the rest ``extra``."""
+    """The inverse of ``Match.to_json``: known fields and the evidence's back
+    (type-checked), the rest ``extra``."""
     if not isinstance(data, dict):
         raise InputError(f"not a traindex match: {data!r:.80}")
     known = {name: data[name] for name in _MATCH_FIELDS if name in data}
-    extra = {k: v for k, v in data.items() if k not in _MATCH_FIELDS}
+    rest = {k: v for k, v in data.items() if k not in _MATCH_FIELDS}
+    kind = evidence_type(set(rest))
+    names = {f.name for f in fields(kind)} if kind is not None else set()
+    evidence = {k: v for k, v in rest.items() if k in names}
+    extra = {k: v for k, v in rest.items() if k not in names}
     try:
+        if kind is not None:
+            known["evidence"] = _EVIDENCE[kind].validate_python(evidence)
         return _MATCH.validate_python({**known, "extra": extra})
     except ValidationError as exc:
         error = exc.errors()[0]
@@ -166,12 +177,13 @@ def _image_run(answer: dict[str, Any], matches: list[Match]) -> SearchRun:
     run = SearchRun("image", query.get("dataset"), list(query.get("files", [])), matches)
     run.errors = errors
     run.coverage = _coverage(answer)
-    run.totals = dict(Counter(str(m.extra.get("query")) for m in matches))
+    run.totals = dict(Counter(m.query for m in matches))
     for m in matches:
-        run.images.setdefault(
-            str(m.extra.get("query")),
-            ImageDigests(sha256=m.extra.get("query_sha256"), pdq=m.extra.get("query_pdq")),
-        )
+        if isinstance(m.evidence, ImageEvidence):
+            digests = ImageDigests(sha256=m.evidence.query_sha256, pdq=m.evidence.query_pdq)
+        else:
+            digests = ImageDigests(sha256=None, pdq=None)
+        run.images.setdefault(m.query, digests)
     return run
 
 
@@ -266,7 +278,7 @@ def _outcome(run: SearchRun, error: str | None, total: int) -> Outcome:
 
 def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
     words = describe(m)
-    image = m.method in ("same_file", "same_image") and "query_sha256" in m.extra
+    image = m.method in ("same_file", "same_image") and isinstance(m.evidence, ImageEvidence)
     return EvidenceMatch(
         query=run.query_of(m),
         dataset=m.dataset,
@@ -293,8 +305,8 @@ def _match(run: SearchRun, m: Match, row: RowImage | None) -> EvidenceMatch:
 def _proof(m: Match) -> DownloadProof | None:
     """The row's download proof; its token must be about this very proof (a proof edited
     in a saved search JSON is refused), and its time basis is restated from the token."""
-    proof = m.extra.get("verified_by_download")
-    if not isinstance(proof, dict):
+    proof = m.evidence.verified_by_download if isinstance(m.evidence, ImageEvidence) else None
+    if proof is None:
         return None
     try:
         parsed = DownloadProof.model_validate(proof)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from traindex.core.match_evidence import measure_of
 from traindex.core.matches import Match
 
 __all__ = ["Wording", "describe"]
@@ -28,14 +29,13 @@ class Wording:
 
 
 def _distance_based(match: Match, name: str, unit: str) -> Wording:
-    extra = match.extra
-    distance = extra.get("distance")
-    threshold = extra.get("threshold")
-    label = extra.get("confidence") or "review"
+    measured = measure_of(match.evidence)
+    distance, threshold = measured.distance, measured.threshold
+    label = measured.confidence or "review"
     measure = f"{unit} {distance}" if distance is not None else f"score {match.score:g}"
     limit = f"at most {threshold}" if threshold is not None else None
-    sentence = extra.get("explanation") or f"{label} match by {unit}"
-    return Wording(name, measure, limit, str(label), str(sentence))
+    sentence = measured.explanation or f"{label} match by {unit}"
+    return Wording(name, measure, limit, label, sentence)
 
 
 def _image(match: Match) -> Wording:
@@ -48,21 +48,21 @@ def _image(match: Match) -> Wording:
             "the file's bytes are identical (SHA-256)",
         )
     wording = _distance_based(match, "same image", "PDQ distance")
-    inliers = match.extra.get("inliers")
-    if "distance" not in match.extra and inliers is not None:
+    measured = measure_of(match.evidence)
+    distance, inliers = measured.distance, measured.inliers
+    if distance is None and inliers is not None:
         return Wording(
             "same image (keypoints)",
             f"{inliers} distinctive points agree under one scaling and rotation",
-            f"at least {match.extra.get('min_inliers')} points",
+            f"at least {measured.min_inliers} points",
             wording.confidence,
             wording.explanation,
         )
-    distance = match.extra.get("distance")
     if distance is not None:
         wording = Wording(
             wording.method,
             f"PDQ distance {distance} of {_PDQ_BITS} bits",
-            f"{match.extra.get('threshold')} of {_PDQ_BITS} bits",
+            f"{measured.threshold} of {_PDQ_BITS} bits",
             wording.confidence,
             wording.explanation,
         )

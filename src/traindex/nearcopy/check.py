@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from traindex.catalog.indexes.tiles import open_tiles, tiles_stamp
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import Fingerprint
@@ -248,7 +249,7 @@ class NearCopyChecker:
             records = view.records(sid, [split_loc(loc)[1] for _, loc in keys])
             for key, record in zip(keys, records, strict=True):
                 match = self._match(view, sid, record, kept[key], found[key])
-                _add_region(match, located.get(key), prepared[key[0]].points, record)
+                match = _with_region(match, located.get(key), prepared[key[0]].points, record)
                 out.append((key[0], match))
         return out
 
@@ -262,20 +263,20 @@ class NearCopyChecker:
     ) -> Match:
         items = sorted(slot.values(), key=_evidence_order)
         pdq = [e for e in items if e.is_pdq]
-        extra: dict[str, Any] = {"verdict": verdict}
-        extra["watermark_flag"] = self.rules.flag_watermark(verdict, record.get("pwatermark"))
-        extra["tiles_matched"] = self.rules.tiles_agreeing(pdq)
         frames = [e.distance for e in pdq if e.kind != "tile"]
-        if frames:
-            extra["distance"] = int(min(frames))
         cosines = [e.distance for e in items if e.kind == "clip"]
-        if cosines:
-            extra["cosine"] = round(max(cosines), 4)
-        extra["evidence"] = [e.to_json() for e in items[:_MAX_EVIDENCE]]
+        evidence = NearCopyEvidence(
+            verdict=verdict,
+            watermark_flag=self.rules.flag_watermark(verdict, record.get("pwatermark")),
+            tiles_matched=self.rules.tiles_agreeing(pdq),
+            distance=int(min(frames)) if frames else None,
+            cosine=round(max(cosines), 4) if cosines else None,
+            evidence=[e.to_json() for e in items[:_MAX_EVIDENCE]],
+        )
         score = self.rules.score(items)
         seen = pdq or any(e.kind == "keypoints" for e in items)
         method: MatchMethod = "same_image" if seen else "similar"
-        return row_match(view, sid, record, method=method, score=score, extra=extra)
+        return row_match(view, sid, record, method=method, score=score, evidence=evidence)
 
     def check(
         self, files: Sequence[tuple[str, bytes]], *, dataset: str | None = None
@@ -301,13 +302,14 @@ class NearCopyChecker:
             rows = view.manifest.rows
             report.coverage[name] = NearCopyCoverage.of(name, view.release, rows, methods)
             for qi, match in self._matches(view, prepared, found, located or {}):
-                match.extra["output"] = files[qi][0]
-                per_output[qi].append(match)
+                output = replace(match.evidence_as(NearCopyEvidence), output=files[qi][0])
+                per_output[qi].append(replace(match, evidence=output))
         for qi, (name, _) in enumerate(files):
             matches = sorted(
-                per_output[qi], key=lambda m: (VERDICTS.index(m.extra["verdict"]), -m.score)
+                per_output[qi],
+                key=lambda m: (VERDICTS.index(m.evidence_as(NearCopyEvidence).verdict), -m.score),
             )[: self.max_matches]
-            verdict = strongest(m.extra["verdict"] for m in matches)
+            verdict = strongest(m.evidence_as(NearCopyEvidence).verdict for m in matches)
             report.results.append(OutputResult(name, verdict, matches, prepared[qi].error))
         return report
 
@@ -339,17 +341,20 @@ class NearCopyChecker:
         return total
 
 
-def _add_region(
+def _with_region(
     match: Match,
     located: KeypointMatch | None,
     points: OutputPoints | None,
     record: dict[str, Any],
-) -> None:
+) -> Match:
     """Where the training image sits in the output, from the keypoint transform (when
     the match has one and the row records the training image's width and height)."""
     if located is None or points is None:
-        return
+        return match
     region = locate(located, points.frame, (record.get("width"), record.get("height")))
-    match.extra["keypoint_inliers"] = located.inliers
-    if region is not None:
-        match.extra["region"] = region.to_json()
+    evidence = replace(
+        match.evidence_as(NearCopyEvidence),
+        keypoint_inliers=located.inliers,
+        region=region.to_json() if region is not None else None,
+    )
+    return replace(match, evidence=evidence)

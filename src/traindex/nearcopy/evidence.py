@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from traindex.config import Settings
+from traindex.core.match_evidence import Verdict
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.fingerprint.pdq import DIHEDRAL_NAMES
 from traindex.nearcopy.tiles import DATASET_CROPS, GRID
@@ -42,7 +43,6 @@ __all__ = [
     "strongest",
 ]
 
-Verdict = Literal["copy", "near_copy", "similar", "novel"]
 VERDICTS: tuple[Verdict, ...] = ("copy", "near_copy", "similar", "novel")
 """Strongest first."""
 EvidenceKind = Literal["whole", "tile", "region", "keypoints", "clip"]

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from traindex import __version__
 from traindex.catalog.manifest import utc_now
 from traindex.catalog.store import Catalog
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match
 from traindex.evidence.rowimages import RowImages, jpeg_data_uri, row_ref
 from traindex.fingerprint.images import thumbnail_jpeg
@@ -45,7 +46,8 @@ class ReportItem:
     @property
     def regions(self) -> list[dict[str, Any]]:
         """Where training images were found in this output (``nearcopy.located``)."""
-        return [p.match.extra["region"] for p in self.pairs if "region" in p.match.extra]
+        regions = (p.match.evidence_as(NearCopyEvidence).region for p in self.pairs)
+        return [region for region in regions if region is not None]
 
 
 @cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match
 from traindex.nearcopy.coverage import NearCopyCoverage
 from traindex.nearcopy.evidence import VERDICTS, Verdict, VerdictRules
@@ -30,7 +31,7 @@ class OutputResult:
 
     @property
     def watermark_flag(self) -> bool:
-        return any(m.extra.get("watermark_flag") for m in self.matches)
+        return any(m.evidence_as(NearCopyEvidence).watermark_flag for m in self.matches)
 
     def to_json(self) -> dict[str, Any]:
         verdict = self.verdict if self.error is None else None

@@ -32,6 +32,7 @@ from traindex.catalog.indexes.faces import index_stamp, open_face_index, read_fa
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog, Release
 from traindex.core.coverage import Coverage
+from traindex.core.match_evidence import FaceEvidence
 from traindex.core.matches import Match
 from traindex.errors import InputError
 from traindex.fingerprint.faces import Face, FaceFingerprinter, FaceOptions
@@ -45,10 +46,16 @@ __all__ = [
     "FaceQueryError",
     "FaceSearch",
     "FaceSearchResult",
+    "face_distance",
 ]
 
 DEFAULT_FACE_THRESHOLD = 0.6
 _HIDDEN = ("flickr_owner", "author")  # uploader names: may name the person in the photo
+
+
+def face_distance(match: Match) -> float:
+    """The embedding distance of a ``same_face`` match."""
+    return match.evidence_as(FaceEvidence).distance
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +186,7 @@ class FaceSearch:
             if index is not None:
                 searched.append(f"{view.manifest.name}/{view.manifest.release}")
                 matches.extend(self._search_view(view, index, face.embedding))
-        matches.sort(key=lambda m: (m.extra["distance"], m.dataset, m.release, m.shard, m.row))
+        matches.sort(key=lambda m: (face_distance(m), m.dataset, m.release, m.shard, m.row))
         return FaceSearchResult(
             face.describe(), matches[:limit], self.threshold, dataset, searched,
             coverage_of(views, ("faces",)),
@@ -206,7 +213,7 @@ class FaceSearch:
             records = view.records(sid, [int(f["row"]) for f in faces])
             for (_, distance), face, record in zip(found, faces, records, strict=True):
                 key = (sid, int(face["row"]))
-                if key not in matches or distance < matches[key].extra["distance"]:
+                if key not in matches or distance < face_distance(matches[key]):
                     matches[key] = self._match(view, sid, record, face, distance)
         return list(matches.values())
 
@@ -226,18 +233,17 @@ class FaceSearch:
     ) -> Match:
         band = self.band(distance)
         assert band is not None
-        extra = {
-            "distance": round(distance, 4),
-            "threshold": self.threshold,
-            "confidence": band.label,
-            "explanation": f"{band.label.capitalize()} same face (distance {distance:.2f}, "
+        evidence = FaceEvidence(
+            distance=round(distance, 4),
+            threshold=self.threshold,
+            confidence=band.label,
+            explanation=f"{band.label.capitalize()} same face (distance {distance:.2f}, "
             f"threshold {self.threshold}): {band.explanation}.",
-            "face_box": {k: face[k] for k in ("left", "top", "right", "bottom")},
-            "face_size": face["size"],
-            "face_source": face["source"],
-        }
-        match = row_match(
-            view, sid, record, method="same_face", score=max(0.0, 1.0 - distance), extra=extra
+            face_box={k: face[k] for k in ("left", "top", "right", "bottom")},
+            face_size=face["size"],
+            face_source=face["source"],
         )
+        score = max(0.0, 1.0 - distance)
+        match = row_match(view, sid, record, method="same_face", score=score, evidence=evidence)
         kept = {k: v for k, v in match.extra.items() if k not in _HIDDEN}
         return dataclasses.replace(match, caption=None, extra=kept)

@@ -31,6 +31,7 @@ from traindex.catalog.indexes.pdq import IMAGE_SHA256
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
 from traindex.core.coverage import Coverage, outcome_without_match
+from traindex.core.match_evidence import ImageEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS, Fingerprint
@@ -97,7 +98,7 @@ class ImageSearchResult:
         return outcome_without_match(self.coverage)
 
     def outcomes(self) -> dict[str, str]:
-        found = {m.extra["query"] for m in self.matches}
+        found = {m.query for m in self.matches}
         return {q.name: self.outcome(q, found) for q in self.queries}
 
     def to_json(self) -> dict[str, Any]:
@@ -276,12 +277,12 @@ class ImageSearch:
             release = f"{view.manifest.name}/{view.manifest.release}"
             missed.extend(f"{release}:{shard}" for shard in not_searched)
         order = {q.name: i for i, q in enumerate(queries)}
-        matches.sort(key=lambda m: (order[m.extra["query"]], m.method != "same_file", -m.score))
+        matches.sort(key=lambda m: (order[m.query], m.method != "same_file", -m.score))
         per_query: dict[str, int] = defaultdict(int)
         kept = []
         for m in matches:
-            per_query[m.extra["query"]] += 1
-            if per_query[m.extra["query"]] <= limit:
+            per_query[m.query] += 1
+            if per_query[m.query] <= limit:
                 kept.append(m)
         signals = ("sha256", "pdq", "keypoints") if self.keypoints else ("sha256", "pdq")
         coverage = coverage_of(views, signals).with_index_shards_lost(missed)
@@ -422,21 +423,7 @@ class ImageSearch:
         located: KeypointMatch | None,
     ) -> Match:
         """The match of one dataset row for one query, worded by the strongest method."""
-        extra: dict[str, Any] = {
-            "query": query.name,
-            "query_sha256": query.sha256,
-            "query_pdq": query.pdq,
-            "threshold": self.thresholds.radius,
-        }
         rules = self.keypoint_rules
-        if located is not None:
-            extra.update(
-                inliers=located.inliers, min_inliers=rules.min_inliers,
-                keypoint_scale=located.scale, keypoint_rotation=located.rotation,
-                variant="keypoints",
-            )  # fmt: skip
-        if near is not None:  # PDQ's fields win over keypoints' where both matched
-            extra.update(distance=near[0], variant=near[1])
         confidence: str | None
         if exact:
             confidence, score = "certain", 1.0
@@ -448,6 +435,15 @@ class ImageSearch:
             assert located is not None  # a row is reported only when some method found it
             confidence, explanation = rules.confidence(located.inliers), rules.explain(located)
             score = rules.score(located.inliers)
-        extra.update(confidence=confidence, explanation=explanation)
+        evidence = ImageEvidence(
+            query.name, query.sha256, query.pdq, self.thresholds.radius, confidence, explanation,
+            distance=near[0] if near is not None else None,
+            # PDQ's variant wins over keypoints' where both matched
+            variant=near[1] if near is not None else "keypoints" if located else None,
+            inliers=located.inliers if located else None,
+            min_inliers=rules.min_inliers if located else None,
+            keypoint_scale=located.scale if located else None,
+            keypoint_rotation=located.rotation if located else None,
+        )  # fmt: skip
         method: MatchMethod = "same_file" if exact else "same_image"
-        return row_match(view, sid, record, method=method, score=score, extra=extra)
+        return row_match(view, sid, record, method=method, score=score, evidence=evidence)

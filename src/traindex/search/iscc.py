@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from traindex.catalog.store import Catalog, Release
 from traindex.core.coverage import outcome_without_match
+from traindex.core.match_evidence import IsccEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
 from traindex.fingerprint.iscc import (
@@ -189,17 +190,19 @@ class IsccSearch:
         view, query = views[hit.release], queries[hit.query]
         [record] = view.records(hit.shard, [hit.row])
         code = iscc_from_body(self._of(view).body(hit.position))
-        extra = {
-            "query": query.name,
-            "query_iscc": query.code,
-            "iscc": code,
-            "variant": "iscc",
-            "distance": hit.distance,
-            "threshold": self.radius,
-            "explanation": (
+        evidence = IsccEvidence(
+            query=query.name,
+            query_iscc=query.code,
+            iscc=code,
+            variant="iscc",
+            distance=hit.distance,
+            threshold=self.radius,
+            explanation=(
                 f"ISCC Image-Codes {hit.distance} of {ISCC_BITS} bits apart "
                 f"(same image within {self.radius}, ISO 24138 similarity)"
             ),
-        }
+        )
         score = 1.0 - hit.distance / ISCC_BITS
-        return row_match(view, hit.shard, record, method="same_image", score=score, extra=extra)
+        return row_match(
+            view, hit.shard, record, method="same_image", score=score, evidence=evidence
+        )

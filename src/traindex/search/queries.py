@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from traindex.core.flickr import flickr_owner, parse_flickr_url
+from traindex.core.match_evidence import UrlForm
 from traindex.core.matches import MatchMethod
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
@@ -54,7 +55,7 @@ class Resolved:
         assert self.key is not None
         return (self.key,) if self.other_scheme is None else (self.key, self.other_scheme)
 
-    def url_form(self, url: str) -> str | None:
+    def url_form(self, url: str) -> UrlForm | None:
         """``as_given`` or ``other_scheme``: which form of a URL query ``url`` matched."""
         if self.method == "exact_url":
             return "as_given" if url == self.key else "other_scheme"

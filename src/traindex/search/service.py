@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import fold, query_terms
+from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, Resolved, resolve
 from traindex.search.views import ReleaseView, ViewCache, row_match
@@ -170,5 +171,5 @@ def _match(
         method=resolved.method,
         score=score,
         matched_terms=terms,
-        extra={"matched_url_form": form} if form is not None else None,
+        evidence=UrlFormEvidence(form) if form is not None else None,
     )

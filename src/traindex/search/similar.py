@@ -24,6 +24,7 @@ from PIL import Image
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.core.match_evidence import SimilarEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
 from traindex.fingerprint.clip import ClipEncoder, ClipModelError
@@ -166,9 +167,10 @@ class SimilarSearch:
         for sid, rows in by_shard.items():
             records = view.records(sid, [row for row, _ in rows])
             for (_, cosine), record in zip(rows, records, strict=True):
-                extra = {"query": name, "cosine": round(cosine, 4)}
-                extra |= {"model": self.encoder.config.model, "explanation": SIMILAR_EXPLANATION}
+                evidence = SimilarEvidence(
+                    name, round(cosine, 4), self.encoder.config.model, SIMILAR_EXPLANATION
+                )
                 out.append(
-                    row_match(view, sid, record, method="similar", score=cosine, extra=extra)
+                    row_match(view, sid, record, method="similar", score=cosine, evidence=evidence)
                 )
         return out

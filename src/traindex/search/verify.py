@@ -33,6 +33,7 @@ import numpy as np
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.coverage import Coverage, ReleaseCoverage
+from traindex.core.match_evidence import ImageEvidence, SimilarEvidence
 from traindex.core.matches import Match
 from traindex.core.proofs import download_proof, proof_content
 from traindex.download.cache import CandidateCache
@@ -245,24 +246,26 @@ def _unproven(
         for name, cosine in candidate.neighbours:
             if (name, ci) in proven:
                 continue
-            extra = {"query": name, "cosine": round(cosine, 4), "model": model}
-            extra["candidate_status"] = got.status
-            extra["explanation"] = f"{SIMILAR_EXPLANATION}; {why}"
+            evidence = SimilarEvidence(
+                name, round(cosine, 4), model, f"{SIMILAR_EXPLANATION}; {why}", got.status
+            )
             out.append(
                 row_match(
                     candidate.view, candidate.shard_id, candidate.record, method="similar",
-                    score=cosine, extra=extra,
+                    score=cosine, evidence=evidence,
                 )
             )  # fmt: skip
     order = {name: i for i, name in enumerate(names)}
-    return sorted(out, key=lambda m: (order[m.extra["query"]], -m.score))
+    return sorted(out, key=lambda m: (order[m.query], -m.score))
 
 
 def _proved(match: Match, proof: dict[str, Any]) -> Match:
-    """The match with its download proof in ``extra`` and in its explanation."""
+    """The match with its download proof in its evidence and in its explanation."""
+    proven = match.evidence_as(ImageEvidence)  # a candidate proven by its pixels
     said = (
         f"verified by download at {proof['fetched_at']} from {proof['url']} "
         f"(HTTP {proof['http_status']}, content SHA-256 {proof['sha256']}; "
-        f"{proof['time_basis']}): {match.extra.get('explanation', '')}"
+        f"{proof['time_basis']}): {proven.explanation}"
     )
-    return replace(match, extra={**match.extra, "verified_by_download": proof, "explanation": said})
+    evidence = replace(proven, verified_by_download=proof, explanation=said)
+    return replace(match, evidence=evidence)

@@ -20,6 +20,7 @@ from traindex.catalog.rows import ShardReader
 from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
 from traindex.core.coverage import Coverage, ReleaseCoverage
+from traindex.core.match_evidence import MatchEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.index.base import RangeSearcher
 
@@ -150,11 +151,10 @@ def row_match(
     method: MatchMethod,
     score: float,
     matched_terms: tuple[str, ...] = (),
-    extra: dict[str, Any] | None = None,
+    evidence: MatchEvidence | None = None,
 ) -> Match:
     """A ``Match`` for one fetched catalog record, with full provenance."""
     details = {k: record[k] for k in _EXTRA if record.get(k) is not None}
-    details.update(extra or {})
     return Match(
         dataset=view.manifest.name,
         release=view.manifest.release,
@@ -170,4 +170,5 @@ def row_match(
         key=record["key"],
         matched_terms=matched_terms,
         extra=details,
+        evidence=evidence,
     )

@@ -58,7 +58,7 @@ def _image_summary(result: ImageSearchResult) -> list[dict[str, Any]]:
     coverage lets it claim (``not found`` only when every row was compared)."""
     counts: dict[str, int] = {}
     for match in result.matches:
-        counts[match.extra["query"]] = counts.get(match.extra["query"], 0) + 1
+        counts[match.query] = counts.get(match.query, 0) + 1
     outcomes = result.outcomes()
     return [
         {

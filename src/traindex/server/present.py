@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from traindex.catalog.text import fold
+from traindex.core.match_evidence import measure_of
 from traindex.core.matches import Match, MatchMethod
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.search.views import ReleaseView
@@ -109,24 +110,25 @@ _KEY_WORDS = {
 
 def match_number(match: Match) -> str:
     """The number behind the match and what it means."""
-    extra = match.extra
-    if match.method == "same_image" and "distance" not in extra:
-        return f"{extra.get('inliers')} matching keypoints: {extra.get('explanation', '')}"
+    measured = measure_of(match.evidence)
+    explanation = measured.explanation
+    if match.method == "same_image" and measured.distance is None:
+        return f"{measured.inliers} matching keypoints: {explanation or ''}"
     if match.method == "same_image":
-        limit = extra.get("threshold", PDQ_MATCH_RADIUS)
+        limit = PDQ_MATCH_RADIUS if measured.threshold is None else measured.threshold
         return (
-            f"PDQ distance {extra.get('distance', 0)} of 256 bits "
-            f"(matches up to {limit}): {extra.get('explanation', '')}"
+            f"PDQ distance {measured.distance} of 256 bits "
+            f"(matches up to {limit}): {explanation or ''}"
         )
     if match.method == "same_file":
-        return "distance 0: " + str(extra.get("explanation", "identical bytes"))
+        return "distance 0: " + (explanation or "identical bytes")
     if match.method == "text":
         return f"relevance {match.score:.2f} (BM25; higher means the words are more prominent)"
     if match.method == "similar":
         return f"similarity {match.score:.3f} (cosine; 1 would be identical)"
     if match.method == "same_face":
-        return str(extra.get("explanation", f"face distance {extra.get('distance')}"))
-    values = _Known({**extra, "host": urlsplit(match.url).hostname, "url": match.url})
+        return explanation or f"face distance {measured.distance}"
+    values = _Known({**match.extra, "host": urlsplit(match.url).hostname, "url": match.url})
     return _KEY_WORDS.get(match.method, "exact match of {url}").format_map(values)
 
 
@@ -190,7 +192,7 @@ def build_groups(
 
     for match in matches:
         method: MatchMethod = match.method
-        query_file = match.extra.get("query") if uploads else None
+        query_file = (match.query or None) if uploads else None
         groups[method].cards.append(
             Card(
                 match,

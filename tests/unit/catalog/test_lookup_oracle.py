@@ -11,6 +11,7 @@ import pytest
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import fold
 from traindex.config import Settings
+from traindex.core.match_evidence import UrlFormEvidence
 from traindex.ingest.pipeline import ingest
 from traindex.search.queries import Query, swap_scheme
 from traindex.search.service import SearchService
@@ -70,7 +71,7 @@ def test_url_forms_say_which_scheme_matched(
         other = swap_scheme(url)
         result = service.search(Query("url", other), limit=10_000)
         assert result.query["also_searched"] == url
-        forms = {m.url: m.extra["matched_url_form"] for m in result.matches}
+        forms = {m.url: m.evidence_as(UrlFormEvidence).matched_url_form for m in result.matches}
         assert forms[url] == "other_scheme"
         assert all(form == "as_given" for u, form in forms.items() if u == other)
 

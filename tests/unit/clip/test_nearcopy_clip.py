@@ -15,6 +15,7 @@ from traindex.catalog.indexes.tiles import index_tiles
 from traindex.catalog.store import Catalog
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.fingerprint.clip import ClipEncoder
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
@@ -50,11 +51,12 @@ def test_clip_adds_similar_rows_but_never_more(
     assert copy.verdict == "copy"
     assert copy.matches[0].key == "123_456"
     assert copy.matches[0].method == "same_image"
-    assert "cosine" in copy.matches[0].extra  # the copied row is also a CLIP neighbour
+    # the copied row is also a CLIP neighbour
+    assert copy.matches[0].evidence_as(NearCopyEvidence).cosine is not None
     assert len(copy.matches) == 7
     for match in copy.matches[1:] + novel.matches:
-        assert (match.method, match.extra["verdict"]) == ("similar", "similar")
-        assert {e["method"] for e in match.extra["evidence"]} == {"clip"}
+        assert (match.method, match.evidence_as(NearCopyEvidence).verdict) == ("similar", "similar")
+        assert {e["method"] for e in match.evidence_as(NearCopyEvidence).evidence} == {"clip"}
     assert novel.verdict == "similar"
     assert len(novel.matches) == 7
 

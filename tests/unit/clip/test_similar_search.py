@@ -15,6 +15,7 @@ from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.core.match_evidence import SimilarEvidence
 from traindex.fingerprint.clip import ClipEncoder, ClipModelError
 from traindex.index.brute_vectors import exact_search
 from traindex.ingest.pipeline import ingest
@@ -71,7 +72,7 @@ def test_image_query_is_ranked_by_the_model_and_labelled_similar(
     assert [m.row for m in result.matches] == expected.tolist()
     for match in result.matches:
         assert match.method == "similar"
-        assert match.extra["explanation"] == SIMILAR_EXPLANATION
+        assert match.evidence_as(SimilarEvidence).explanation == SIMILAR_EXPLANATION
         assert match.score == pytest.approx(float(published[match.row] @ query[0]), abs=1e-4)
     assert result.query["searched"] == ["clipret/r"]
     assert result.coverage is not None

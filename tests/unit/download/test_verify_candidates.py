@@ -60,6 +60,7 @@ def test_candidates_are_downloaded_once_and_proven(laion_like: MakeRelease, tmp_
     assert edited["url"].endswith(names[1])
     proof = edited["verified_by_download"]
     assert proof["http_status"] == 200
+    assert list(edited)[-3:] == ["confidence", "explanation", "verified_by_download"]
     assert proof["url"] == edited["url"]
     assert edited["explanation"].startswith("verified by download at ")
     assert found["cropped.jpg"]["variant"] == "keypoints"

@@ -126,6 +126,8 @@ def test_clip_neighbours_are_downloaded_and_only_pixels_prove_them(
     assert (Path(match["query"]).name, match["url"]) == ("edited.jpg", urls[4])
     assert match["method"] == "same_image"
     assert match["verified_by_download"]["http_status"] == 200
+    # the JSON contract's key order: the proof after the (rewritten) explanation
+    assert list(match)[-3:] == ["confidence", "explanation", "verified_by_download"]
     expected_similar = {
         (str(files[qi]), urls[row]) for qi, ranked in enumerate(ranks) for row in ranked
         if row in chosen and (qi, row) != (0, 4)
@@ -137,6 +139,7 @@ def test_clip_neighbours_are_downloaded_and_only_pixels_prove_them(
         assert m["cosine"] == pytest.approx(float(published[row] @ queries[qi]), abs=2e-3)
         assert "not evidence" in m["explanation"]
         assert m["candidate_status"] == ("HTTP 404" if row == len(urls) - 1 else "ok")
+        assert list(m)[-5:] == ["query", "cosine", "model", "candidate_status", "explanation"]
     assert answer["candidates"] == {
         "source": "clip", "model": "tiny-random-512", "per_query": PER_IMAGE, "cap": CAP,
         "picked": len(chosen), "downloaded": len(chosen) - 1,

@@ -11,6 +11,7 @@ from typing import get_args
 import pytest
 from pypdf import PdfReader
 
+from traindex.core.match_evidence import ImageEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.core.signing import Signer
 from traindex.evidence.firstpage import LANGUAGES, Language, first_page
@@ -149,11 +150,17 @@ def test_the_html_report_has_exactly_one_h1(signer: Signer, lang: Language) -> N
 
 
 @pytest.mark.parametrize("method", get_args(MatchMethod))
-@pytest.mark.parametrize("extra", [{"distance": 3, "threshold": 31}, {"inliers": 17}])
-def test_every_method_a_report_can_name_has_a_meaning(method: str, extra: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        ImageEvidence("a.jpg", "0" * 64, None, 31, "likely", "", distance=3),
+        ImageEvidence("a.jpg", "0" * 64, None, 31, "likely", "", inliers=17, min_inliers=10),
+    ],
+)
+def test_every_method_a_report_can_name_has_a_meaning(method: str, evidence: ImageEvidence) -> None:
     match = Match(
         "laion", "2b", "part-0.parquet", 3, "https://example.com/a.jpg", None, None, None, None,
-        method, 1.0, extra={**extra, "min_inliers": 10},  # type: ignore[arg-type]
+        method, 1.0, evidence=evidence,  # type: ignore[arg-type]
     )  # fmt: skip
     name = describe(match).method
     assert set(METHODS[name]) == {"en", "de", "nl"}

@@ -14,10 +14,11 @@ from PIL import Image
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.core.match_evidence import FaceEvidence
 from traindex.fingerprint.faces import FaceOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
-from traindex.search.faces import FaceQueryError, FaceSearch
+from traindex.search.faces import FaceQueryError, FaceSearch, face_distance
 
 pytestmark = pytest.mark.shared
 
@@ -76,10 +77,11 @@ def test_same_person_is_found_and_nobody_else(
     assert {m.key for m in result.matches} == _keys_of(gallery_people, people)
     for match in result.matches:
         assert match.method == "same_face"
-        assert 0 <= match.extra["distance"] <= match.extra["threshold"] == 0.6
-        assert match.extra["confidence"] in ("likely", "possible")
-        assert match.extra["face_source"] == "hog"
-    distances = [m.extra["distance"] for m in result.matches]
+        face = match.evidence_as(FaceEvidence)
+        assert 0 <= face.distance <= face.threshold == 0.6
+        assert face.confidence in ("likely", "possible")
+        assert face.face_source == "hog"
+    distances = [face_distance(m) for m in result.matches]
     assert distances == sorted(distances)
 
 
@@ -91,7 +93,8 @@ def test_cropped_face_from_a_group_photo_finds_both_photos_of_that_person(
     result = FaceSearch(Catalog(gallery)).search(encoder(biden, "JPEG"))
     assert {m.key for m in result.matches} == {"biden_a", "biden_b", "pair"}
     pair = next(m for m in result.matches if m.key == "pair")
-    assert pair.extra["face_box"]["left"] > 500  # Biden is the right-hand face of the pair
+    # Biden is the right-hand face of the pair
+    assert pair.evidence_as(FaceEvidence).face_box["left"] > 500
 
 
 def test_matches_carry_provenance_but_no_identity_labels(
@@ -145,7 +148,7 @@ def test_results_equal_a_brute_force_scan_of_the_face_tables(
         assert face.embedding is not None
         distances = np.linalg.norm(stored - face.embedding.astype(np.float64), axis=1)
         expected = {keys[i]: float(distances[i]) for i in np.flatnonzero(distances <= 0.6)}
-        got = {m.key: m.extra["distance"] for m in search.search(photo(query)).matches}
+        got = {m.key: face_distance(m) for m in search.search(photo(query)).matches}
         assert set(got) == set(expected), query
         for key, distance in got.items():
             assert abs(distance - expected[key]) < 1e-3

@@ -14,6 +14,7 @@ from skimage import data as skdata
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.core.match_evidence import ImageEvidence
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.search.images import ImageSearch
@@ -45,7 +46,7 @@ def test_every_original_is_found_in_every_output_form(
     [report] = fingerprint(settings, "cc3m", workers=1)
     assert (report.images, report.errors, report.shards) == (18, 0, 2)
     result = ImageSearch(Catalog(settings)).search(_photos(shared_data))
-    by_query = {m.extra["query"]: m for m in result.matches}
+    by_query = {m.query: m for m in result.matches}
     assert set(by_query) == {name for name, _ in _photos(shared_data)}
     for name, match in by_query.items():
         assert match.url.endswith(name)  # each original finds its own row, no other
@@ -69,10 +70,10 @@ def test_edited_copy_is_same_image_and_unrelated_photo_is_not_found(
     queries[1] = ("astronaut.png", buffer.getvalue())
     result = ImageSearch(Catalog(settings)).search(queries)
     [match] = result.matches
-    assert (match.extra["query"], match.method) == ("edited.jpg", "same_image")
+    assert (match.query, match.method) == ("edited.jpg", "same_image")
     assert match.url.endswith("0053e4fc02b27650.jpg")
-    assert match.extra["distance"] <= 31
-    assert match.extra["confidence"] in ("certain", "likely")
+    assert match.evidence_as(ImageEvidence).distance <= 31
+    assert match.evidence_as(ImageEvidence).confidence in ("certain", "likely")
     assert result.to_json()["not_found"] == ["astronaut.png"]
 
 
@@ -120,7 +121,9 @@ def test_pdq_hits_equal_brute_force(settings: Settings, shared_data: Path) -> No
         expected = {pairs[i][0] for i in within}
         name = result.queries[qi].name
         found = {
-            m.key for m in result.matches if m.extra["query"] == name and "distance" in m.extra
+            m.key
+            for m in result.matches
+            if m.query == name and m.evidence_as(ImageEvidence).distance is not None
         }
         assert found == expected, name
 
@@ -138,4 +141,6 @@ def test_identical_file_hashes_identically_on_both_sides(
     fingerprint(settings, "credits", images=folder, workers=1)
     result = ImageSearch(Catalog(settings)).search(photos)
     assert len(result.matches) == 18
-    assert {(m.method, m.extra["distance"]) for m in result.matches} == {("same_file", 0)}
+    assert {(m.method, m.evidence_as(ImageEvidence).distance) for m in result.matches} == {
+        ("same_file", 0)
+    }

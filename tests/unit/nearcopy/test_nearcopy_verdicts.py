@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from traindex.catalog.store import Catalog
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport, OutputResult
 from traindex.nearcopy.evidence import VerdictRules
 
@@ -52,12 +53,16 @@ def test_every_copied_output_names_its_own_training_row(report: NearCopyReport) 
             continue
         _, name = result.image.split("/")
         assert result.matches[0].caption == name, result.image
-        assert result.matches[0].extra["output"] == result.image
+        assert result.matches[0].evidence_as(NearCopyEvidence).output == result.image
 
 
 def test_rerendered_and_recoloured_outputs_are_copies(report: NearCopyReport) -> None:
     rerendered = _family(report, "rerender")
-    odd = [(r.image, r.matches[0].extra["evidence"][:4]) for r in rerendered if r.verdict != "copy"]
+    odd = [
+        (r.image, r.matches[0].evidence_as(NearCopyEvidence).evidence[:4])
+        for r in rerendered
+        if r.verdict != "copy"
+    ]
     assert not odd, f"{odd} (searched: {report.searched})"
     assert _verdicts(_family(report, "colour_shift")) == Counter(copy=14)
 
@@ -70,12 +75,16 @@ def test_partly_regenerated_outputs_are_near_copies_through_tiles(
     assert _verdicts(results)["near_copy"] >= 12  # measured 12 and 14 of 14
     assert all(r.verdict in ("near_copy", "similar") for r in results)  # 1 tile left: similar
     tile_only = [
-        r for r in results if r.verdict == "near_copy" and "distance" not in r.matches[0].extra
+        r
+        for r in results
+        if r.verdict == "near_copy" and r.matches[0].evidence_as(NearCopyEvidence).distance is None
     ]
     assert tile_only  # some are beyond any whole-image hash: only the grid tiles see them
     for result in tile_only:
-        assert result.matches[0].extra["tiles_matched"] >= 2
-        assert {e["kind"] for e in result.matches[0].extra["evidence"]} == {"tile"}
+        assert result.matches[0].evidence_as(NearCopyEvidence).tiles_matched >= 2
+        assert {e["kind"] for e in result.matches[0].evidence_as(NearCopyEvidence).evidence} == {
+            "tile"
+        }
 
 
 def test_changed_borders(report: NearCopyReport) -> None:
@@ -84,12 +93,19 @@ def test_changed_borders(report: NearCopyReport) -> None:
     cut = _family(report, "cut_borders")
     assert _verdicts(cut) == Counter(near_copy=14)
     assert all(
-        any(e["training_part"] == "crop:0.8@c" for e in r.matches[0].extra["evidence"]) for r in cut
+        any(
+            e["training_part"] == "crop:0.8@c"
+            for e in r.matches[0].evidence_as(NearCopyEvidence).evidence
+        )
+        for r in cut
     )
     outpainted = _family(report, "outpainted")
     assert _verdicts(outpainted)["near_copy"] >= 13
     assert all(
-        any(e["output_part"] == "crop:0.8@c" for e in r.matches[0].extra["evidence"])
+        any(
+            e["output_part"] == "crop:0.8@c"
+            for e in r.matches[0].evidence_as(NearCopyEvidence).evidence
+        )
         for r in outpainted
         if r.verdict == "near_copy"
     )
@@ -99,7 +115,7 @@ def test_photo_pasted_into_a_grid_cell_is_found_as_a_region(report: NearCopyRepo
     pasted = _family(report, "pasted_in_cell")
     assert _verdicts(pasted) == Counter(near_copy=14)
     for result in pasted:
-        kinds = {e["kind"] for e in result.matches[0].extra["evidence"]}
+        kinds = {e["kind"] for e in result.matches[0].evidence_as(NearCopyEvidence).evidence}
         assert kinds == {"region"}
 
 
@@ -116,7 +132,7 @@ def test_watermark_probability_is_shown_and_flagged(
         best = result.matches[0]
         watermarked = best.caption in training_set.watermarked
         assert best.extra["pwatermark"] == (0.9 if watermarked else 0.1)
-        assert best.extra["watermark_flag"] is watermarked
+        assert best.evidence_as(NearCopyEvidence).watermark_flag is watermarked
         assert result.watermark_flag is watermarked
     strict = VerdictRules(watermark=0.95)
     assert not strict.flag_watermark("copy", 0.9)

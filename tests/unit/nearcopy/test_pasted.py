@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from traindex.catalog.store import Catalog
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport, OutputResult
 from traindex.nearcopy.evidence import VerdictRules
@@ -153,10 +154,13 @@ def _assert_found(result: OutputResult, keypoint_set: TrainingSet, index: int, b
     best = result.matches[0]
     assert best.caption == keypoint_set.training[index][0]
     assert best.method == "same_image"
-    assert best.extra["keypoint_inliers"] >= 10
+    evidence = best.evidence_as(NearCopyEvidence)
+    assert evidence.keypoint_inliers is not None
+    assert evidence.keypoint_inliers >= 10
     # 0.7, not ~1: a training photo with a flat band (the cameraman's sky) has its points
     # measured in the band-trimmed frame, which shifts the drawn outline (measured 0.79+)
-    assert _iou(best.extra["region"]["box"], box) >= 0.7
+    assert evidence.region is not None
+    assert _iou(evidence.region["box"], box) >= 0.7
 
 
 pytestmark = pytest.mark.shared
@@ -203,7 +207,10 @@ def test_small_pasted_copies_are_never_misplaced(keypoint_set: TrainingSet, case
     it is found, it is the right row at the right place, and it is never a ``copy``."""
     result, box = _run_case(keypoint_set, case)
     assert result.verdict in ("near_copy", "novel")
-    if result.verdict == "near_copy" and "region" in result.matches[0].extra:
+    if (
+        result.verdict == "near_copy"
+        and result.matches[0].evidence_as(NearCopyEvidence).region is not None
+    ):
         _assert_found(result, keypoint_set, case[0], box)
 
 
@@ -243,16 +250,17 @@ def test_report_draws_the_outline_where_the_copy_was_found(keypoint_set: Trainin
     report = NearCopyChecker.from_settings(keypoint_set.settings).check(list(files.items()))
     html = render_report(report, Catalog(keypoint_set.settings), files=files)
     assert '<polygon class="outline"' in html
-    region = report.results[0].matches[0].extra["region"]
+    region = report.results[0].matches[0].evidence_as(NearCopyEvidence).region
+    assert region is not None
     assert f"found at x {region['box'][0]}, y {region['box'][1]}" in html
     assert html.count("data:image/jpeg;base64,") == 2  # the upload and the training image
 
 
 def test_report_renders_rows_without_pwatermark(training_set: TrainingSet, tmp_path: Path) -> None:
     """Issue 13 item 6: a release without LAION-5B's ``pwatermark`` column crashed it."""
+    evidence = NearCopyEvidence("near_copy", False, 0, None, None, [], output="a.jpg")
     match = Match("train", "r1", "part-00000.parquet", 0, "https://x.example/a.jpg", None,
-                  None, None, None, "same_image", 0.9,
-                  extra={"verdict": "near_copy", "evidence": [], "output": "a.jpg"})  # fmt: skip
+                  None, None, None, "same_image", 0.9, evidence=evidence)  # fmt: skip
     report = NearCopyReport([OutputResult("a.jpg", "near_copy", [match])], VerdictRules())
     html = render_report(report, Catalog(training_set.settings), files={})
     assert "&middot; pwatermark" not in html

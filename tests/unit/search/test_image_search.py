@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from traindex.catalog.store import Catalog
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.core.match_evidence import ImageEvidence
+from traindex.core.matches import Match
 from traindex.search.images import ImageSearch
 from traindex.search.thresholds import Thresholds
 
@@ -27,24 +29,32 @@ MIRRORED, FRAMED, HALF = "0006400c1c224e19", "000adef7197e3118", "001ad258e358b1
 FLAT = "00416784a9cb1756"
 
 
+def _distance(match: Match) -> int:
+    distance = match.evidence_as(ImageEvidence).distance
+    assert distance is not None
+    return distance
+
+
 def _originals(photo_dir: Path, *keys: str) -> list[tuple[str, bytes]]:
     return [(f"{key}.jpg", (photo_dir / f"{key}.jpg").read_bytes()) for key in keys]
 
 
 def test_each_edited_copy_is_found_with_its_own_row(indexed: Settings, photo_dir: Path) -> None:
     result = ImageSearch(Catalog(indexed)).search(_originals(photo_dir, MIRRORED, FRAMED, HALF))
-    found = {m.extra["query"]: m for m in result.matches}
+    found = {m.query: m for m in result.matches}
     assert {name: m.key for name, m in found.items()} == {
         f"{k}.jpg": k for k in (MIRRORED, FRAMED, HALF)
     }
     assert {m.method for m in found.values()} == {"same_image"}
-    assert found[f"{MIRRORED}.jpg"].extra["variant"] == "flip_h"
-    half = found[f"{HALF}.jpg"].extra
-    assert (half["variant"], half["confidence"]) == ("original", "certain")
-    assert half["distance"] <= 10
+    assert found[f"{MIRRORED}.jpg"].evidence_as(ImageEvidence).variant == "flip_h"
+    half = found[f"{HALF}.jpg"].evidence_as(ImageEvidence)
+    assert (half.variant, half.confidence) == ("original", "certain")
+    assert half.distance is not None
+    assert half.distance <= 10
     for match in found.values():
-        assert match.extra["threshold"] == 31
-        assert f"{match.extra['distance']} of 256" in match.extra["explanation"]
+        evidence = match.evidence_as(ImageEvidence)
+        assert evidence.threshold == 31
+        assert f"{evidence.distance} of 256" in evidence.explanation
 
 
 def test_single_image_json_shape(indexed: Settings, photo_dir: Path) -> None:
@@ -67,10 +77,10 @@ def test_single_image_json_shape(indexed: Settings, photo_dir: Path) -> None:
 def test_a_tighter_radius_drops_farther_matches(indexed: Settings, photo_dir: Path) -> None:
     files = _originals(photo_dir, MIRRORED, FRAMED, HALF)
     wide = ImageSearch(Catalog(indexed)).search(files)
-    radius = min(m.extra["distance"] for m in wide.matches)
+    radius = min(_distance(m) for m in wide.matches)
     tight = ImageSearch(Catalog(indexed), thresholds=Thresholds(radius=radius)).search(files)
-    expected = {(m.extra["query"], m.key) for m in wide.matches if m.extra["distance"] <= radius}
-    assert {(m.extra["query"], m.key) for m in tight.matches} == expected
+    expected = {(m.query, m.key) for m in wide.matches if _distance(m) <= radius}
+    assert {(m.query, m.key) for m in tight.matches} == expected
     assert len(expected) < len(wide.matches)  # the fixture's copies differ in distance
 
 
@@ -82,10 +92,8 @@ def test_flat_image_is_never_a_same_image_match(indexed: Settings, flat_bytes: b
     result = ImageSearch(Catalog(indexed)).search(
         [("same.jpg", same_bytes), ("grey.png", buffer.getvalue())]
     )
-    assert [(m.extra["query"], m.method, m.key) for m in result.matches] == [
-        ("same.jpg", "same_file", FLAT)
-    ]
-    assert result.matches[0].extra["confidence"] == "certain"
+    assert [(m.query, m.method, m.key) for m in result.matches] == [("same.jpg", "same_file", FLAT)]
+    assert result.matches[0].evidence_as(ImageEvidence).confidence == "certain"
     # the release has rows without images, so no match is "partly searched", not "not found"
     assert result.to_json()["partly_searched"] == ["grey.png"]
     assert result.queries[1].quality is not None

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from traindex.catalog.store import Catalog, Release
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.core.match_evidence import IsccEvidence
 from traindex.errors import InputError
 from traindex.fingerprint.iscc import (
     DEFAULT_ISCC_RADIUS,
@@ -84,14 +85,18 @@ def test_a_code_finds_its_edited_copy_as_brute_force_does(
         for r in table
         if iscc_distance(image_code_body(code), r["iscc"]) <= DEFAULT_ISCC_RADIUS
     )
-    got = [(codes.index(m.extra["query"]), m.extra["distance"], 0, m.row) for m in result.matches]
+    got = [
+        (codes.index(m.query), m.evidence_as(IsccEvidence).distance, 0, m.row)
+        for m in result.matches
+    ]
     assert got == expected
     assert {m.key for m in result.matches} == set(COPIED)  # each copy, nothing unrelated
     first = result.matches[0]
-    assert (first.method, first.extra["variant"], first.extra["threshold"]) == (
+    iscc = first.evidence_as(IsccEvidence)
+    assert (first.method, iscc.variant, iscc.threshold) == (
         "same_image", "iscc", DEFAULT_ISCC_RADIUS,
     )  # fmt: skip
-    assert first.extra["iscc"].startswith("ISCC:")
+    assert iscc.iscc.startswith("ISCC:")
     assert set(result.query["outcomes"].values()) == {"found"}
 
 

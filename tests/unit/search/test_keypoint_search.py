@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from traindex.catalog.store import Catalog
 from traindex.cli.main import app
 from traindex.config import Settings
+from traindex.core.match_evidence import ImageEvidence
 from traindex.evidence.wording import describe
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.ingest.pipeline import ingest
@@ -122,12 +123,12 @@ def test_keypoints_find_what_pdq_misses(
     files = _files(photo_dir, EDITS)
     wanted = {(f"{k}.jpg", k) for k in EDITS}
     before = ImageSearch(Catalog(plain)).search(files)
-    assert not {(m.extra["query"], m.key) for m in before.matches} & wanted  # PDQ misses all
+    assert not {(m.query, m.key) for m in before.matches} & wanted  # PDQ misses all
 
     settings, output = home
     assert "keypoints:" in output
     unpointed = ImageSearch(Catalog(settings), keypoints=False).search(files)
-    assert not {(m.extra["query"], m.key) for m in unpointed.matches} & wanted  # opted out
+    assert not {(m.query, m.key) for m in unpointed.matches} & wanted  # opted out
     [table] = [
         pq.read_table(p)
         for p in (settings.datasets_dir / "credits/main/keypoints").glob("*.parquet")
@@ -136,15 +137,17 @@ def test_keypoints_find_what_pdq_misses(
     assert [(r["key"], r["count"]) for r in bad] == [("00416784a9cb1756", 0)]  # logged, not fatal
     assert "00416784a9cb1756.jpg" in bad[0]["error"]
     after = ImageSearch(Catalog(settings)).search(files)
-    found = {(m.extra["query"], m.key) for m in after.matches}
+    found = {(m.query, m.key) for m in after.matches}
     assert {m for m in found if m[1] in EDITS} == wanted  # no photo finds another's edit
     for match in after.matches:
         if match.key in EDITS:
-            assert match.extra["variant"] == "keypoints"
-            assert match.extra["inliers"] >= 10
-            assert "distance" not in match.extra
-            assert match.extra["confidence"] in ("likely", "certain")
-            assert "points of your image line up" in match.extra["explanation"]
+            evidence = match.evidence_as(ImageEvidence)
+            assert evidence.variant == "keypoints"
+            assert evidence.inliers is not None
+            assert evidence.inliers >= 10
+            assert evidence.distance is None
+            assert evidence.confidence in ("likely", "certain")
+            assert "points of your image line up" in evidence.explanation
 
 
 def test_a_rerun_resumes_and_json_carries_the_points(
@@ -182,11 +185,13 @@ def test_reports_word_a_keypoint_match_without_a_pdq_distance(
     [match] = [m for m in result.matches if m.key == key]
     wording = describe(match)
     assert wording.method == "same image (keypoints)"
-    assert f"{match.extra['inliers']} distinctive points" in wording.measure
+    assert f"{match.evidence_as(ImageEvidence).inliers} distinctive points" in wording.measure
     assert wording.threshold == "at least 10 points"
     assert "PDQ" not in match_number(match)
-    assert match_number(match).startswith(f"{match.extra['inliers']} matching keypoints")
+    assert match_number(match).startswith(
+        f"{match.evidence_as(ImageEvidence).inliers} matching keypoints"
+    )
     table = runner.invoke(
         app, ["--home", str(home[0].home), "search", "--image", str(photo_dir / f"{key}.jpg")]
     )
-    assert f"{match.extra['inliers']} points" in table.output
+    assert f"{match.evidence_as(ImageEvidence).inliers} points" in table.output

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.urls import canonical_url
 from traindex.ingest.pipeline import ingest
 from traindex.search.queries import Query, swap_scheme
@@ -64,7 +65,7 @@ def _oracle(query: str, prefix: bool) -> dict[int, str]:
 )
 def test_both_schemes_match_the_oracle(service: SearchService, kind: str, value: str) -> None:
     result = service.search(Query(kind, value), limit=100)  # type: ignore[arg-type]
-    found = {m.row: m.extra["matched_url_form"] for m in result.matches}
+    found = {m.row: m.evidence_as(UrlFormEvidence).matched_url_form for m in result.matches}
     assert found == _oracle(value, prefix=kind == "url_prefix")
     assert found, value
     assert result.total == len(found)

@@ -17,6 +17,7 @@ from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
 from traindex.config import Settings
+from traindex.core.match_evidence import FaceEvidence
 from traindex.errors import InputError
 from traindex.server.face_guard import FaceAudit
 
@@ -36,13 +37,14 @@ def _table(result: FaceSearchResult) -> None:
     for column in ("dataset/release", "file:row", "url", "distance", "confidence", "face box"):
         table.add_column(column, overflow="fold")
     for m in result.matches:
-        face = m.extra["face_box"]
+        evidence = m.evidence_as(FaceEvidence)
+        face = evidence.face_box
         table.add_row(
             f"{m.dataset}/{m.release}",
             f"{m.shard}:{m.row}",
             m.url or "",
-            f"{m.extra['distance']:.3f}",
-            m.extra["confidence"],
+            f"{evidence.distance:.3f}",
+            evidence.confidence,
             f"({face['left']},{face['top']})-({face['right']},{face['bottom']})",
         )
     print_table(table)

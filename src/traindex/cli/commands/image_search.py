@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -15,6 +15,7 @@ from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
 from traindex.config import Settings
+from traindex.core.match_evidence import Measure, SimilarEvidence, measure_of
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
 from traindex.search.queries import Query
@@ -50,11 +51,11 @@ def _summary(result: ImageSearchResult) -> None:
     print_coverage(result.coverage)  # names index shards a fanned-out search did not reach
 
 
-def _measure(extra: dict[str, Any]) -> str:
+def _measure(measured: Measure) -> str:
     """PDQ distance, or the agreeing points of a keypoint match."""
-    if "distance" in extra:
-        return str(extra["distance"])
-    return f"{extra['inliers']} points" if "inliers" in extra else ""
+    if measured.distance is not None:
+        return str(measured.distance)
+    return f"{measured.inliers} points" if measured.inliers is not None else ""
 
 
 def _table(result: ImageSearchResult) -> None:
@@ -72,14 +73,15 @@ def _table(result: ImageSearchResult) -> None:
     ):
         table.add_column(column, overflow="fold")
     for m in result.matches:
+        measured = measure_of(m.evidence)
         table.add_row(
-            Path(m.extra["query"]).name,
+            Path(m.query).name,
             f"{m.dataset}/{m.release}",
             f"{m.shard}:{m.row}",
             m.url or "",
             m.method,
-            _measure(m.extra),
-            m.extra.get("confidence") or "",
+            _measure(measured),
+            measured.confidence or "",
         )
     print_table(table)
 
@@ -179,8 +181,8 @@ def _neighbours(result: ImageSearchResult) -> None:
         table.add_column(column, overflow="fold")
     for m in result.similar:
         table.add_row(
-            Path(m.extra["query"]).name, f"{m.dataset}/{m.release}", f"{m.shard}:{m.row}",
-            m.url or "", f"{m.score:.3f}", m.extra["candidate_status"],
+            Path(m.query).name, f"{m.dataset}/{m.release}", f"{m.shard}:{m.row}",
+            m.url or "", f"{m.score:.3f}", m.evidence_as(SimilarEvidence).candidate_status,
         )  # fmt: skip
     print_table(table)
 

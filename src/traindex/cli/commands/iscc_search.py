@@ -11,6 +11,7 @@ from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
 from traindex.config import Settings
+from traindex.core.match_evidence import IsccEvidence
 from traindex.core.matches import SearchResult
 from traindex.errors import InputError
 
@@ -56,9 +57,10 @@ def _print(result: SearchResult) -> None:
             f"{result.total:,}",
         )  # fmt: skip
         for m in result.matches:
+            evidence = m.evidence_as(IsccEvidence)
             table.add_row(
-                m.extra["query"], f"{m.dataset}/{m.release}", f"{m.shard}:{m.row}", m.url or "",
-                m.extra["iscc"], str(m.extra["distance"]),
+                m.query, f"{m.dataset}/{m.release}", f"{m.shard}:{m.row}", m.url or "",
+                evidence.iscc, str(evidence.distance),
             )  # fmt: skip
         print_table(table)
     for name, outcome in q["outcomes"].items():

@@ -25,6 +25,7 @@ from traindex.cli.common import (
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.cli.extras import needs
 from traindex.config import Settings
+from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
 
@@ -92,11 +93,12 @@ def _watermark(pwatermark: float | None, flagged: bool) -> str:
 
 def _closeness(match: Match) -> str:
     """PDQ distance, or the agreeing keypoints and where the copy sits (x,y wxh)."""
-    if "distance" in match.extra:
-        return str(match.extra["distance"])
-    region = match.extra.get("region")
+    evidence = match.evidence_as(NearCopyEvidence)
+    if evidence.distance is not None:
+        return str(evidence.distance)
+    region = evidence.region
     where = " at {},{} {}x{}".format(*region["box"]) if region else ""
-    points = match.extra.get("keypoint_inliers")
+    points = evidence.keypoint_inliers
     return f"{points} points{where}" if points is not None else ""
 
 
@@ -113,7 +115,7 @@ def _table(report: NearCopyReport) -> None:
             f"{best.dataset}/{best.release} {best.shard}:{best.row}" if best else "",
             (best.url or "") if best else (result.error or ""),
             _closeness(best) if best else "",
-            str(best.extra.get("tiles_matched", "")) if best else "",
+            str(best.evidence_as(NearCopyEvidence).tiles_matched) if best else "",
             _watermark(best.extra.get("pwatermark") if best else None, result.watermark_flag),
         )
     print_table(table)

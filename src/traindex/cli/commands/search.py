@@ -24,6 +24,7 @@ from traindex.cli.common import (
 )
 from traindex.cli.coverage import print_coverage
 from traindex.config import Settings
+from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
@@ -69,7 +70,8 @@ def _highlight(caption: str | None, terms: tuple[str, ...]) -> Text:
 
 def _method(match: Match) -> str:
     """The method, and for a URL match found under the other scheme, which one it was."""
-    if match.extra.get("matched_url_form") == "other_scheme":
+    form = match.evidence
+    if isinstance(form, UrlFormEvidence) and form.matched_url_form == "other_scheme":
         return f"{match.method} (as {match.url.split(':', 1)[0]})"
     return match.method
 
