@@ -32,7 +32,6 @@ import numpy as np
 from traindex.catalog.indexes.tiles import open_tiles, tiles_stamp
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
-from traindex.config import Settings
 from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
@@ -125,11 +124,13 @@ class NearCopyChecker:
         self._tiles: dict[str, MultiIndexHashIndex | None] = {}
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, clip: NeighbourSource | None = None, workers: int = 1
+    def for_catalog(
+        cls, catalog: Catalog, *, clip: NeighbourSource | None = None, workers: int = 1
     ) -> NearCopyChecker:
+        """A checker with the rules and caps of the catalog's settings."""
+        settings = catalog.settings
         return cls(
-            Catalog(settings),
+            catalog,
             rules=VerdictRules.from_settings(settings),
             clip=clip,
             max_matches=settings.nearcopy_max_matches,

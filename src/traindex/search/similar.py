@@ -61,9 +61,14 @@ class SimilarSearch:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, on_rows: Callable[[int], None] = lambda n: None
+        cls,
+        settings: Settings,
+        *,
+        views: ViewCache | None = None,
+        on_rows: Callable[[int], None] = lambda n: None,
     ) -> SimilarSearch:
-        """Needs ``settings.clip_model_dir`` (the user's CLIP export)."""
+        """Needs ``settings.clip_model_dir`` (the user's CLIP export); searches ``views``
+        (by default new ones over the catalog of ``settings``)."""
         if settings.clip_model_dir is None:
             raise ClipModelError(
                 "no CLIP model configured: set TRAINDEX_CLIP_MODEL_DIR or pass --clip-model "
@@ -71,9 +76,10 @@ class SimilarSearch:
                 "downloads weights, see docs/nearcopy.md)"
             )
         return cls(
-            Catalog(settings),
+            views.catalog if views is not None else Catalog(settings),
             ClipEncoder(settings.clip_model_dir),
             flat_max_rows=settings.clip_flat_max_rows,
+            views=views,
             on_rows=on_rows,
         )
 
