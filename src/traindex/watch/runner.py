@@ -23,6 +23,7 @@ from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.coverage import ReleaseCoverage
 from traindex.errors import TraindexError
+from traindex.search.service import SearchService
 from traindex.search.views import ReleaseView, ViewCache
 from traindex.watch.finder import WatchFinder
 from traindex.watch.model import Watch
@@ -78,7 +79,7 @@ class WatchRunner:
         self.store = store or WatchStore(settings.home)
         self.catalog = Catalog(settings)
         self.views = ViewCache(self.catalog)
-        self.finder = WatchFinder(self.catalog, self.views)
+        self.finder = WatchFinder(SearchService(self.catalog, self.views))
 
     def run(
         self, *, dataset: str | None = None, watch_ids: Sequence[str] | None = None
