@@ -32,6 +32,7 @@ import numpy as np
 from traindex.catalog.indexes.tiles import open_tiles, tiles_stamp
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
+from traindex.config import Settings
 from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
@@ -124,13 +125,18 @@ class NearCopyChecker:
         self._tiles: dict[str, MultiIndexHashIndex | None] = {}
 
     @classmethod
-    def for_catalog(
-        cls, catalog: Catalog, *, clip: NeighbourSource | None = None, workers: int = 1
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        catalog: Catalog | None = None,
+        clip: NeighbourSource | None = None,
+        workers: int = 1,
     ) -> NearCopyChecker:
-        """A checker with the rules and caps of the catalog's settings."""
-        settings = catalog.settings
+        """A checker with the rules and caps of ``settings``, over ``catalog`` (the
+        process's, ``bootstrap.Services``; by default a new one of ``settings``)."""
         return cls(
-            catalog,
+            catalog or Catalog(settings),
             rules=VerdictRules.from_settings(settings),
             clip=clip,
             max_matches=settings.nearcopy_max_matches,

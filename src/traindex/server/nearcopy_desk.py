@@ -36,7 +36,7 @@ class NearCopyDesk:
         self.buckets = TokenBuckets(
             settings.web_nearcopy_per_minute / 60, settings.web_nearcopy_burst
         )
-        self.checker = NearCopyChecker.for_catalog(services.catalog)
+        self.checker = NearCopyChecker.from_settings(settings, catalog=services.catalog)
         self._lock = threading.Lock()  # one checker (its caches), one check at a time
 
     def admit(self, request: Request) -> None:

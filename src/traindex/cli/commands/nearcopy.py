@@ -148,7 +148,9 @@ def nearcopy_command(
         run = with_clip(services(ctx), clip_model)
         config = run.settings
         neighbours = run.search.similar if clip else None
-        checker = NearCopyChecker.for_catalog(run.catalog, clip=neighbours, workers=workers)
+        checker = NearCopyChecker.from_settings(
+            config, catalog=run.catalog, clip=neighbours, workers=workers
+        )
         paths = _outputs(images)
         with _progress() as progress:
             task = progress.add_task("outputs", total=len(paths))
