@@ -21,16 +21,15 @@ import smtplib
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from traindex.config import Settings
-from traindex.core.keyring import Keyring
-from traindex.core.signing import SignatureError, canonical_json, key_fingerprint, verify_signature
 from traindex.watch.model import Alert, Gap, Watch
 from traindex.watch.store import Channel, WatchStore
+
+if TYPE_CHECKING:  # cryptography comes with the registry/evidence extras, not the base
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -62,6 +61,8 @@ def verify_webhook(
 ) -> None:
     """Raise ``SignatureError`` unless ``body`` was signed by ``public_key`` within
     ``max_age`` seconds: what a receiver of traindex's webhooks runs on each POST."""
+    from traindex.core.signing import SignatureError, verify_signature
+
     lowered = {k.lower(): v for k, v in headers.items()}
     timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     signature = lowered.get(SIGNATURE_HEADER.lower(), "")
@@ -176,6 +177,8 @@ class Notifier:
     def _post(self, url: str, payload: Any) -> None:
         import httpx
 
+        from traindex.core.keyring import Keyring
+        from traindex.core.signing import canonical_json, key_fingerprint
         from traindex.signals.policy import AddressPolicy
 
         cfg = self.settings
