@@ -121,7 +121,9 @@ class ClaimProofs:
         outcome = None if scope is None else self.pages.prove(scope, str(page), pending.token)
         result = self._result(pending, outcome)
         with self.store.write() as conn:
-            status = "verified" if result.method else "failed"
+            # A failed check keeps the code pending (until it expires): the owner fixes the
+            # page and checks again instead of pasting a new code; the audit keeps each try.
+            status = "verified" if result.method else "pending"
             found = None if outcome is None else outcome.page
             self.store.finish_verification(
                 conn, pending.id, status, result.method, result.detail, found
