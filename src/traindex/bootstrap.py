@@ -1,8 +1,9 @@
 """The composition root: the services of one process, built once from its ``Settings``.
 
-A CLI run (``ctx.obj``), the web app (``create_app``) and a job each make one
-``Services`` and take the catalog, the search entry and the evidence service from it
-instead of constructing them where they are used. Each service is created on first use,
+A CLI run (``ctx.obj``) and the web app (``create_app``, ``app.state.services``) each
+make one ``Services`` and take the catalog, the search entry and the evidence service
+from it instead of constructing them where they are used (job entry points still called
+with ``Settings`` are listed in docs/architecture.md). Each service is created on first use,
 so a command pays only for what it touches and no optional extra is imported here: the
 base install (no extras) builds the catalog and metadata search through this object.
 
