@@ -17,6 +17,7 @@ every thread's search (callers that run it concurrently hold their own lock, as 
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from traindex.catalog.store import Catalog
@@ -27,12 +28,13 @@ from traindex.search.service import ImageLimits, SearchService
 if TYPE_CHECKING:
     from traindex.evidence.service import EvidenceService
     from traindex.search.faces import FaceSearch
+    from traindex.watch.service import WatchService
 
 __all__ = ["Services"]
 
 
 class Services:
-    """The catalog, the search entry and the evidence service of one process.
+    """The catalog, the search entry, the evidence service and the watchlist of one process.
 
     ``image_limits`` bounds what image queries decode (the web app's upload limits).
     """
@@ -81,6 +83,13 @@ class Services:
 
             held = self._local.evidence = EvidenceService(self.settings, search=self.search)
         return held
+
+    @cached_property
+    def watches(self) -> WatchService:
+        """The watchlist, its runs searching through the calling thread's ``search``."""
+        from traindex.watch.service import WatchService
+
+        return WatchService(self.settings, search=lambda: self.search)
 
     @property
     def faces(self) -> FaceSearch:

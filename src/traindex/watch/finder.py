@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
 from traindex.core.matches import Match
 from traindex.errors import InputError
 from traindex.search.queries import FaceQuery, ImagePathsQuery
@@ -33,11 +31,9 @@ __all__ = ["WatchFinder", "check_face"]
 _ALL = 1 << 31  # no page limit: a watch records every matching row once
 
 
-def check_face(settings: Settings, path: Path) -> None:
+def check_face(search: SearchService, path: Path) -> None:
     """Refuse a face-watch photo that does not show exactly one usable face (needs dlib)."""
-    from traindex.search.faces import FaceSearch
-
-    FaceSearch(Catalog(settings)).query_face(path.read_bytes(), name=str(path))
+    search.faces.query_face(path.read_bytes(), name=str(path))
 
 
 class WatchFinder:

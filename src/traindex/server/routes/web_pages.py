@@ -29,7 +29,7 @@ def router(services: Services) -> APIRouter:
     api.include_router(OptOutPages(settings, sessions, renderer).router())
     api.include_router(ReportPages(services, sessions, renderer).router())
     api.include_router(NearCopyPages(services, sessions, renderer).router())
-    api.include_router(WatchPages(settings, sessions, renderer).router())
+    api.include_router(WatchPages(services, sessions, renderer).router())
     renderer.templates.env.globals["face_enabled"] = settings.face_search_enabled
     if settings.face_search_enabled:  # off by default: no tab, no search route
         api.include_router(FacePages(services, sessions, renderer).router())
