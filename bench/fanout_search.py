@@ -29,7 +29,7 @@ import numpy as np
 from _common import emit, percentiles
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import FanoutPdq, deploy_pdq
+from traindex.search.fanout import FanoutHashes, deploy_pdq
 
 RADIUS = 31
 
@@ -83,7 +83,7 @@ def main() -> None:
         holders = deploy_pdq(
             work / "pdq", work / "placement.json", options, label="bench", nodes=nodes
         )
-        fanout = FanoutPdq(holders, options, timeout=120)
+        fanout = FanoutHashes(holders, options, 120, "pdq")
         expected = local.search(queries, RADIUS)
         assert fanout.search(queries, RADIUS).as_sets() == expected.as_sets()
         timings = _time({"in-process": local, "fan-out (2 nodes)": fanout}, queries, args.reps)

@@ -25,6 +25,7 @@ Layout::
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -32,7 +33,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import faiss
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "Metric",
     "VectorHits",
     "VectorIndex",
+    "VectorSearcher",
     "as_vectors",
 ]
 
@@ -79,12 +81,15 @@ class VectorHits:
     """Flat (query, id, distance) triples, sorted by query, then closest first, then id.
 
     ``num_queries`` keeps queries without hits accounted for; ``for_query`` slices one.
+    ``not_searched``: index shards a fanned-out search could not reach (``search.fanout``);
+    hits in them may exist and are not here.
     """
 
     query: NDArray[np.int64]
     ids: NDArray[np.int64]
     distances: NDArray[np.float32]
     num_queries: int
+    not_searched: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -130,6 +135,18 @@ class VectorHits:
         ids[self.query[keep], rank[keep]] = self.ids[keep]
         dist[self.query[keep], rank[keep]] = self.distances[keep]
         return ids, dist
+
+
+class VectorSearcher(Protocol):
+    """What search needs of a vector index: an in-process one or one fanned out over a
+    cluster (``search.fanout``)."""
+
+    @property
+    def metric(self) -> Metric: ...
+
+    def range_search(self, queries: ArrayLike, radius: float) -> VectorHits: ...
+
+    def knn(self, queries: ArrayLike, k: int) -> VectorHits: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +290,21 @@ class VectorIndex:
         """Vectors per live shard, in search order."""
         return [len(s) for s in self._shards]
 
+    @property
+    def shard_names(self) -> list[str]:
+        """Folder names of the shards, in search order."""
+        return [s.name for s in self._shards]
+
+    def restrict(self, names: Sequence[str]) -> VectorIndex:
+        """A read-only view searching only the named shards (one holder's part of a
+        fanned-out index); the shards are shared, not reloaded."""
+        unknown = sorted(set(names) - set(self.shard_names))
+        if unknown:
+            raise ValueError(f"{self.directory} has no shards {unknown}")
+        part = copy.copy(self)
+        part._shards = [s for s in self._shards if s.name in set(names)]
+        return part
+
     def add(
         self, vectors: ArrayLike, ids: NDArray[np.integer] | Sequence[int] | None = None
     ) -> None:
@@ -381,10 +413,14 @@ class VectorIndex:
     def search(self, queries: ArrayLike, k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """The ``k`` nearest stored vectors per query: ``(Q, k)`` ids and distances, closest
         first; missing neighbours (fewer than ``k`` stored) have id -1."""
+        return self.knn(queries, k).top_k(k, self.metric)
+
+    def knn(self, queries: ArrayLike, k: int) -> VectorHits:
+        """Each shard's ``k`` nearest per query, merged (at least the ``k`` nearest overall;
+        ``top_k`` cuts them): the form in which parts of a fanned-out index are merged."""
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
-        batch = as_vectors(queries, self.dim, "queries")
-        return self._triples(batch, k, None).top_k(k, self.metric)
+        return self._triples(as_vectors(queries, self.dim, "queries"), k, None)
 
     def range_search(self, queries: ArrayLike, radius: float) -> VectorHits:
         """Every stored vector within ``radius``: Euclidean distance ``<= radius`` (l2) or
