@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import io
 import json
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog, Release
@@ -37,7 +35,15 @@ from traindex.search.fanout import (
 from traindex.search.similar import SimilarSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import CC3M, PHOTOS, TwoNodes, fresh_driver, run_cli, two_nodes
+from raycluster import (
+    PHOTOS,
+    TwoNodes,
+    edited_copy,
+    fingerprinted_cc3m,
+    fresh_driver,
+    run_cli,
+    two_nodes,
+)
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -97,97 +103,84 @@ def _kill_holder_of(holders: list[dict[str, object]], shard: str) -> None:
     ray.kill(ray.get_actor(str(gone["actor"]), namespace=NAMESPACE))
 
 
-def test_fanned_out_faces_and_clip_equal_in_process_and_name_lost_shards(
+def test_fanned_out_faces_equal_in_process_and_name_lost_shards(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
     fresh_driver()
     settings = Settings(home=tmp_path / "home")
-    # faces: a face index of 3 shards (2 faces each, as a large one holds millions)
+    # a face index of 3 shards (2 faces each, as a large one holds millions per shard)
     ingest(settings, _gallery(shared_data, tmp_path / "faces"), dataset="faces", release="r")
-    [(faces_release, _)] = Catalog(settings).select("faces")
-    VectorIndex.create(index_dir(faces_release, "faces"), 128, "l2", shard_size=2)
+    [(release, _)] = Catalog(settings).select("faces")
+    VectorIndex.create(index_dir(release, "faces"), 128, "l2", shard_size=2)
     fingerprint(settings, "faces", images=tmp_path / "faces", workers=1, faces=FaceOptions())
-    assert VectorIndex.open(index_dir(faces_release, "faces")).shard_sizes == [2, 2, 2]
+    assert VectorIndex.open(index_dir(release, "faces")).shard_sizes == [2, 2, 2]
     query = (shared_data / KNN / "obama/obama.jpg").read_bytes()
-    local_faces = FaceSearch(Catalog(settings)).search(query, dataset="faces").to_json()
-    assert {m["url"].rsplit("/", 1)[1] for m in local_faces["matches"]} == {"p0.jpg", "p1.jpg"}
+    local = FaceSearch(Catalog(settings)).search(query, dataset="faces").to_json()
+    assert {m["url"].rsplit("/", 1)[1] for m in local["matches"]} == {"p0.jpg", "p1.jpg"}
 
-    # CLIP: the exact index of 7 published embeddings, rewritten as 3 shards
+    holders = _place(release, "faces", two_nodes)
+    options = RayOptions(address=two_nodes.address)
+    search = FaceSearch(Catalog(settings), fanout_views(Catalog(settings), options, timeout=60))
+    assert search.search(query, dataset="faces").to_json() == local
+
+    # a lost holder: its shards are named, and the query whose matches sat there is not
+    # claimed absent
+    _kill_holder_of(holders, "shard-000001")  # obama's two faces, and shard 3
+    partial = search.search(query, dataset="faces").to_json()
+    [covered] = partial["coverage"]["releases"]
+    assert covered["index_shards_not_searched"] == ["faces/shard-000001", "faces/shard-000003"]
+    assert covered["state"] == partial["coverage"]["state"] == "partly searched"
+    assert partial["matches"] == []
+
+
+def test_fanned_out_clip_equals_in_process_and_names_lost_shards(
+    shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
+) -> None:
+    fresh_driver()
+    settings = Settings(home=tmp_path / "home")
     ingest(settings, shared_data / LAYOUT, dataset="clip", release="r")
-    similar = SimilarSearch(Catalog(settings), ClipEncoder(_clip_model(tmp_path / "model")))
+    encoder = ClipEncoder(_clip_model(tmp_path / "model"))
+    similar = SimilarSearch(Catalog(settings), encoder)
     [view] = similar.views.select("clip")
-    assert similar.index(view) is not None  # built (one shard)
-    [(clip_release, _)] = Catalog(settings).select("clip")
-    flat = index_dir(clip_release, "clip")
+    assert similar.index(view) is not None  # built: one shard of 7 embeddings
+    [(release, _)] = Catalog(settings).select("clip")
+    flat = index_dir(release, "clip")  # rewritten as 3 shards, as a large one would be
     vectors, ids = VectorIndex.open(flat).vectors()
     split = flat.with_name("split")
     VectorIndex.create(split, vectors.shape[1], "ip", shard_size=3).add(vectors, ids)
     shutil.rmtree(flat)
     split.rename(flat)
     photos = [(p.name, p.read_bytes()) for p in sorted((shared_data / CLIP_IMAGES).glob("*.jpg"))]
-    local_clip = SimilarSearch(Catalog(settings), similar.encoder).search_images(
-        photos, dataset="clip", limit=7
-    )
-    local_text = SimilarSearch(Catalog(settings), similar.encoder).search_text(
-        "a dog", dataset="clip", limit=7
-    )
-    assert local_clip.total > 0
+    local = SimilarSearch(Catalog(settings), encoder).search_images(photos, limit=7).to_json()
+    local_text = SimilarSearch(Catalog(settings), encoder).search_text("a dog", limit=7)
+    assert local["total"] > 0
 
-    faces_holders = _place(faces_release, "faces", two_nodes)
-    clip_holders = _place(clip_release, "clip", two_nodes)
+    holders = _place(release, "clip", two_nodes)
     options = RayOptions(address=two_nodes.address)
     fanned = fanout_views(Catalog(settings), options, timeout=60)
-    face_search = FaceSearch(Catalog(settings), fanned)
-    assert face_search.search(query, dataset="faces").to_json() == local_faces
-    clip_search = SimilarSearch(Catalog(settings), similar.encoder, views=fanned)
-    fanned_clip = clip_search.search_images(photos, dataset="clip", limit=7)
-    assert fanned_clip.to_json() == local_clip.to_json()
-    assert clip_search.search_text("a dog", dataset="clip", limit=7).to_json() == (
-        local_text.to_json()
-    )
+    search = SimilarSearch(Catalog(settings), encoder, views=fanned)
+    assert search.search_images(photos, limit=7).to_json() == local
+    assert search.search_text("a dog", limit=7).to_json() == local_text.to_json()
 
-    # a lost holder: its shards are named; what was reached is answered in full, and a
-    # query whose matches sat there is not claimed absent
-    _kill_holder_of(faces_holders, "shard-000001")  # obama's two faces, and shard 3
-    partial = face_search.search(query, dataset="faces").to_json()
-    [covered] = partial["coverage"]["releases"]
-    assert covered["index_shards_not_searched"] == ["faces/shard-000001", "faces/shard-000003"]
-    assert covered["state"] == partial["coverage"]["state"] == "partly searched"
-    assert partial["matches"] == []
-
-    _kill_holder_of(clip_holders, "shard-000002")
-    lost = clip_search.search_images(photos, dataset="clip", limit=7).to_json()
+    _kill_holder_of(holders, "shard-000002")
+    lost = search.search_images(photos, limit=7).to_json()
     [covered] = lost["coverage"]["releases"]
     assert covered["index_shards_not_searched"] == ["clip/shard-000002"]
     assert covered["state"] == "partly searched"
-    unreached = {split_loc(int(i))[1] for i in ids[3:6]}  # the rows CLIP shard 2 held
-    every = SimilarSearch(Catalog(settings), similar.encoder).search_images(
-        photos, dataset="clip", limit=49
-    )  # in-process, every (photo, row) pair
-    expected = [m for m in every.to_json()["matches"] if m["row"] not in unreached]
-    assert 0 < len(expected) < every.total
+    # what was reached is answered in full: every in-process hit outside shard 2's rows
+    unreached = {split_loc(int(i))[1] for i in ids[3:6]}
+    every = SimilarSearch(Catalog(settings), encoder).search_images(photos, limit=49).to_json()
+    expected = [m for m in every["matches"] if m["row"] not in unreached]
+    assert 0 < len(expected) < every["total"]
     assert lost["matches"] == expected[:7]
-
-
-def _edited(path: Path) -> bytes:
-    """A generated-looking copy: smaller, grey, re-compressed."""
-    image = Image.open(path)
-    small = image.resize((300, round(300 * image.height / image.width))).convert("L")
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=40)
-    return buffer.getvalue()
 
 
 def test_fanned_out_near_copy_regions_equal_in_process_and_name_lost_shards(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
-    fresh_driver()
-    settings = Settings(home=tmp_path)
-    ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
-    fingerprint(settings, "cc3m", workers=1)
+    settings, release = fingerprinted_cc3m(shared_data, tmp_path)
     run_cli(["nearcopy-index", "-d", "cc3m"], tmp_path, two_nodes.address)
-    [(release, _)] = Catalog(settings).select("cc3m")
-    outputs = [(p.name, _edited(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
+    outputs = [(p.name, edited_copy(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
     local = NearCopyChecker(Catalog(settings)).check(outputs).to_json()
     tiles = [e for r in local["results"] for m in r["matches"] for e in m["evidence"]
              if e["kind"] == "tile"]  # fmt: skip

@@ -15,10 +15,12 @@ Shape, and why:
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,8 +31,10 @@ __all__ = [
     "HASH_BYTES",
     "HammingIndex",
     "RangeHits",
+    "ShardedIndex",
     "as_hash_array",
     "as_id_array",
+    "chosen_shards",
 ]
 
 HASH_BYTES = 32
@@ -66,6 +70,36 @@ def as_id_array(
     if array.shape != (count,):
         raise ValueError(f"expected {count} ids, got shape {array.shape}")
     return array
+
+
+def chosen_shards(directory: object, have: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Positions in ``have`` of the shard names ``wanted`` (what an index's ``restrict``
+    keeps: one holder's part of a fanned-out index); a ``ValueError`` names unknown ones."""
+    unknown = sorted(set(wanted) - set(have))
+    if unknown:
+        raise ValueError(f"{directory} has no shards {unknown}")
+    return [i for i, name in enumerate(have) if name in set(wanted)]
+
+
+class ShardedIndex:
+    """An index made of named shards (``_shards``, in the order of ``shard_names``) that
+    can hand out a part of itself."""
+
+    directory: Path | None
+    _shards: list[Any]
+
+    @property
+    def shard_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def restrict(self, names: Sequence[str]) -> Self:
+        """A read-only view searching only the named shards (one holder's part of a
+        fanned-out index); the shards are shared, not reloaded."""
+        part = copy.copy(self)
+        part._shards = [
+            self._shards[i] for i in chosen_shards(self.directory, self.shard_names, names)
+        ]
+        return part
 
 
 @dataclass(frozen=True, slots=True)

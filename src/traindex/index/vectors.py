@@ -25,7 +25,6 @@ Layout::
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -40,6 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from traindex.core.files import write_atomic
+from traindex.index.base import ShardedIndex
 
 __all__ = [
     "DEFAULT_VECTOR_SHARD_SIZE",
@@ -173,7 +173,7 @@ def _npy_bytes(array: NDArray[np.int64]) -> bytes:
     return buffer.getvalue()
 
 
-class VectorIndex:
+class VectorIndex(ShardedIndex):
     """Exact kNN and range search over float vectors with int64 ids; on disk or in memory.
 
     Build one with :meth:`create` (a directory) or :meth:`memory`, reopen it with
@@ -294,16 +294,6 @@ class VectorIndex:
     def shard_names(self) -> list[str]:
         """Folder names of the shards, in search order."""
         return [s.name for s in self._shards]
-
-    def restrict(self, names: Sequence[str]) -> VectorIndex:
-        """A read-only view searching only the named shards (one holder's part of a
-        fanned-out index); the shards are shared, not reloaded."""
-        unknown = sorted(set(names) - set(self.shard_names))
-        if unknown:
-            raise ValueError(f"{self.directory} has no shards {unknown}")
-        part = copy.copy(self)
-        part._shards = [s for s in self._shards if s.name in set(names)]
-        return part
 
     def add(
         self, vectors: ArrayLike, ids: NDArray[np.integer] | Sequence[int] | None = None

@@ -68,6 +68,7 @@ __all__ = [
     "load_placement",
     "placement_path",
     "search_views",
+    "shard_label",
 ]
 
 NAMESPACE = "traindex"

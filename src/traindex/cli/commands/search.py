@@ -238,9 +238,7 @@ def search_command(
         return
     if face is not None:
         with user_errors():
-            run_face_search(
-                cfg, face, dataset=dataset, limit=limit, as_json=as_json, out=out
-            )
+            run_face_search(cfg, face, dataset=dataset, limit=limit, as_json=as_json, out=out)
         return
     if image is not None or images is not None:
         config = with_clip(cfg, clip_model)
