@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,7 +30,9 @@ from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 __all__ = [
     "HASH_BYTES",
     "HammingIndex",
+    "Hits",
     "RangeHits",
+    "ShardedBase",
     "ShardedIndex",
     "as_hash_array",
     "as_id_array",
@@ -72,6 +74,38 @@ def as_id_array(
     return array
 
 
+@runtime_checkable
+class Hits(Protocol):
+    """The shape every index's answer shares (:class:`RangeHits` of the PDQ index,
+    ``VectorHits`` of the face and CLIP vector index, ``KeypointHits`` of the keypoint
+    index): flat parallel arrays with one entry per hit, ``query`` numbering the query in
+    the searched batch, and ``not_searched`` naming the index shards that could not be
+    searched (hits in them may exist and are not here). What else a hit carries (a Hamming
+    or float distance, an owner and a point) differs per index and stays on the type."""
+
+    @property
+    def query(self) -> NDArray[np.int64]: ...
+
+    @property
+    def not_searched(self) -> tuple[str, ...]: ...
+
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class ShardedIndex(Protocol):
+    """An index made of named shards that a fan-out splits between holders: the PDQ and
+    region indexes (``MultiIndexHashIndex``), the keypoint index and the face and CLIP
+    vector index. ``restrict`` gives a view of some
+    shards (shared, not reloaded) whose answers are the whole index's answers from those
+    shards."""
+
+    @property
+    def shard_names(self) -> list[str]: ...
+
+    def restrict(self, names: Sequence[str]) -> Self: ...
+
+
 def chosen_shards(directory: object, have: Sequence[str], wanted: Sequence[str]) -> list[int]:
     """Positions in ``have`` of the shard names ``wanted`` (what an index's ``restrict``
     keeps: one holder's part of a fanned-out index); a ``ValueError`` names unknown ones."""
@@ -81,9 +115,9 @@ def chosen_shards(directory: object, have: Sequence[str], wanted: Sequence[str])
     return [i for i, name in enumerate(have) if name in set(wanted)]
 
 
-class ShardedIndex:
-    """An index made of named shards (``_shards``, in the order of ``shard_names``) that
-    can hand out a part of itself."""
+class ShardedBase:
+    """``restrict`` for an index that keeps its shards in ``_shards``, in the order of
+    ``shard_names`` (the keypoint and vector indexes): a :class:`ShardedIndex`."""
 
     directory: Path | None
     _shards: list[Any]

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from traindex.core.files import write_atomic
-from traindex.index.base import ShardedIndex
+from traindex.index.base import ShardedBase
 
 __all__ = ["DEFAULT_IVF_MIN", "DEFAULT_NPROBE", "KeypointHits", "KeypointIndex", "KeypointSearcher"]
 
@@ -128,7 +128,7 @@ class KeypointSearcher(Protocol):
     def search(self, queries: NDArray[np.uint8], radius: int) -> KeypointHits: ...
 
 
-class KeypointIndex(ShardedIndex):
+class KeypointIndex(ShardedBase):
     """Descriptors with owners and points in ``directory`` (created on first :meth:`add`)."""
 
     directory: Path

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from traindex.core.files import write_atomic
-from traindex.index.base import ShardedIndex
+from traindex.index.base import ShardedBase
 
 __all__ = [
     "DEFAULT_VECTOR_SHARD_SIZE",
@@ -90,6 +90,8 @@ class VectorHits:
     distances: NDArray[np.float32]
     num_queries: int
     not_searched: tuple[str, ...] = ()
+    """Shards not searched (:class:`~traindex.index.base.Hits`); an in-process search
+    reaches every shard."""
 
     @classmethod
     def build(
@@ -173,7 +175,7 @@ def _npy_bytes(array: NDArray[np.int64]) -> bytes:
     return buffer.getvalue()
 
 
-class VectorIndex(ShardedIndex):
+class VectorIndex(ShardedBase):
     """Exact kNN and range search over float vectors with int64 ids; on disk or in memory.
 
     Build one with :meth:`create` (a directory) or :meth:`memory`, reopen it with
