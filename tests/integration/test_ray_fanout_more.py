@@ -122,6 +122,11 @@ def test_fanned_out_faces_equal_in_process_and_name_lost_shards(
     options = RayOptions(address=two_nodes.address)
     search = FaceSearch(Catalog(settings), fanout_views(Catalog(settings), options, timeout=60))
     assert search.search(query, dataset="faces").to_json() == local
+    # the CLI: `search --face ... --ray-address` answers as it does from the local disk
+    cli = ["search", "--face", str(shared_data / KNN / "obama/obama.jpg"), "--json"]
+    home = settings.home
+    fanned_cli = run_cli([*cli, "--ray-address", two_nodes.address], home, two_nodes.address)
+    assert json.loads(fanned_cli) == json.loads(run_cli(cli, home, two_nodes.address))
 
     # a lost holder: its shards are named, and the query whose matches sat there is not
     # claimed absent
@@ -131,6 +136,8 @@ def test_fanned_out_faces_equal_in_process_and_name_lost_shards(
     assert covered["index_shards_not_searched"] == ["faces/shard-000001", "faces/shard-000003"]
     assert covered["state"] == partial["coverage"]["state"] == "partly searched"
     assert partial["matches"] == []
+    lost_cli = run_cli([*cli, "--ray-address", two_nodes.address], home, two_nodes.address)
+    assert json.loads(lost_cli)["coverage"] == partial["coverage"]  # the CLI asked the holders
 
 
 def test_fanned_out_clip_equals_in_process_and_names_lost_shards(
