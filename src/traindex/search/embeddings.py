@@ -165,7 +165,13 @@ class EmbeddingIndex:
             meta["built_from"] = stamp
             write_atomic(meta_path, json.dumps(meta).encode())
         if meta["kind"] == "flat":  # on this disk, or held across a cluster (the view says)
-            return cls("flat", meta["dim"], flat=view.vectors("clip"), store=store)
+            flat = view.vectors("clip")
+            if flat is None:
+                raise InputError(
+                    "the exact CLIP index is missing; delete meta.json here to rebuild it",
+                    path=str(folder),
+                )
+            return cls("flat", meta["dim"], flat=flat, store=store)
         ivf = faiss.read_index(str(folder / "ivfpq.faiss"), faiss.IO_FLAG_MMAP)
         nprobe = min(int(meta["nlist"]), max(16, int(meta["nlist"]) // 8))
         faiss.ParameterSpace().set_index_parameter(ivf, "nprobe", nprobe)

@@ -69,6 +69,7 @@ __all__ = [
     "placement_path",
     "search_views",
     "shard_label",
+    "unplaced_shards",
 ]
 
 NAMESPACE = "traindex"
@@ -223,6 +224,13 @@ def _kill_existing(ray: Any, name: str) -> None:
         ray.kill(ray.get_actor(name, namespace=NAMESPACE))
 
 
+def unplaced_shards(index_dir: Path, kind: IndexKind, holders: list[Holder]) -> list[str]:
+    """Shards the index holds now that no holder was given (indexed after it was placed):
+    a fanned-out search names them as not searched until ``place-index`` runs again."""
+    held = {shard for holder in holders for shard in holder.shards}
+    return [s for s in _open_index(kind, str(index_dir)).shard_names if s not in held]
+
+
 def load_placement(path: Path) -> list[Holder]:
     record = json.loads(path.read_text(encoding="utf-8"))
     return [Holder(h["actor"], h["node_id"], list(h["shards"])) for h in record["holders"]]
@@ -232,11 +240,17 @@ class _Fanout:
     """Asks every holder of one index at once; collects answers and unreached shards."""
 
     def __init__(
-        self, holders: list[Holder], options: RayOptions, timeout: float, kind: IndexKind
+        self,
+        holders: list[Holder],
+        options: RayOptions,
+        timeout: float,
+        kind: IndexKind,
+        unplaced: Sequence[str] = (),
     ) -> None:
         self.holders = holders
         self.timeout = timeout
         self.kind = kind
+        self.unplaced = tuple(unplaced)  # shards indexed after placement: no holder has them
         self._actors: dict[str, Any] = {}  # handles, looked up once (a GCS round trip each)
         self.ray = import_ray()
         if not self.ray.is_initialized():  # kept for the process's life: one connect
@@ -249,11 +263,12 @@ class _Fanout:
         self, method: str, batch: NDArray[Any], arg: float
     ) -> tuple[list[Any], tuple[str, ...]]:
         """Every answering holder's ``index.<method>(batch, arg)``, in holder order, and the
-        labels of the other holders' shards. A holder that raises (bad input) re-raises
-        here: that is an error of the query, not a lost shard."""
+        labels of the shards not searched: the other holders' and the unplaced ones. A
+        holder that raises (bad input) re-raises here: an error of the query, not a lost
+        shard."""
         asked = [(h, self._ask(h, method, batch, arg)) for h in self.holders]
         parts: list[Any] = []
-        missed: list[str] = []
+        missed = [shard_label(self.kind, shard) for shard in self.unplaced]
         for holder, ref in asked:
             try:
                 if ref is None:
@@ -350,30 +365,33 @@ def fanout_views(
     for them (``deploy_index``), and the on-disk ones elsewhere: pass to ``ImageSearch``,
     ``FaceSearch``, ``SimilarSearch`` or ``NearCopyChecker`` as ``views``."""
 
-    def placed(release: Release, kind: IndexKind) -> list[Holder] | None:
+    def placed(release: Release, kind: IndexKind) -> tuple[list[Holder], list[str]] | None:
         path = placement_path(release, kind)
-        return load_placement(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        holders = load_placement(path)
+        return holders, unplaced_shards(index_dir(release, kind), kind, holders)
 
     def hashes(kind: IndexKind, local: PdqOpener) -> PdqOpener:
         def opener(release: Release) -> RangeSearcher | None:
-            holders = placed(release, kind)
-            if holders is None:
+            found = placed(release, kind)
+            if found is None:
                 return local(release)
-            return FanoutHashes(holders, options, timeout, kind)
+            return FanoutHashes(found[0], options, timeout, kind, found[1])
 
         return opener
 
     def keypoints(release: Release) -> KeypointSearcher | None:
-        holders = placed(release, "keypoints")
-        if holders is None:
+        found = placed(release, "keypoints")
+        if found is None:
             return open_keypoint_index(release)
-        return FanoutKeypoints(holders, options, timeout, "keypoints")
+        return FanoutKeypoints(found[0], options, timeout, "keypoints", found[1])
 
     def vectors(release: Release, kind: VectorKind) -> VectorSearcher | None:
-        holders = placed(release, kind)
-        if holders is None:
+        found = placed(release, kind)
+        if found is None:
             return open_vector_index(release, kind)
-        return FanoutVectors(holders, options, timeout, kind)
+        return FanoutVectors(found[0], options, timeout, kind, found[1])
 
     openers = IndexOpeners(
         pdq=hashes("pdq", open_pdq), keypoints=keypoints, vectors=vectors,

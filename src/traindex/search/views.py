@@ -110,7 +110,7 @@ class ReleaseView:
     ) -> None:
         self.release = release
         self.openers = openers or IndexOpeners()
-        self._vectors: dict[VectorKind, VectorSearcher | None] = {}
+        self._vectors: dict[VectorKind, VectorSearcher] = {}
         self.manifest = manifest
         self.stamp = _stamp(release, manifest)
         self.shard_ids = [s.id for s in manifest.sources]

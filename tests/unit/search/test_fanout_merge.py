@@ -7,6 +7,7 @@ this process); the real cluster is in tests/integration/test_ray_fanout_more.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,32 +15,60 @@ import pytest
 from numpy.typing import NDArray
 
 from traindex.index.vectors import Metric, VectorHits, VectorIndex
-from traindex.search.fanout import FanoutVectors, Holder, IndexKind, shard_label
+from traindex.search.fanout import FanoutVectors, Holder, IndexKind, unplaced_shards
 
 KINDS: dict[Metric, IndexKind] = {"l2": "faces", "ip": "clip"}
 
 
+class _RayError(Exception):
+    """Stands for ``ray.exceptions.RayError``: a holder that did not answer in time."""
+
+
+class _FakeRay:
+    """The part of the ``ray`` module a fan-out's ``gather`` uses: an answer is its own
+    reference, an exception stored as the answer is raised by ``get``."""
+
+    class exceptions:  # noqa: N801 - the attribute path of ``ray.exceptions``
+        RayError = _RayError
+
+        class RayTaskError(_RayError):
+            def as_instanceof_cause(self) -> Exception:
+                return ValueError("bad query")
+
+    @staticmethod
+    def get(ref: Any, timeout: float) -> Any:
+        if isinstance(ref, Exception):
+            raise ref
+        return ref
+
+
 class _LocalParts(FanoutVectors):
     """``FanoutVectors`` whose holders are restricted copies of one index in this
-    process; the holders named in ``lost`` do not answer."""
+    process (its own ``gather`` merges them); holders in ``gone`` have no actor any more,
+    those in ``slow`` time out."""
 
-    def __init__(self, index: VectorIndex, holders: list[Holder], lost: set[str]) -> None:
+    def __init__(
+        self,
+        index: VectorIndex,
+        holders: list[Holder],
+        gone: set[str] = frozenset(),  # type: ignore[assignment]
+        slow: set[str] = frozenset(),  # type: ignore[assignment]
+        unplaced: tuple[str, ...] = (),
+    ) -> None:
         self.holders = holders
         self.kind = KINDS[index.metric]
+        self.unplaced = unplaced
+        self.timeout = 1.0
+        self.ray = _FakeRay()
         self.parts = {h.actor: index.restrict(h.shards) for h in holders}
-        self.lost = lost
+        self.gone, self.slow = gone, slow
 
-    def gather(
-        self, method: str, batch: NDArray[Any], arg: float
-    ) -> tuple[list[Any], tuple[str, ...]]:
-        answers = [
-            getattr(self.parts[h.actor], method)(batch, arg)
-            for h in self.holders
-            if h.actor not in self.lost
-        ]
-        missed = [shard_label(self.kind, s) for h in self.holders if h.actor in self.lost
-                  for s in h.shards]  # fmt: skip
-        return answers, tuple(missed)
+    def _ask(self, holder: Holder, method: str, batch: NDArray[Any], arg: float) -> Any:
+        if holder.actor in self.gone:
+            return None
+        if holder.actor in self.slow:
+            return _RayError("timed out")
+        return getattr(self.parts[holder.actor], method)(batch, arg)
 
 
 def _index(metric: Metric, seed: int) -> VectorIndex:
@@ -73,7 +102,7 @@ def _same(a: VectorHits, b: VectorHits) -> None:
 def test_merged_parts_equal_the_in_process_index(metric: Metric, seed: int, count: int) -> None:
     index = _index(metric, seed)
     queries = np.random.default_rng(seed + 10).normal(size=(6, 8)).astype(np.float32)
-    fanned = _LocalParts(index, _holders(index, count), lost=set())
+    fanned = _LocalParts(index, _holders(index, count))
     radius = 3.5 if metric == "l2" else 0.2
     _same(fanned.range_search(queries, radius), index.range_search(queries, radius))
     for k in (1, 4, 40):
@@ -84,19 +113,44 @@ def test_merged_parts_equal_the_in_process_index(metric: Metric, seed: int, coun
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip"])
-def test_a_silent_part_is_named_and_the_rest_answered_in_full(metric: Metric) -> None:
+def test_silent_parts_are_named_and_the_rest_answered_in_full(metric: Metric) -> None:
     index = _index(metric, 3)
-    holders = _holders(index, 3)
+    holders = _holders(index, 4)
     queries = np.random.default_rng(7).normal(size=(4, 8)).astype(np.float32)
-    fanned = _LocalParts(index, holders, lost={"h1"})
+    fanned = _LocalParts(index, holders, gone={"h1"}, slow={"h3"})
     reached = index.restrict(holders[0].shards + holders[2].shards)
     radius = 4.0 if metric == "l2" else 0.1
     hits = fanned.range_search(queries, radius)
     _same(hits, reached.range_search(queries, radius))
     prefix = KINDS[metric]
-    assert hits.not_searched == tuple(f"{prefix}/{s}" for s in holders[1].shards)
+    lost = holders[1].shards + holders[3].shards
+    assert hits.not_searched == tuple(f"{prefix}/{s}" for s in lost)
     assert fanned.knn(queries, 3).not_searched == hits.not_searched
-    assert len(index.range_search(queries, radius)) > len(hits)  # the lost part held hits
+    assert len(index.range_search(queries, radius)) > len(hits)  # the lost parts held hits
+
+
+def test_shards_indexed_after_placement_are_named_until_placed_again(tmp_path: Path) -> None:
+    index = VectorIndex.create(tmp_path / "faces", 8, "l2", shard_size=5)
+    index.add(np.ones((10, 8), np.float32))
+    holders = _holders(index, 2)  # placed: shards 1 and 2
+    index.add(np.ones((5, 8), np.float32))  # shard 3, after placement
+    assert unplaced_shards(tmp_path / "faces", "faces", holders) == ["shard-000003"]
+    fanned = _LocalParts(index, holders, unplaced=("shard-000003",))
+    hits = fanned.range_search(np.ones((1, 8), np.float32), 0.1)
+    assert sorted(hits.ids.tolist()) == list(range(10))  # the placed shards' vectors
+    assert hits.not_searched == ("faces/shard-000003",)
+
+
+def test_a_holder_error_is_the_query_s_not_a_lost_shard() -> None:
+    index = _index("l2", 0)
+    fanned = _LocalParts(index, _holders(index, 2))
+
+    def fail(holder: Holder, method: str, batch: NDArray[Any], arg: float) -> Any:
+        return _FakeRay.exceptions.RayTaskError("holder raised")
+
+    fanned._ask = fail  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="bad query"):
+        fanned.range_search(np.ones((1, 8), np.float32), 0.5)
 
 
 def test_restrict_names_an_unknown_shard() -> None:
