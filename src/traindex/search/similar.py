@@ -69,10 +69,14 @@ class SimilarSearch:
                 "DIR (a folder with clip.json and ONNX encoders you exported; traindex never "
                 "downloads weights, see docs/nearcopy.md)"
             )
+        from traindex.search.fanout import search_views  # the views settings give
+
+        catalog = Catalog(settings)
         return cls(
-            Catalog(settings),
+            catalog,
             ClipEncoder(settings.clip_model_dir),
             flat_max_rows=settings.clip_flat_max_rows,
+            views=search_views(catalog, settings),
             on_rows=on_rows,
         )
 
@@ -106,8 +110,9 @@ class SimilarSearch:
 
     def image_neighbours(
         self, view: ReleaseView, files: Sequence[tuple[str, bytes]], k: int
-    ) -> list[list[tuple[int, float]]] | None:
-        """Per file, ``(catalog location, cosine)`` best first (the near-copy hook)."""
+    ) -> tuple[list[list[tuple[int, float]]], tuple[str, ...]] | None:
+        """Per file, ``(catalog location, cosine)`` best first, and the index shards not
+        reached (the near-copy hook)."""
         index = self.index(view)
         return None if index is None else index.search(self.embed_files(files), k)
 
@@ -140,18 +145,23 @@ class SimilarSearch:
     ) -> SearchResult:
         matches: list[Match] = []
         searched = []
+        missed: list[str] = []
         views = self.views.select(dataset)
         for view in views:
             index = self.index(view)
             if index is None:
                 continue
-            searched.append(f"{view.manifest.name}/{view.manifest.release}")
-            for qi, hits in enumerate(index.search(vectors, limit)):
+            release = f"{view.manifest.name}/{view.manifest.release}"
+            searched.append(release)
+            found, not_searched = index.search(vectors, limit)
+            missed.extend(f"{release}:{shard}" for shard in not_searched)
+            for qi, hits in enumerate(found):
                 matches.extend(self._matches(view, names[qi], hits))
         matches.sort(key=lambda m: -m.score)
         described = query | {"dataset": dataset, "model": self.encoder.config.model}
         described |= {"searched": searched, "limit": limit}
-        return SearchResult(described, matches[:limit], len(matches), coverage_of(views, ("clip",)))
+        coverage = coverage_of(views, ("clip",)).with_index_shards_lost(missed)
+        return SearchResult(described, matches[:limit], len(matches), coverage)
 
     def _matches(self, view: ReleaseView, name: str, hits: list[tuple[int, float]]) -> list[Match]:
         by_shard: dict[int, list[tuple[int, float]]] = defaultdict(list)

@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.errors import InputError, RateLimitedError, TraindexError
 from traindex.search.faces import FaceSearch, FaceSearchResult
@@ -43,7 +42,7 @@ class FacePages:
         self.services = PerThread(settings)
         self.guard = FaceSearchGuard(settings)
         self.limits = UploadLimits.from_settings(settings)
-        self._search = FaceSearch(Catalog(settings))
+        self._search = FaceSearch.from_settings(settings)
         self._lock = threading.Lock()  # one face model, used by one request at a time
 
     def _run(self, form: SearchForm) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
 from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
@@ -67,7 +66,7 @@ def run_face_search(
 
     audit = FaceAudit(settings.home)
     try:
-        result = FaceSearch(Catalog(settings)).search(
+        result = FaceSearch.from_settings(settings).search(
             path.read_bytes(), name=str(path), dataset=dataset, limit=limit
         )
     except InputError:

@@ -136,12 +136,11 @@ def run_image_search(
     as_json: bool,
     out: Path | None,
     verification: Verification | None = None,
-    ray_address: str | None = None,
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
     With ``verification``, prove candidate rows by download instead of the indexes.
-    Releases placed on the cluster at ``ray_address`` (default: the setting
-    ``search_ray_address``; see ``place-index``) are searched where their shards are held."""
+    Releases placed on the cluster at the setting ``search_ray_address`` (see
+    ``place-index``) are searched where their shards are held."""
     with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
         from traindex.search.images import ImageSearch
     if verification is not None:
@@ -149,8 +148,6 @@ def run_image_search(
         return
     from traindex.search.fanout import search_views
 
-    if ray_address is not None:
-        settings = settings.model_copy(update={"search_ray_address": ray_address})
     catalog = Catalog(settings)
     search = ImageSearch(catalog, search_views(catalog, settings))
     with Progress(

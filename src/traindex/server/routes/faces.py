@@ -17,7 +17,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.errors import InputError, RateLimitedError
 from traindex.search.faces import FaceQueryError, FaceSearch
@@ -48,7 +47,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def router(settings: Settings) -> APIRouter:
     api = APIRouter()
     guard = FaceSearchGuard(settings)
-    search = FaceSearch(Catalog(settings))
+    search = FaceSearch.from_settings(settings)
 
     @api.post("/api/faces/search", tags=["faces"], response_model=None, responses=_ERRORS)
     async def face_search(
