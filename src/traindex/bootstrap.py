@@ -98,5 +98,6 @@ class Services:
             if self._faces is None:
                 from traindex.search.faces import FaceSearch
 
-                self._faces = FaceSearch(self.catalog)
+                views = search_views(self.catalog, self.settings)  # fanned out if placed
+                self._faces = FaceSearch(self.catalog, views)
             return self._faces

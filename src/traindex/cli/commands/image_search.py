@@ -135,19 +135,16 @@ def run_image_search(
     as_json: bool,
     out: Path | None,
     verification: Verification | None = None,
-    ray_address: str | None = None,
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
     With ``verification``, prove candidate rows by download instead of the indexes.
-    Releases placed on the cluster at ``ray_address`` (default: the setting
-    ``search_ray_address``; see ``place-index``) are searched where their shards are held."""
+    Releases placed on the cluster at the setting ``search_ray_address`` (see
+    ``place-index``) are searched where their shards are held."""
     with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
         import traindex.search.images  # noqa: F401  (fail here, naming the extra)
     if verification is not None:
         _show(_verify(services, paths, verification, dataset), as_json, out)
         return
-    if ray_address is not None:
-        services = services.with_settings(search_ray_address=ray_address)
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:

@@ -122,6 +122,9 @@ def _table(report: NearCopyReport) -> None:
     for name, coverage in report.coverage.items():
         for why in coverage.missing.values():
             console.print(f"  [yellow]{name}[/]: {why}")
+        if coverage.index_shards_not_searched:
+            shards = ", ".join(coverage.index_shards_not_searched)
+            console.print(f"  [red]{name}[/]: index shard(s) {shards} not reached, not compared")
 
 
 def nearcopy_command(

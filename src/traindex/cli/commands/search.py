@@ -184,8 +184,9 @@ def search_command(
         str | None,
         typer.Option(
             "--ray-address",
-            help="With --image/--images: search releases placed on this Ray cluster "
-            "(traindex place-index) where their PDQ shards are held.",
+            help="With --image/--images, --face or --similar/--similar-text: search "
+            "releases placed on this Ray cluster (traindex place-index) where their index "
+            "shards are held.",
         ),
     ] = None,
     verify_candidates: Annotated[
@@ -223,21 +224,22 @@ def search_command(
     caption."""
     if tsa is not None and not verify_candidates:
         exit_with("--tsa stamps download proofs: use it with --verify-candidates")
+    run = services(ctx)
+    if ray_address is not None:  # image, face and similar search read it from the settings
+        run = run.with_settings(search_ray_address=ray_address)
     if iscc or declaration is not None:
         with user_errors():
             run_iscc_search(
-                services(ctx), iscc or [], declaration, dataset=dataset, limit=limit,
+                run, iscc or [], declaration, dataset=dataset, limit=limit,
                 offset=offset, as_json=as_json, out=out,
             )  # fmt: skip
         return
     if face is not None:
         with user_errors():
-            run_face_search(
-                services(ctx), face, dataset=dataset, limit=limit, as_json=as_json, out=out
-            )
+            run_face_search(run, face, dataset=dataset, limit=limit, as_json=as_json, out=out)
         return
     if image is not None or images is not None:
-        run = with_clip(services(ctx), clip_model)
+        run = with_clip(run, clip_model)
         verification = None
         if verify_candidates:
             selectors: dict[QueryKind, str | None] = {
@@ -252,13 +254,13 @@ def search_command(
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
                 run, paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
-                verification=verification, ray_address=ray_address,
+                verification=verification,
             )  # fmt: skip
         return
     if similar is not None or similar_text is not None:
         with user_errors():
             result = similar_result(
-                services(ctx),
+                run,
                 similar,
                 similar_text,
                 clip_model=clip_model,
@@ -279,7 +281,7 @@ def search_command(
             }
         )
         with user_errors():
-            result = services(ctx).search.search(query, dataset=dataset, limit=limit, offset=offset)
+            result = run.search.search(query, dataset=dataset, limit=limit, offset=offset)
     if not emit_json(result.to_json(), out, as_json):
         print_result(result)
 
