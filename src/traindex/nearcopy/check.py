@@ -125,13 +125,20 @@ class NearCopyChecker:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, clip: NeighbourSource | None = None, workers: int = 1
+        cls,
+        settings: Settings,
+        *,
+        catalog: Catalog | None = None,
+        clip: NeighbourSource | None = None,
+        workers: int = 1,
     ) -> NearCopyChecker:
-        """Over the views ``settings`` give: fanned out where ``search_ray_address`` names
-        a cluster a release's indexes are placed on (``search.fanout.search_views``)."""
+        """A checker with the rules and caps of ``settings``, over ``catalog`` (the
+        process's, ``bootstrap.Services``; by default a new one of ``settings``) and the
+        views ``settings`` give: fanned out where ``search_ray_address`` names a cluster a
+        release's indexes are placed on (``search.fanout.search_views``)."""
         from traindex.search.fanout import search_views
 
-        catalog = Catalog(settings)
+        catalog = catalog or Catalog(settings)
         return cls(
             catalog,
             views=search_views(catalog, settings),

@@ -60,23 +60,31 @@ class SimilarSearch:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, on_rows: Callable[[int], None] = lambda n: None
+        cls,
+        settings: Settings,
+        *,
+        views: ViewCache | None = None,
+        on_rows: Callable[[int], None] = lambda n: None,
     ) -> SimilarSearch:
-        """Needs ``settings.clip_model_dir`` (the user's CLIP export)."""
+        """Needs ``settings.clip_model_dir`` (the user's CLIP export); searches ``views``
+        (by default the views ``settings`` give over a new catalog: fanned out where
+        ``search_ray_address`` places a release, ``search.fanout.search_views``)."""
         if settings.clip_model_dir is None:
             raise ClipModelError(
                 "no CLIP model configured: set TRAINDEX_CLIP_MODEL_DIR or pass --clip-model "
                 "DIR (a folder with clip.json and ONNX encoders you exported; traindex never "
                 "downloads weights, see docs/nearcopy.md)"
             )
-        from traindex.search.fanout import search_views  # the views settings give
+        if views is None:
+            from traindex.search.fanout import search_views
 
-        catalog = Catalog(settings)
+            catalog = Catalog(settings)
+            views = search_views(catalog, settings)
         return cls(
-            catalog,
+            views.catalog,
             ClipEncoder(settings.clip_model_dir),
             flat_max_rows=settings.clip_flat_max_rows,
-            views=search_views(catalog, settings),
+            views=views,
             on_rows=on_rows,
         )
 

@@ -3,7 +3,8 @@
 Pages and ``POST /api/search`` both land here, so the browser, the JSON API and the CLI
 answer a query identically (``SearchResult`` / ``ImageSearchResult``, whose ``to_json``
 is the ``traindex search --json`` contract). One ``WebSearch`` lives as long as the app:
-its ``ViewCache`` keeps each release's readers open between requests.
+its ``ViewCache`` keeps each release's readers open between requests. Every kind of
+query goes through the thread's ``SearchService.search`` (``bootstrap.Services``).
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import get_args
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.config import Settings
 from traindex.core.flickr import flickr_owner, parse_flickr_url
 from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
 from traindex.search.candidates import MetadataCandidates
-from traindex.search.fanout import search_views
-from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage
-from traindex.search.iscc import IsccSearch, code_queries
-from traindex.search.queries import Query, QueryKind
+from traindex.search.images import ImageSearchResult, QueryImage
+from traindex.search.iscc import code_queries
+from traindex.search.queries import ImageQuery, IsccCodesQuery, Query, QueryKind
 from traindex.search.service import SearchService
 from traindex.search.verify import CandidateVerifier
 from traindex.server.uploads import SearchForm
@@ -95,23 +95,16 @@ def _int(fields: Mapping[str, str], name: str, default: int, low: int, high: int
 
 @dataclass
 class WebSearch:
-    """The search services of one running app (image search fanned out over a Ray cluster
-    when ``search_ray_address`` is set: ``search.fanout.search_views``)."""
+    """A web request's search, through the calling thread's search entry (image search
+    fanned out over a Ray cluster when ``search_ray_address`` is set:
+    ``search.fanout.search_views``)."""
 
     settings: Settings
-    text: SearchService
-    images: ImageSearch
-    iscc: IsccSearch
+    service: SearchService
 
     @classmethod
-    def open(cls, settings: Settings) -> WebSearch:
-        catalog = Catalog(settings)
-        views = search_views(catalog, settings)
-        images = ImageSearch(
-            catalog, views, max_pixels=settings.web_max_pixels,
-            max_file_bytes=settings.web_max_file_bytes,
-        )  # fmt: skip
-        return cls(settings, SearchService(catalog, views), images, IsccSearch(catalog, views))
+    def open(cls, services: Services) -> WebSearch:
+        return cls(services.settings, services.search)
 
     def dataset(self, fields: Mapping[str, str]) -> str | None:
         """The ``dataset`` field (``all`` or empty means every release)."""
@@ -124,15 +117,16 @@ class WebSearch:
     def by_query(self, query: Query, fields: Mapping[str, str]) -> SearchResult:
         """One page of a URL/domain/Flickr/caption/digest search."""
         offset = _int(fields, "offset", 0, 0, 10_000_000)
-        return self.text.search(
+        return self.service.search(
             query, dataset=self.dataset(fields), limit=self.page_size(fields), offset=offset
         )
 
     def by_images(self, form: SearchForm) -> ImageSearchResult:
         """Search the uploaded files; files refused by the upload limits are listed as errors."""
-        result = self.images.search(
-            form.files, dataset=self.dataset(form.fields), limit=self.page_size(form.fields)
-        )
+        result = self.service.search(
+            ImageQuery(form.files), dataset=self.dataset(form.fields),
+            limit=self.page_size(form.fields),
+        )  # fmt: skip
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
 
@@ -149,9 +143,9 @@ class WebSearch:
         if not form.files:
             raise InputError("choose the images to check against the downloaded rows")
         cap = self.settings.web_verify_candidates
-        verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.images)
+        verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.service.images)
         result = verifier.verify(
-            form.files, MetadataCandidates(query, self.text), dataset=self.dataset(form.fields)
+            form.files, MetadataCandidates(query, self.service), dataset=self.dataset(form.fields)
         )
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
@@ -164,8 +158,8 @@ class WebSearch:
             raise InputError("search by an ISCC code or by one other field, not both")
         code = fields["iscc"].strip()
         offset = _int(fields, "offset", 0, 0, 10_000_000)
-        return self.iscc.search(
-            code_queries([code]), query={"kind": "iscc", "value": code},
+        return self.service.search(
+            IsccCodesQuery(code_queries([code]), "iscc", code),
             dataset=self.dataset(fields), limit=self.page_size(fields), offset=offset,
         )  # fmt: skip
 

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from traindex.catalog.store import Catalog
-from traindex.cli.common import console, settings, user_errors
+from traindex.cli.common import console, services, user_errors
 from traindex.cli.distribution import RayAddressOption
 from traindex.errors import InputError
 from traindex.jobs.ray import RayOptions
@@ -34,7 +33,7 @@ def place_index_command(
 
     kinds: tuple[IndexKind, ...] = ("pdq", "keypoints", "faces", "clip", "tiles")
     with user_errors():
-        for release, manifest in Catalog(settings(ctx)).select(dataset):
+        for release, manifest in services(ctx).catalog.select(dataset):
             if not (index_dir(release, "pdq") / "manifest.json").is_file():
                 raise InputError("not fingerprinted: no PDQ index", path=str(release.dir))
             label = f"{manifest.name}/{manifest.release}"
