@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -21,6 +21,7 @@ from traindex.config import Settings
 from traindex.errors import TraindexError
 
 __all__ = [
+    "answer_to",
     "console",
     "emit_json",
     "err_console",
@@ -97,8 +98,21 @@ def user_errors() -> Iterator[None]:
         exit_with(str(exc))
 
 
+@contextmanager
+def answer_to(stream: IO[str]) -> Iterator[None]:
+    """Print the command's answer (tables, ``--json``) to ``stream`` for the block, even once
+    ``sys.stdout`` is redirected: joining Ray sends it to stderr (``jobs.ray.connect_ray``)."""
+    console.file = stream
+    try:
+        yield
+    finally:
+        console.file = cast(IO[str], None)  # None: follow sys.stdout again
+
+
 def print_json(data: Any, default: Callable[[Any], Any] = str) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
+    out = console.file
+    out.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
+    out.flush()  # it may no longer be sys.stdout, which is what gets flushed at exit
 
 
 def emit_json(data: Any, out: Path | None, as_json: bool) -> bool:

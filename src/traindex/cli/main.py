@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from traindex import __version__
 from traindex.bootstrap import Services
 from traindex.cli.commands import register_commands
+from traindex.cli.common import answer_to
 from traindex.cli.extras import ExtrasGroup
 from traindex.config import Settings
 
@@ -46,6 +48,7 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    ctx.with_resource(answer_to(sys.stdout))
     # the composition root of this run: every command takes its services from here
     ctx.obj = Services(Settings(home=home) if home is not None else Settings())
 

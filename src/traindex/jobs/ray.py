@@ -17,11 +17,12 @@ caller commits nothing of that run.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from traindex.errors import TraindexError
 
@@ -66,21 +67,21 @@ def ray_session(options: RayOptions) -> Iterator[ModuleType]:
     """Ray, connected for the duration of the block (an existing connection is reused)."""
     ray = import_ray()
     started_here = not ray.is_initialized()
+    stdout = sys.stdout
     if started_here:
-        quiet: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
         address = options.cluster_address()
         try:
             if address is not None:
                 # joining: the cluster's own sizes apply (Ray refuses num_cpus here)
-                ray.init(address=address, **quiet)
+                stdout = connect_ray(ray, address=address)
             else:
-                ray.init(
+                stdout = connect_ray(
+                    ray,
                     # "local": a new runtime, even if a cluster runs on this machine
                     address="local",
                     num_cpus=options.num_cpus,
                     object_store_memory=options.object_store_bytes,
                     include_dashboard=False,
-                    **quiet,
                 )
         except (ConnectionError, RuntimeError) as exc:
             raise TraindexError(f"cannot join the Ray cluster at {address}: {exc}") from None
@@ -89,6 +90,22 @@ def ray_session(options: RayOptions) -> Iterator[ModuleType]:
     finally:
         if started_here:
             ray.shutdown()
+            sys.stdout = stdout
+
+
+def connect_ray(ray: ModuleType, **init: Any) -> IO[str]:
+    """``ray.init(**init)`` quietly, with ``sys.stdout`` sent to stderr from then on; returns
+    the stream ``sys.stdout`` was (to restore after ``ray.shutdown()``).
+
+    Ray's driver prints cluster events ("node ... marked dead") to ``sys.stdout`` from a
+    thread of its own, whatever ``log_to_driver`` says, until it shuts down; stdout carries
+    a command's answer (``--json`` must parse), which the CLI prints to the stream it was
+    given at start (``cli.common.answer_to``), not to whatever ``sys.stdout`` is then.
+    """
+    ray.init(log_to_driver=False, configure_logging=False, **init)
+    stdout = sys.stdout
+    sys.stdout = sys.stderr
+    return stdout
 
 
 def _call(stage: Callable[..., Result], task: object, *context: object) -> Result:

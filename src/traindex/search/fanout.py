@@ -39,7 +39,7 @@ from traindex.errors import TraindexError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.index.base import RangeHits, RangeSearcher, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
-from traindex.jobs.ray import RayOptions, import_ray, ray_session
+from traindex.jobs.ray import RayOptions, connect_ray, import_ray, ray_session
 from traindex.search.views import (
     IndexOpeners,
     PdqOpener,
@@ -257,7 +257,9 @@ class _Fanout:
             address = options.cluster_address()
             if address is None:
                 raise TraindexError("a fanned-out search needs a Ray cluster address")
-            self.ray.init(address=address, log_to_driver=False, configure_logging=False)
+            # held, not restored: Ray stays for the process's life, and the stream it
+            # replaced is the answer's (its last reference going would close it)
+            self._stdout = connect_ray(self.ray, address=address)
 
     def gather(
         self, method: str, batch: NDArray[Any], arg: float

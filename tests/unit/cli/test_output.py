@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import types
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,10 +16,12 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
+from traindex.catalog.store import Catalog
 from traindex.cli import common
 from traindex.cli.commands.search import print_result
 from traindex.cli.main import app
 from traindex.core.matches import Match, SearchResult
+from traindex.jobs.ray import connect_ray
 
 runner = CliRunner()
 LONG = "http://farm1.staticflickr.com/1/" + "danielbuechele-" * 8 + "60614_abc.jpg"
@@ -139,3 +142,25 @@ def test_registry_list_shows_owner_names_and_whole_claim_ids(tmp_path: Path) -> 
     assert claim_id in listed.output
     as_json = json.loads(runner.invoke(app, [*home, "registry", "list", "--json"]).stdout)
     assert as_json["claims"][0]["owner"] == "Ada Example"
+
+
+def test_what_ray_prints_after_joining_stays_off_the_answer(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ray's driver prints cluster events ("node ... marked dead") to sys.stdout from a thread
+    # of its own; a fake Ray whose init does nothing stands for the join here.
+    fake_ray = types.ModuleType("ray")
+    fake_ray.init = lambda **_: None  # type: ignore[attr-defined]
+    releases = Catalog.releases
+    replaced = []  # held, as the fan-out holds it: CliRunner's stdout closes when dropped
+
+    def join_then_chatter(catalog: Catalog) -> object:
+        replaced.append(connect_ray(fake_ray, address="127.0.0.1:6379"))
+        print("(raylet) The node with node id: 1234 has been marked dead")
+        return releases(catalog)
+
+    monkeypatch.setattr(Catalog, "releases", join_then_chatter)
+    result = runner.invoke(app, ["--home", str(home), "datasets", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [d["name"] for d in json.loads(result.stdout)["datasets"]] == ["t"]
+    assert "marked dead" in result.stderr
