@@ -6,16 +6,16 @@ published CLIP embeddings (``--clip-model``) are candidates, not matches: the ro
 may be anyone's (``search.candidates``). Their images are downloaded (politely, through
 ``download.client``; at most ``max_candidates`` in all; cached with their fingerprints, so
 a second search neither fetches nor hashes them) and compared with each query file by
-SHA-256, PDQ (the query's variants, at the same radii as an index search) and keypoints (computed by default: a few images are
-cheap, and keypoints find heavy crops and overlays; an ``ImageSearch`` with
-``keypoints=False`` turns them off, which the benchmark uses). A candidate that matches becomes a
-``same_file``/``same_image`` match whose ``verified_by_download`` says when it was fetched,
-from where, the HTTP status, the content SHA-256 and the number behind it (with a
-timestamp authority configured, ``tsa_url`` / ``search --tsa``, also an RFC 3161 token over
-that proof: ``core.proofs``). A metadata
-candidate that does not match is simply not listed; a CLIP neighbour that does not match
-stays ``similar`` (in the answer's ``similar`` list, never in ``matches``: it is not
-evidence). The answer's coverage counts the candidates compared, so the rest of the
+SHA-256, PDQ (the query's variants, at the same radii as an index search) and keypoints
+(computed by default: a few images are cheap, and keypoints find heavy crops and
+overlays; an ``ImageSearch`` with ``keypoints=False`` turns them off, which the benchmark
+uses). A candidate that matches becomes a ``same_file``/``same_image`` match whose
+``verified_by_download`` says when it was fetched, from where, the HTTP status, the
+content SHA-256 and the number behind it (with a timestamp authority configured,
+``tsa_url`` / ``search --tsa``, also an RFC 3161 token over that proof: ``core.proofs``).
+A metadata candidate that does not match is simply not listed; a CLIP neighbour that does
+not match stays ``similar`` (in the answer's ``similar`` list, never in ``matches``: it is
+not evidence). The answer's coverage counts the candidates compared, so the rest of the
 release stays "not searched".
 """
 
