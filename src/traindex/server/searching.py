@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
@@ -19,7 +19,7 @@ from traindex.core.flickr import flickr_owner, parse_flickr_url
 from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
-from traindex.search.candidates import MetadataCandidates
+from traindex.search.candidates import CandidateSource, ClipCandidates, MetadataCandidates
 from traindex.search.fanout import search_views
 from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage
 from traindex.search.iscc import IsccSearch, code_queries
@@ -27,6 +27,9 @@ from traindex.search.queries import Query, QueryKind
 from traindex.search.service import SearchService
 from traindex.search.verify import CandidateVerifier
 from traindex.server.uploads import SearchForm
+
+if TYPE_CHECKING:  # the clip extra (onnxruntime) is imported only when CLIP is asked for
+    from traindex.search.similar import SimilarSearch
 
 __all__ = ["QUERY_FIELDS", "WebSearch", "guess_kind", "query_from_fields"]
 
@@ -102,6 +105,7 @@ class WebSearch:
     text: SearchService
     images: ImageSearch
     iscc: IsccSearch
+    similar: SimilarSearch | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> WebSearch:
@@ -138,23 +142,46 @@ class WebSearch:
 
     def verify(self, form: SearchForm) -> ImageSearchResult:
         """The results page's candidate check: download the rows of one release that the
-        form's query picks (a domain, URL prefix, Flickr account or caption words; at most
-        ``web_verify_candidates``) and keep those the uploaded files' pixels prove."""
-        query = query_from_fields(form.fields)
-        if query is None:
+        form's query picks (a domain, URL prefix, Flickr account or caption words) or, with
+        ``candidates=clip``, each file's nearest rows by the release's published CLIP
+        embeddings (at most ``web_verify_candidates`` in all), and keep those the uploaded
+        files' pixels prove."""
+        by_clip = form.fields.get("candidates") == "clip"
+        query = None if by_clip else query_from_fields(form.fields)
+        if query is None and not by_clip:
             raise InputError(
                 "to check candidates, give your site's domain, a URL prefix, your Flickr "
                 "account or your name: they pick the rows whose images are downloaded"
             )
         if not form.files:
             raise InputError("choose the images to check against the downloaded rows")
+        source = self._clip_candidates() if query is None else MetadataCandidates(query, self.text)
         cap = self.settings.web_verify_candidates
         verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.images)
-        result = verifier.verify(
-            form.files, MetadataCandidates(query, self.text), dataset=self.dataset(form.fields)
-        )
+        result = verifier.verify(form.files, source, dataset=self.dataset(form.fields))
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
+
+    def _clip_candidates(self) -> CandidateSource:
+        """Nearest rows by CLIP, with the weights the server's operator configured (one
+        ``SimilarSearch`` for the app's life: it keeps each release's embedding index)."""
+        if self.settings.clip_model_dir is None:
+            raise InputError(
+                "picking candidates by CLIP needs CLIP weights, and this server has none "
+                "configured (TRAINDEX_CLIP_MODEL_DIR: a folder with your own CLIP export; "
+                "traindex never downloads weights). Pick the rows by your domain, a URL "
+                "prefix, your Flickr account or your name instead."
+            )
+        if self.similar is None:
+            try:
+                from traindex.search.similar import SimilarSearch
+            except ModuleNotFoundError as exc:
+                raise InputError(
+                    f"picking candidates by CLIP needs the clip extra ({exc.name} is not "
+                    "installed on this server): pip install 'traindex[clip]'"
+                ) from None
+            self.similar = SimilarSearch.from_settings(self.settings)
+        return ClipCandidates(self.similar, self.settings.web_verify_clip_per_image)
 
     def by_iscc(self, form: SearchForm) -> SearchResult:
         """Rows whose image's ISCC Image-Code is within the ISCC radius of the form's ``iscc``
