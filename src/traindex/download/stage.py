@@ -153,8 +153,11 @@ def _start_hasher(task: DownloadTask, lifeline: Lifeline) -> None:
     _HASHERS.append(_Hasher(task))
 
 
-def _hash(row: int, key: str, body: bytes, url: str) -> _Hashed:
-    return _HASHERS[0](row, key, body, url)
+_Job = tuple[int, str, bytes, str]  # row, key, body, URL
+
+
+def _hash_all(jobs: list[_Job]) -> list[_Hashed]:
+    return [_HASHERS[0](*job) for job in jobs]
 
 
 def _keep(root: Path, key: str, row: _Row, got: Download, record: dict[str, object]) -> None:
@@ -180,6 +183,10 @@ def _status(row: _Row, got: Download, sha256: object = None) -> dict[str, object
     }  # fmt: skip
 
 
+_BATCH = 16  # images per trip to the hashing process
+_TRIPS = 2  # batches under way at once: one is hashed while the next one is sent
+
+
 async def _download_all(task: DownloadTask, rows: Sequence[_Row]) -> _Tables:
     """Fetch with at most ``download_concurrency`` requests in flight and hash in a process
     of its own, at most as many fetched bodies again waiting for it (memory stays bounded).
@@ -187,39 +194,52 @@ async def _download_all(task: DownloadTask, rows: Sequence[_Row]) -> _Tables:
     Why a process: the event loop's many small socket calls each give up the GIL, and with
     hashing threads in the same process every one of them waited for a thread's switch
     interval to get it back. Why fetches do not wait for their hash: a request slot is
-    then never idle while the CPU catches up."""
+    then never idle while the CPU catches up. Why batches: each trip to the process costs
+    wake-ups of the executor's threads, which compete with the event loop for the GIL."""
     settings = task.options.settings
     tables = _Tables()
     queue: asyncio.Queue[_Row] = asyncio.Queue()
     for row in rows:
         queue.put_nowait(row)
-    loop = asyncio.get_running_loop()
+    fetched: asyncio.Queue[tuple[_Row, Download] | None] = asyncio.Queue()  # None: stop
     waiting = asyncio.Semaphore(settings.download_concurrency)
+    loop = asyncio.get_running_loop()
     spawn = mp.get_context("spawn")
     with ProcessPoolExecutor(1, spawn, _start_hasher, (task, Lifeline.here())) as pool:
 
-        async def hash_one(row: _Row, got: Download) -> None:
-            key = f"{task.shard.shard_id:05d}{row.row:06d}"
-            try:
-                hashed = await loop.run_in_executor(pool, _hash, row.row, key, got.body, got.url)
-            finally:
-                waiting.release()
-            tables.add(row, got, key, hashed, task.options.keep_images)
+        async def hash_batches() -> None:
+            stop = False
+            while not stop:
+                batch: list[tuple[_Row, Download]] = []
+                while not stop and (not batch or (len(batch) < _BATCH and not fetched.empty())):
+                    item = await fetched.get()
+                    stop = item is None  # each trip's task takes exactly one stop mark
+                    batch.extend([item] if item is not None else [])
+                keys = [f"{task.shard.shard_id:05d}{row.row:06d}" for row, _ in batch]
+                jobs = [(r.row, k, g.body, g.url) for (r, g), k in zip(batch, keys, strict=True)]
+                hashed = await loop.run_in_executor(pool, _hash_all, jobs) if jobs else []
+                for (row, got), key, done in zip(batch, keys, hashed, strict=True):
+                    tables.add(row, got, key, done, task.options.keep_images)
+                    waiting.release()
 
-        async with ImageDownloader(settings) as downloader, asyncio.TaskGroup() as group:
+        async def fetch(downloader: ImageDownloader) -> None:
+            while not queue.empty():
+                row = queue.get_nowait()
+                got = await downloader.get(row.url)
+                if not got.ok:
+                    tables.downloads.append(_status(row, got))
+                    continue
+                await waiting.acquire()
+                fetched.put_nowait((row, got))
 
-            async def fetch() -> None:
-                while not queue.empty():
-                    row = queue.get_nowait()
-                    got = await downloader.get(row.url)
-                    if not got.ok:
-                        tables.downloads.append(_status(row, got))
-                        continue
-                    await waiting.acquire()
-                    group.create_task(hash_one(row, got))
-
-            for _ in range(min(settings.download_concurrency, max(1, len(rows)))):
-                group.create_task(fetch())
+        async with asyncio.TaskGroup() as hashing:
+            for _ in range(_TRIPS):
+                hashing.create_task(hash_batches())
+            async with ImageDownloader(settings) as downloader, asyncio.TaskGroup() as fetching:
+                for _ in range(min(settings.download_concurrency, max(1, len(rows)))):
+                    fetching.create_task(fetch(downloader))
+            for _ in range(_TRIPS):
+                fetched.put_nowait(None)
     return tables
 
 
