@@ -136,6 +136,20 @@ def test_code_absent_is_not_verified_nor_queued(registry: RegistryService, site:
     assert registry.review_queue() == []
 
 
+def test_failed_check_keeps_the_code_for_a_retry(registry: RegistryService, site: Site) -> None:
+    """The photographer who pasted the code in the wrong place fixes the page and checks
+    again with the same code: a failed check does not spend it."""
+    claim_id, token, owner = _flickr(registry, "cyd", "cyd_pics")
+    site.profile("www.flickr.com", "/people/cyd_pics/", "Only landscapes here.")
+    with pytest.raises(VerificationFailedError, match="does not show the code"):
+        registry.verify(owner, claim_id)
+    assert registry.verification_instructions(owner, claim_id).token == token
+    site.profile("www.flickr.com", "/people/cyd_pics/", f"Landscapes. {token}")
+    assert registry.verify(owner, claim_id).status == "verified"
+    outcomes = [e.outcome for e in registry.store.audit_entries() if e.action == "verify"]
+    assert outcomes == ["ok", "denied"]  # newest first
+
+
 def test_someone_elses_page_proves_nothing(registry: RegistryService, site: Site) -> None:
     claim_id, token, owner = _flickr(registry, "dee", "dee_shots")
     site.profile("www.flickr.com", "/people/mallory/", token)

@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-import pyarrow.csv as pcsv
-
 from traindex.errors import BadRowError
 from traindex.evidence.model import TextLayout
 from traindex.ingest._lines import iter_lines
 from traindex.ingest.base import ReaderOptions
 from traindex.ingest.columns import resolve_columns
-from traindex.ingest.table import TableReader
+from traindex.ingest.table import NULL_CELLS, TableReader
 from traindex.ingest.tsv import Cc3mReader, Cc12mReader, UrlListReader
 
 __all__ = ["FileRow", "layout_of", "read_rows", "text_check"]
@@ -40,7 +38,6 @@ _LINE_FIELDS = {
 }
 _COMPRESSION: dict[str, Literal["gzip", "bz2"]] = {".gz": "gzip", ".bz2": "bz2"}
 _UNPACK = {"gzip": "zcat", "bz2": "bzcat"}
-_CSV_NULLS = frozenset(pcsv.ConvertOptions().null_values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +134,7 @@ def _row(values: list[str], fields: dict[str, int], layout: TextLayout) -> FileR
     def cell(name: str) -> str | None:
         at = fields.get(name)
         value = values[at] if at is not None and at < len(values) else None
-        # ingest's pyarrow reads these table cells as missing values
-        return None if layout.rows == "records" and value in _CSV_NULLS else value
+        return None if layout.rows == "records" and value in NULL_CELLS else value
 
     url = cell("url") or ""
     # line readers strip the URL; tables keep the cell as it is

@@ -382,7 +382,7 @@ def open_decider(
         service = RegistryService.open(settings)
         counts = sorted(service.store.claim_counts().items())
         index = service.decision_index()
-        registry_id = f"home:{service.store.engine.url.render_as_string()}:{counts}"
+        registry_id = f"home:{service.store.location}:{counts}"
         service.close()
     elif registry.startswith(("http://", "https://")):
         remote = RemoteDecider(registry, count_unverified=count_unverified)

@@ -1,4 +1,4 @@
-"""The ``Fingerprinter`` interface and the ``Fingerprint`` value every implementation returns.
+"""The ``Fingerprinter`` interface and the ``Fingerprint`` value the digest fingerprinters return.
 
 Shape, and why:
 
@@ -15,11 +15,12 @@ Shape, and why:
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 __all__ = ["MIN_PDQ_QUALITY", "PDQ_MATCH_RADIUS", "Fingerprint", "Fingerprinter"]
+
+T_co = TypeVar("T_co", covariant=True)
 
 MIN_PDQ_QUALITY = 50
 """PDQ quality below this means too little structure (flat, tiny, blank): never a match alone."""
@@ -64,20 +65,37 @@ class Fingerprint:
         return cls(kind=kind, digest=digest, quality=quality, variant=variant)
 
 
-class Fingerprinter(ABC):
-    """Turns one image file's bytes into one fingerprint.
+@runtime_checkable
+class Fingerprinter(Protocol[T_co]):
+    """Turns one image file's bytes into its fingerprint: the one shape every algorithm has.
 
-    ``kind`` names the algorithm and is stored beside every digest it makes, so digests of
-    different kinds are never compared. Implementations are stateless apart from their
-    settings and safe to call from several processes.
+    ``kind`` names the algorithm (and, for a learned model, the model) and is stored beside
+    every fingerprint it makes, so fingerprints of different kinds are never compared.
+    ``fingerprint`` takes the original file bytes and ``name``, which errors use to name the
+    source. What comes back depends on the algorithm, hence the type parameter:
+
+    ========================================  ==============================================
+    ``ExactFingerprinter``, ``PdqFingerprinter``  one :class:`Fingerprint` (a digest)
+    ``KeypointFingerprinter``                 ``Keypoints`` (ORB points and descriptors)
+    ``FaceFingerprinter``                     ``FaceScan`` (any number of face vectors)
+    ``ClipEncoder``                           a unit-norm embedding vector
+    ``IsccFingerprinter``                     an ISCC Image-Code string
+    ========================================  ==============================================
+
+    Batched, decoded-pixel and query-side entry points (PDQ's variants, CLIP's
+    ``embed_images``, keypoints' ``query_points``) stay methods of the implementations: they
+    differ per algorithm and are used where only that algorithm fits. Implementations are
+    stateless apart from their settings (and, for learned models, loaded weights) and safe
+    to call from several processes. Perceptual ones raise
+    :class:`traindex.fingerprint.images.ImageDecodeError` (an ``InputError``) when they cannot
+    decode the bytes.
     """
 
-    kind: ClassVar[str]
+    @property
+    def kind(self) -> str:
+        """The algorithm's name, stored beside what it makes."""
+        ...
 
-    @abstractmethod
-    def fingerprint(self, data: bytes, *, name: str | None = None) -> Fingerprint:
-        """Fingerprint the file ``data``; ``name`` is how errors refer to the source.
-
-        Raises :class:`traindex.fingerprint.images.ImageDecodeError` (an ``InputError``)
-        when a perceptual fingerprinter cannot decode the bytes.
-        """
+    def fingerprint(self, data: bytes, *, name: str | None = None) -> T_co:
+        """Fingerprint the file ``data``; ``name`` is how errors refer to the source."""
+        ...

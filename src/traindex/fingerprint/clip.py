@@ -38,6 +38,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from traindex.errors import InputError
+from traindex.fingerprint.base import Fingerprinter
+from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 
 __all__ = ["ClipConfig", "ClipEncoder", "ClipModelError", "ClipTokenizer"]
 
@@ -179,11 +181,33 @@ def _normalise(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
     return unit
 
 
-class ClipEncoder:
-    """Image (and, when configured, text) embeddings from a user-supplied CLIP export."""
+class ClipEncoder(Fingerprinter["NDArray[np.float32]"]):
+    """Image (and, when configured, text) embeddings from a user-supplied CLIP export.
+
+    As a :class:`~traindex.fingerprint.base.Fingerprinter` its ``kind`` names the model
+    (embeddings of different models live in different spaces) and ``fingerprint`` gives
+    one file's unit-norm vector; batches go through :meth:`embed_files`.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.config = ClipConfig.load(folder)
+
+    @property
+    def kind(self) -> str:
+        return f"clip-{self.config.model}"
+
+    def fingerprint(self, data: bytes, *, name: str | None = None) -> NDArray[np.float32]:
+        """The ``(D,)`` unit-norm embedding of one image file (decoded safely, RGB)."""
+        vector: NDArray[np.float32] = self.embed_files([(name, data)])[0]
+        return vector
+
+    def embed_files(self, files: Sequence[tuple[str | None, bytes]]) -> NDArray[np.float32]:
+        """``(N, D)`` unit-norm embeddings of image files, decoded safely (bomb limits)."""
+        images = [
+            decode_image(data, name=name, max_pixels=DEFAULT_MAX_PIXELS).image
+            for name, data in files
+        ]
+        return self.embed_images(images)
 
     @cached_property
     def _image_session(self) -> Any:

@@ -14,14 +14,14 @@ from typing import ClassVar, Literal
 
 from traindex.fingerprint.base import Fingerprint, Fingerprinter
 
-__all__ = ["DIGEST_SIZES", "ExactAlgorithm", "ExactFingerprinter", "dataset_digest"]
+__all__ = ["DIGEST_SIZES", "ExactAlgorithm", "ExactFingerprinter", "dataset_digest", "file_digest"]
 
 ExactAlgorithm = Literal["sha256", "md5"]
 
 DIGEST_SIZES: dict[str, int] = {"sha256": 32, "md5": 16}
 
 
-class ExactFingerprinter(Fingerprinter):
+class ExactFingerprinter(Fingerprinter[Fingerprint]):
     """SHA-256 (default) or MD5 of the original bytes; never decodes, so never fails."""
 
     kind: ClassVar[str] = "exact"
@@ -33,8 +33,19 @@ class ExactFingerprinter(Fingerprinter):
 
     def fingerprint(self, data: bytes, *, name: str | None = None) -> Fingerprint:
         """Digest of ``data`` exactly as stored; ``name`` is unused (digests cannot fail)."""
-        digest = hashlib.new(self.algorithm, data).digest()
+        # MD5 only names files here (img2dataset's column), it protects nothing
+        digest = hashlib.new(self.algorithm, data, usedforsecurity=False).digest()
         return Fingerprint(kind=self.algorithm, digest=digest)
+
+
+_FINGERPRINTERS = {algorithm: ExactFingerprinter(algorithm) for algorithm in ("sha256", "md5")}
+
+
+def file_digest(data: bytes, algorithm: ExactAlgorithm = "sha256") -> str:
+    """Hex digest of an image file's bytes: what the ``sha256`` (``md5``) column and a
+    query's "same file" look-up hold, computed in one place for the dataset side, queries,
+    claims and cached thumbnails."""
+    return _FINGERPRINTERS[algorithm].fingerprint(data).hex
 
 
 def dataset_digest(value: str, algorithm: ExactAlgorithm) -> Fingerprint:

@@ -25,8 +25,9 @@ Pipeline, and why:
   site-packages; nothing is downloaded.
 
 One photo gives any number of faces, and a face vector is compared by Euclidean distance,
-not Hamming, so this is not a :class:`~traindex.fingerprint.base.Fingerprinter`; each
-:class:`Face` carries its own box, size and detector score instead.
+not Hamming, so :class:`FaceFingerprinter` is a
+:class:`~traindex.fingerprint.base.Fingerprinter` of :class:`FaceScan` (not of one digest);
+each :class:`Face` carries its own box, size and detector score.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from traindex.errors import TraindexError
+from traindex.fingerprint.base import Fingerprinter
 from traindex.fingerprint.face_defaults import DEFAULT_MIN_FACE, DEFAULT_UPSAMPLE
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 
@@ -201,13 +203,17 @@ def _models(detector: Detector) -> tuple[Any, Any, Any]:
     return found, shape, resnet
 
 
-class FaceFingerprinter:
+class FaceFingerprinter(Fingerprinter["FaceScan"]):
     """Detects and embeds faces with the settings in ``options`` (safe to use per process)."""
 
     kind: ClassVar[str] = "face-dlib-resnet-v1"
 
     def __init__(self, options: FaceOptions | None = None) -> None:
         self.options = options or FaceOptions()
+
+    def fingerprint(self, data: bytes, *, name: str | None = None) -> FaceScan:
+        """Every face of the file ``data`` (detected: no dataset boxes), as :meth:`scan`."""
+        return self.scan(data, name=name)
 
     def scan(
         self,

@@ -16,16 +16,20 @@ Codes are compared by the Hamming distance of their 64-bit bodies, as ``iscc-cor
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import iscc_core
 import numpy as np
 from PIL import Image, ImageChops
 
 from traindex.errors import InputError
+from traindex.fingerprint.base import Fingerprinter
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 
 __all__ = [
     "DEFAULT_ISCC_RADIUS",
     "ISCC_BITS",
+    "IsccFingerprinter",
     "image_code",
     "image_code_body",
     "image_code_of_pixels",
@@ -63,6 +67,19 @@ def image_code(
 ) -> str:
     """The ISCC Image-Code of an image file's bytes; raises the decoder's ``InputError``."""
     return image_code_of_pixels(decode_image(data, name=name, max_pixels=max_pixels).image)
+
+
+class IsccFingerprinter(Fingerprinter[str]):
+    """The ISCC Image-Code (``ISCC:EE...``) of an image file, with a fixed decoder limit."""
+
+    kind: ClassVar[str] = "iscc-image"
+
+    def __init__(self, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self.max_pixels = max_pixels
+
+    def fingerprint(self, data: bytes, *, name: str | None = None) -> str:
+        """As :func:`image_code`; raises the decoder's ``InputError``."""
+        return image_code(data, name=name, max_pixels=self.max_pixels)
 
 
 def image_code_body(code: str) -> str:

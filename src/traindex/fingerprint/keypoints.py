@@ -24,16 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
+from traindex.fingerprint.base import Fingerprinter
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 from traindex.fingerprint.variants import trim_uniform_border
 
 __all__ = [
     "DESCRIPTOR_BYTES",
+    "KeypointFingerprinter",
     "KeypointOptions",
     "Keypoints",
     "dataset_points",
@@ -218,3 +221,21 @@ def query_points(
     """A query file's points at every query side, from one decode at the largest (a
     decode of its own: PDQ's stops at 128 px and must match the dataset side's)."""
     return query_keypoints(_luma(data, max(options.query_sides), name, max_pixels), options)
+
+
+class KeypointFingerprinter(Fingerprinter[Keypoints]):
+    """The dataset side's points of an image file (:func:`dataset_points`) with fixed
+    ``options`` and decoder limit; the query side keeps :func:`query_points`, which describes
+    the file at several sides."""
+
+    kind: ClassVar[str] = "orb"
+
+    def __init__(
+        self, options: KeypointOptions | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> None:
+        self.options = options or KeypointOptions()
+        self.max_pixels = max_pixels
+
+    def fingerprint(self, data: bytes, *, name: str | None = None) -> Keypoints:
+        """The file's stored points; raises the decoder's ``InputError``."""
+        return dataset_points(data, self.options, name=name, max_pixels=self.max_pixels)

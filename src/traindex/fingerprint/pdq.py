@@ -89,7 +89,7 @@ def hamming(a: bytes | Fingerprint, b: bytes | Fingerprint) -> int:
     return int(np.bitwise_count(x).sum())
 
 
-class PdqFingerprinter(Fingerprinter):
+class PdqFingerprinter(Fingerprinter[Fingerprint]):
     """PDQ hash + quality of an image file, through the canonical pipeline above.
 
     ``side`` is the canonical resize (dataset and query side must use the same value);

@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +28,9 @@ from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 __all__ = [
     "HASH_BYTES",
     "HammingIndex",
+    "Hits",
     "RangeHits",
+    "ShardedIndex",
     "as_hash_array",
     "as_id_array",
 ]
@@ -66,6 +68,37 @@ def as_id_array(
     if array.shape != (count,):
         raise ValueError(f"expected {count} ids, got shape {array.shape}")
     return array
+
+
+@runtime_checkable
+class Hits(Protocol):
+    """The shape every index's answer shares (:class:`RangeHits` of the PDQ index,
+    ``VectorHits`` of the face and CLIP vector index, ``KeypointHits`` of the keypoint
+    index): flat parallel arrays with one entry per hit, ``query`` numbering the query in
+    the searched batch, and ``not_searched`` naming the index shards that could not be
+    searched (hits in them may exist and are not here). What else a hit carries (a Hamming
+    or float distance, an owner and a point) differs per index and stays on the type."""
+
+    @property
+    def query(self) -> NDArray[np.int64]: ...
+
+    @property
+    def not_searched(self) -> tuple[str, ...]: ...
+
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class ShardedIndex(Protocol):
+    """An index made of named shards that a fan-out splits between holders: the PDQ index
+    (``MultiIndexHashIndex``) and the keypoint index. ``restrict`` gives a view of some
+    shards (shared, not reloaded) whose answers are the whole index's answers from those
+    shards."""
+
+    @property
+    def shard_names(self) -> list[str]: ...
+
+    def restrict(self, names: Sequence[str]) -> Self: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,9 @@ class VectorHits:
     ids: NDArray[np.int64]
     distances: NDArray[np.float32]
     num_queries: int
+    not_searched: tuple[str, ...] = ()
+    """Shards not searched (:class:`~traindex.index.base.Hits`); an in-process search
+    reaches every shard."""
 
     @classmethod
     def build(

@@ -30,9 +30,12 @@ from traindex.ingest._parquet import ParquetReader, natural_key, parquet_names
 from traindex.ingest.base import SourceFile, to_raw_batch
 from traindex.ingest.columns import resolve_columns
 
-__all__ = ["TableReader"]
+__all__ = ["NULL_CELLS", "TableReader"]
 
 _SUFFIXES = (".csv", ".tsv", ".parquet")
+NULL_CELLS = ("",)
+"""The cells a CSV/TSV table reads as missing. Only the empty one: pyarrow's default null
+words ("NA", "null", "NaN", ...) are real captions and names in scraped text."""
 _BLOCK_BYTES = 1 << 24
 
 
@@ -151,7 +154,9 @@ class TableReader(ParquetReader):
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True,
+                null_values=list(NULL_CELLS),
             ),
         )
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from traindex.catalog.store import Release
 from traindex.errors import InputError
-from traindex.fingerprint.iscc import image_code, image_code_body
+from traindex.fingerprint.iscc import IsccFingerprinter, image_code_body
 from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage
 
 __all__ = ["ISCC_SCHEMA", "STAGE", "IsccOptions", "IsccShardTask", "iscc_shard", "read_iscc"]
@@ -46,10 +46,11 @@ IsccShardTask = StageTask[IsccOptions]
 
 
 def _records(task: IsccShardTask) -> Iterator[dict[str, object]]:
+    fingerprinter = IsccFingerprinter(max_pixels=task.shard.max_pixels)
     for ref, row in catalog_images(task.shard):
         record: dict[str, object] = {"row": row, "key": ref.key, "image": ref.name}
         try:
-            code = image_code(ref.data, name=ref.name, max_pixels=task.shard.max_pixels)
+            code = fingerprinter.fingerprint(ref.data, name=ref.name)
         except InputError as exc:
             yield {**record, "error": str(exc)}
             continue

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from traindex.catalog.indexes.keypoints import KEYPOINT_SCHEMA, STAGE
 from traindex.errors import InputError
-from traindex.fingerprint.keypoints import KeypointOptions, dataset_points
+from traindex.fingerprint.keypoints import KeypointFingerprinter, KeypointOptions
 from traindex.fingerprint.locate import ImageRef
 from traindex.jobs.stages import ShardResult, StageTask, catalog_images, run_stage
 
@@ -37,7 +37,9 @@ def keypoint_record(
     """One image's keypoint row (``error`` set when it cannot be decoded)."""
     record: dict[str, object] = {"row": row, "key": ref.key, "image": ref.name}
     try:
-        points = dataset_points(ref.data, options, name=ref.name, max_pixels=max_pixels)
+        points = KeypointFingerprinter(options, max_pixels=max_pixels).fingerprint(
+            ref.data, name=ref.name
+        )
     except InputError as exc:
         return {**record, "count": 0, "error": str(exc)}
     return {

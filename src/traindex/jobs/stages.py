@@ -14,7 +14,6 @@ always hashes to the same PDQ on both sides.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pyarrow.parquet as pq
 
 from traindex.catalog.store import Release
 from traindex.errors import InputError
+from traindex.fingerprint.exact import file_digest
 from traindex.fingerprint.hashing import DATASET_PLAN, decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.locate import FolderImages, ImageRef, recorded_file, shard_images
@@ -121,7 +121,7 @@ def fingerprint_record(
     """One image's fingerprint row (``error`` set when it cannot be decoded)."""
     record: dict[str, object] = {
         "row": row, "key": ref.key, "image": ref.name,
-        "sha256": hashlib.sha256(ref.data).hexdigest(),
+        "sha256": file_digest(ref.data),
     }  # fmt: skip
     try:
         decoded = decode_for_hashing(ref.data, ref.name, max_pixels)

@@ -12,12 +12,12 @@ Vocabulary:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from traindex.errors import TraindexError
+from traindex.fingerprint.exact import file_digest
 from traindex.registry.errors import ClaimRejected
 
 __all__ = [
@@ -100,18 +100,18 @@ class Selector:
         PDQ (flat, tiny image) is left out.
         """
         # Imported here: PDQ needs the images extra; the other selectors do not.
-        from traindex.fingerprint.iscc import image_code, image_code_body
+        from traindex.fingerprint.iscc import IsccFingerprinter, image_code_body
         from traindex.fingerprint.keypoints import KeypointOptions, query_points
         from traindex.fingerprint.pdq import PdqFingerprinter
 
         try:
             pdq = PdqFingerprinter().fingerprint(data, name=name)
-            iscc = image_code_body(image_code(data, name=name))
+            iscc = image_code_body(IsccFingerprinter().fingerprint(data, name=name))
             points = query_points(data, KeypointOptions(), name=name)
         except (TraindexError, ValueError, OSError) as exc:
             raise ClaimRejected(f"image claim: cannot read the image ({exc})") from None
-        sha256 = hashlib.sha256(data).hexdigest()
-        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        sha256 = file_digest(data)
+        md5 = file_digest(data, "md5")
         # A flat or tiny image's PDQ matches unrelated images (search never reports it
         # alone either): such claims match the same file only.
         return cls(

@@ -16,13 +16,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
-
 from traindex.config import Settings
 from traindex.registry.errors import AuthError, ClaimRejected, OwnerExistsError
 from traindex.registry.models import Owner
 from traindex.registry.refusals import RefusalThrottle
-from traindex.registry.store import RegistryStore, as_utc
+from traindex.registry.storage import Record, RegistryStore, as_utc
 from traindex.registry.tokens import PasswordHashing, TokenCache, new_token, parse_token
 
 __all__ = ["OWNER_NAME_PATTERN", "OwnerAccounts", "now_utc"]
@@ -64,7 +62,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _owner(row: Row[Any]) -> Owner:
+def _owner(row: Record) -> Owner:
     return Owner(row.id, row.name, row.email, as_utc(row.created_at), bool(row.operator))
 
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import Connection, Row
 
 from traindex.config import Settings
 from traindex.registry.errors import ClaimRejected, VerificationFailedError
@@ -25,7 +22,7 @@ from traindex.registry.pages import PageOutcome, PageProver, Scope, proof_scope
 from traindex.registry.reviews import ReviewQueue
 from traindex.registry.rows import claim_of
 from traindex.registry.selectors import proof_domain
-from traindex.registry.store import RegistryStore, as_utc
+from traindex.registry.storage import Record, RegistryStore, Transaction, as_utc
 from traindex.registry.verify import DNS_PREFIX, ProofResult, Verifier
 
 __all__ = ["ClaimProofs", "Proved"]
@@ -57,11 +54,11 @@ class ClaimProofs:
         self.verifier = Verifier(settings)
         self.pages = PageProver(settings)
 
-    def proved(self, conn: Connection, owner_id: str) -> Proved:
+    def proved(self, conn: Transaction, owner_id: str) -> Proved:
         scopes = tuple(Scope.parse(key) for key in self.store.verified_scopes(conn, owner_id))
         return Proved(frozenset(self.store.verified_domains(conn, owner_id)), scopes)
 
-    def instructions(self, owner: Owner, row: Row[Any]) -> VerificationInstructions:
+    def instructions(self, owner: Owner, row: Record) -> VerificationInstructions:
         """The token to publish (a pending one is reused until it expires)."""
         selector = claim_of(row).selector
         domain, scope = proof_domain(selector), proof_scope(selector)
@@ -103,7 +100,7 @@ class ClaimProofs:
             None if scope is None else scope.key,
         )
 
-    def verify(self, owner: Owner, row: Row[Any], page: str | None) -> list[Row[Any]]:
+    def verify(self, owner: Owner, row: Record, page: str | None) -> list[Record]:
         """Run the claim's proofs (the page first, then the domain's); on success mark the
         covered claims verified and return their fresh rows. ``VerificationFailedError``
         says what each proof saw; ``ClaimRejected`` if ``page`` is not the owner's page."""
@@ -124,7 +121,9 @@ class ClaimProofs:
         outcome = None if scope is None else self.pages.prove(scope, str(page), pending.token)
         result = self._result(pending, outcome)
         with self.store.write() as conn:
-            status = "verified" if result.method else "failed"
+            # A failed check keeps the code pending (until it expires): the owner fixes the
+            # page and checks again instead of pasting a new code; the audit keeps each try.
+            status = "verified" if result.method else "pending"
             found = None if outcome is None else outcome.page
             self.store.finish_verification(
                 conn, pending.id, status, result.method, result.detail, found
@@ -158,7 +157,7 @@ class ClaimProofs:
             raise VerificationFailedError(f"could not verify {what}: {result.detail}{queued}")
         return changed
 
-    def _result(self, pending: Row[Any], outcome: PageOutcome | None) -> ProofResult:
+    def _result(self, pending: Record, outcome: PageOutcome | None) -> ProofResult:
         if outcome is not None and outcome.found:
             return ProofResult("page", outcome.detail)
         if not pending.domain:
@@ -168,7 +167,7 @@ class ClaimProofs:
             return domain
         return ProofResult(None, f"page: {outcome.detail}; {domain.detail}")
 
-    def _mark_covered(self, conn: Connection, owner: Owner, proof: Proved) -> list[Row[Any]]:
+    def _mark_covered(self, conn: Transaction, owner: Owner, proof: Proved) -> list[Record]:
         """Mark the owner's unverified claims covered by ``proof`` verified; the new rows."""
         changed = []
         for candidate in self.store.unverified_claims(conn, owner.id):

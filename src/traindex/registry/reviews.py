@@ -15,13 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row
-
 from traindex.registry.errors import ClaimNotFoundError, ClaimRejected
 from traindex.registry.models import Claim, Review, to_json
 from traindex.registry.owners import now_utc
 from traindex.registry.rows import claim_of, review_of
-from traindex.registry.store import RegistryStore
+from traindex.registry.storage import Record, RegistryStore, Transaction
 
 __all__ = ["QueuedClaim", "ReviewQueue"]
 
@@ -51,11 +49,11 @@ class QueuedClaim:
 class ReviewQueue:
     """Queue, list and decide reviews over one registry store."""
 
-    def __init__(self, store: RegistryStore, apply: Callable[[Row[Any]], None]) -> None:
+    def __init__(self, store: RegistryStore, apply: Callable[[Record], None]) -> None:
         self.store = store
         self._apply = apply
 
-    def request(self, conn: Connection, claim: Row[Any], why: str, actor: str) -> None:
+    def request(self, conn: Transaction, claim: Record, why: str, actor: str) -> None:
         """Queue ``claim`` (in the caller's transaction) unless it is already waiting."""
         if self.store.pending_review(conn, claim.id) is not None:
             return

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row
-
 from traindex.registry.decisions import ClaimRecord
 from traindex.registry.models import Claim, Review, Selector
-from traindex.registry.store import as_utc
+from traindex.registry.storage import Record, as_utc
 
 __all__ = ["claim_of", "record_of", "review_of"]
 
 
-def review_of(row: Row[Any]) -> Review:
+def review_of(row: Record) -> Review:
     decided = None if row.decided_at is None else as_utc(row.decided_at)
     return Review(
         row.id, row.claim_id, row.status, row.why, as_utc(row.requested_at), decided, row.reason
     )
 
 
-def claim_of(row: Row[Any], review: Row[Any] | None = None) -> Claim:
+def claim_of(row: Record, review: Record | None = None) -> Claim:
     selector = Selector(
         row.kind,
         row.value,
@@ -46,7 +42,7 @@ def claim_of(row: Row[Any], review: Row[Any] | None = None) -> Claim:
     )
 
 
-def record_of(row: Row[Any]) -> ClaimRecord:
+def record_of(row: Record) -> ClaimRecord:
     expires = None if row.expires_at is None else as_utc(row.expires_at).timestamp()
     return ClaimRecord(
         row.id,

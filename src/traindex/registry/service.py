@@ -28,8 +28,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row
-
 from traindex.config import Settings
 from traindex.core.keyring import Keyring
 from traindex.registry.decisions import DecisionIndex
@@ -48,7 +46,7 @@ from traindex.registry.reviews import QueuedClaim, ReviewQueue
 from traindex.registry.rows import claim_of, record_of
 from traindex.registry.selectors import claim_identity, normalise_selector, proof_domain
 from traindex.registry.snapshot import SNAPSHOT_SCHEMA, SnapshotInfo, write_snapshot
-from traindex.registry.store import RegistryStore, as_utc, migrate, open_engine
+from traindex.registry.storage import Record, RegistryStore, as_utc
 
 __all__ = ["RegistryService"]
 
@@ -75,14 +73,14 @@ class RegistryService(OwnerAccounts):
     @classmethod
     def open(cls, settings: Settings, url: str | None = None) -> RegistryService:
         """Open (creating and migrating to head) the registry at ``url`` or the home default."""
-        engine = open_engine(
-            settings.home / "registry" / "registry.sqlite", url or settings.registry_url
-        )
-        migrate(engine)
-        return cls(settings, RegistryStore(engine))
+        # Imported here: the service itself knows only the RegistryStore interface.
+        from traindex.registry.store import SqlRegistryStore
+
+        default = settings.home / "registry" / "registry.sqlite"
+        return cls(settings, SqlRegistryStore.open(default, url or settings.registry_url))
 
     def close(self) -> None:
-        self.store.engine.dispose()
+        self.store.close()
 
     # claims ------------------------------------------------------------------------------
 
@@ -200,14 +198,14 @@ class RegistryService(OwnerAccounts):
             review = self.store.latest_reviews(conn, [row.id]).get(row.id)
         return claim_of(row, review)
 
-    def _claim_row(self, claim_id: str) -> Row[Any]:
+    def _claim_row(self, claim_id: str) -> Record:
         with self.store.read() as conn:
             row = self.store.claim_by_id(conn, str(claim_id)[:64])
         if row is None:
             raise ClaimNotFoundError(f"no claim with id {str(claim_id)[:40]!r}")
         return row
 
-    def _own_claim(self, owner: Owner, claim_id: str, action: str) -> Row[Any]:
+    def _own_claim(self, owner: Owner, claim_id: str, action: str) -> Record:
         row = self._claim_row(claim_id)
         if row.owner_id != owner.id:
             self.store.audit_denied(owner.id, action, row.id, "claim belongs to another owner")
@@ -324,6 +322,6 @@ class RegistryService(OwnerAccounts):
         )
         return info
 
-    def _apply(self, row: Row[Any]) -> None:
+    def _apply(self, row: Record) -> None:
         with self._lock:
             self._index.apply(record_of(row))

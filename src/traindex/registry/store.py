@@ -1,6 +1,7 @@
 """The registry database: engine setup, migrations, and the few SQL statements services need.
 
-``RegistryStore`` is the only place with SQL. It knows nothing about permissions or
+``SqlRegistryStore`` (the :class:`~traindex.registry.storage.RegistryStore` every command
+uses) is the only place with SQL. It knows nothing about permissions or
 verification rules (that is ``service``); it guarantees atomicity and the schema's
 invariants. SQLite runs in WAL mode (readers never wait for the writer) and write
 transactions start with ``BEGIN IMMEDIATE``, so two writers queue on the lock instead of
@@ -9,7 +10,6 @@ failing half-way with "database is locked"; PostgreSQL uses its default READ COM
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,9 +18,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Row, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from traindex.registry.storage import Record, Transaction, as_utc, audit_values
 from traindex.registry.tables import (
     audit_log,
     claims,
@@ -30,16 +31,17 @@ from traindex.registry.tables import (
     verifications,
 )
 
-__all__ = ["RegistryStore", "as_utc", "migrate", "open_engine"]
+__all__ = ["SqlRegistryStore", "as_utc", "migrate", "open_engine"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x7472_6964  # arbitrary advisory-lock key: "trid"
-_DETAIL_CHARS = 2_000
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything the registry stores is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _sql(conn: Transaction) -> Connection:
+    """The connection behind a handle this store gave out."""
+    if not isinstance(conn, Connection):
+        raise TypeError(f"not a transaction of the SQL registry store: {type(conn).__name__}")
+    return conn
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -93,11 +95,26 @@ def migrate(engine: Engine) -> None:
         conn.commit()
 
 
-class RegistryStore:
-    """SQL for owners, claims, verifications, the audit log and snapshots."""
+class SqlRegistryStore:
+    """The :class:`~traindex.registry.storage.RegistryStore` over SQLAlchemy Core: SQL for
+    owners, claims, verifications, the audit log and snapshots."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @classmethod
+    def open(cls, default_path: Path, url: str | None = None) -> SqlRegistryStore:
+        """The store at ``url`` (or SQLite at ``default_path``), migrated to the newest schema."""
+        engine = open_engine(default_path, url)
+        migrate(engine)
+        return cls(engine)
+
+    @property
+    def location(self) -> str:
+        return self.engine.url.render_as_string()
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -114,7 +131,7 @@ class RegistryStore:
 
     def audit(
         self,
-        conn: Connection,
+        conn: Transaction,
         *,
         actor: str | None,
         action: str,
@@ -122,18 +139,11 @@ class RegistryStore:
         outcome: str,
         detail: Mapping[str, Any] | None = None,
     ) -> None:
-        """Append one audit entry; long details are cut (a denied 1 MB selector stays small)."""
-        text = json.dumps(dict(detail or {}), ensure_ascii=False, default=str)[:_DETAIL_CHARS]
-        conn.execute(
-            insert(audit_log).values(
-                at=datetime.now(UTC),
-                actor=actor,
-                action=action,
-                target=None if target is None else target[:200],
-                outcome=outcome,
-                detail=text,
-            )
+        """Append one audit entry (see :func:`audit_values`)."""
+        values = audit_values(
+            actor=actor, action=action, target=target, outcome=outcome, detail=detail
         )
+        _sql(conn).execute(insert(audit_log).values(**values))
 
     def audit_denied(self, actor: str | None, action: str, target: str | None, reason: str) -> None:
         """Record a refused attempt in its own transaction (the refused write never ran)."""
@@ -147,44 +157,44 @@ class RegistryStore:
                 detail={"reason": reason},
             )
 
-    def audit_entries(self, limit: int = 1_000) -> list[Row[Any]]:
+    def audit_entries(self, limit: int = 1_000) -> list[Record]:
         with self.read() as conn:
             query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-            return list(conn.execute(query))
+            return list(_sql(conn).execute(query))
 
     # owners ------------------------------------------------------------------------------
 
-    def insert_owner(self, conn: Connection, values: Mapping[str, Any]) -> bool:
+    def insert_owner(self, conn: Transaction, values: Mapping[str, Any]) -> bool:
         """Insert an owner; False if the name is taken (checked by the unique index)."""
         try:
-            with conn.begin_nested():
-                conn.execute(insert(owners).values(**values))
+            with _sql(conn).begin_nested():
+                _sql(conn).execute(insert(owners).values(**values))
         except IntegrityError:
             return False
         return True
 
-    def owner_by(self, conn: Connection, column: str, value: str) -> Row[Any] | None:
-        return conn.execute(select(owners).where(owners.c[column] == value)).first()
+    def owner_by(self, conn: Transaction, column: str, value: str) -> Record | None:
+        return _sql(conn).execute(select(owners).where(owners.c[column] == value)).first()
 
     def set_token(
-        self, conn: Connection, owner_id: str, token_id: str, token_hash: str, expires: datetime
+        self, conn: Transaction, owner_id: str, token_id: str, token_hash: str, expires: datetime
     ) -> None:
-        conn.execute(
+        _sql(conn).execute(
             update(owners)
             .where(owners.c.id == owner_id)
             .values(token_id=token_id, token_hash=token_hash, token_expires_at=expires)
         )
 
-    def set_operator(self, conn: Connection, owner_id: str, operator: bool) -> None:
-        conn.execute(update(owners).where(owners.c.id == owner_id).values(operator=operator))
+    def set_operator(self, conn: Transaction, owner_id: str, operator: bool) -> None:
+        _sql(conn).execute(update(owners).where(owners.c.id == owner_id).values(operator=operator))
 
     # claims ------------------------------------------------------------------------------
 
-    def insert_claim(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Row[Any], bool]:
+    def insert_claim(self, conn: Transaction, values: Mapping[str, Any]) -> tuple[Record, bool]:
         """Insert a claim unless a live one with the same identity exists; (row, created)."""
         try:
-            with conn.begin_nested():
-                conn.execute(insert(claims).values(**values))
+            with _sql(conn).begin_nested():
+                _sql(conn).execute(insert(claims).values(**values))
         except IntegrityError:
             existing = self.live_claim(conn, str(values["identity"]))
             if existing is None:
@@ -194,24 +204,24 @@ class RegistryStore:
         assert row is not None  # just inserted in this transaction
         return row, True
 
-    def live_claim(self, conn: Connection, identity: str) -> Row[Any] | None:
+    def live_claim(self, conn: Transaction, identity: str) -> Record | None:
         query = select(claims).where(claims.c.identity == identity, claims.c.status != "revoked")
-        return conn.execute(query).first()
+        return _sql(conn).execute(query).first()
 
-    def claim_by_id(self, conn: Connection, claim_id: str) -> Row[Any] | None:
-        return conn.execute(select(claims).where(claims.c.id == claim_id)).first()
+    def claim_by_id(self, conn: Transaction, claim_id: str) -> Record | None:
+        return _sql(conn).execute(select(claims).where(claims.c.id == claim_id)).first()
 
     def claim_rows(
-        self, conn: Connection, owner_id: str | None, include_revoked: bool
-    ) -> list[Row[Any]]:
+        self, conn: Transaction, owner_id: str | None, include_revoked: bool
+    ) -> list[Record]:
         query = select(claims).order_by(claims.c.created_at, claims.c.id)
         if owner_id is not None:
             query = query.where(claims.c.owner_id == owner_id)
         if not include_revoked:
             query = query.where(claims.c.status != "revoked")
-        return list(conn.execute(query))
+        return list(_sql(conn).execute(query))
 
-    def iter_claims(self, changed_since: datetime | None) -> Iterator[Row[Any]]:
+    def iter_claims(self, changed_since: datetime | None) -> Iterator[Record]:
         """Every claim (revoked too) changed at or after ``changed_since``, streamed."""
         query = select(claims)
         if changed_since is not None:
@@ -220,8 +230,8 @@ class RegistryStore:
             result = conn.execution_options(yield_per=50_000).execute(query)
             yield from result
 
-    def set_claim_status(self, conn: Connection, claim_id: str, status: str) -> None:
-        conn.execute(
+    def set_claim_status(self, conn: Transaction, claim_id: str, status: str) -> None:
+        _sql(conn).execute(
             update(claims)
             .where(claims.c.id == claim_id)
             .values(status=status, changed_at=datetime.now(UTC))
@@ -230,16 +240,16 @@ class RegistryStore:
     def claim_counts(self) -> dict[str, int]:
         with self.read() as conn:
             query = select(claims.c.status, func.count()).group_by(claims.c.status)
-            return {str(status): int(count) for status, count in conn.execute(query)}
+            return {str(status): int(count) for status, count in _sql(conn).execute(query)}
 
     # verifications -----------------------------------------------------------------------
 
-    def insert_verification(self, conn: Connection, values: Mapping[str, Any]) -> None:
-        conn.execute(insert(verifications).values(**values))
+    def insert_verification(self, conn: Transaction, values: Mapping[str, Any]) -> None:
+        _sql(conn).execute(insert(verifications).values(**values))
 
     def pending_verification(
-        self, conn: Connection, claim_id: str, now: datetime
-    ) -> Row[Any] | None:
+        self, conn: Transaction, claim_id: str, now: datetime
+    ) -> Record | None:
         query = (
             select(verifications)
             .where(
@@ -249,18 +259,18 @@ class RegistryStore:
             )
             .order_by(verifications.c.id.desc())
         )
-        return conn.execute(query).first()
+        return _sql(conn).execute(query).first()
 
     def finish_verification(
         self,
-        conn: Connection,
+        conn: Transaction,
         verification_id: int,
         status: str,
         method: str | None,
         detail: str,
         page: str | None = None,
     ) -> None:
-        conn.execute(
+        _sql(conn).execute(
             update(verifications)
             .where(verifications.c.id == verification_id)
             .values(
@@ -272,38 +282,38 @@ class RegistryStore:
             )
         )
 
-    def verified_domains(self, conn: Connection, owner_id: str) -> set[str]:
+    def verified_domains(self, conn: Transaction, owner_id: str) -> set[str]:
         """Domains the owner proved (HTTP file or DNS; a page proof proves no domain)."""
         query = select(verifications.c.domain).where(
             verifications.c.owner_id == owner_id,
             verifications.c.status == "verified",
             verifications.c.method != "page",
         )
-        return {str(domain) for (domain,) in conn.execute(query)}
+        return {str(domain) for (domain,) in _sql(conn).execute(query)}
 
-    def verified_scopes(self, conn: Connection, owner_id: str) -> set[str]:
+    def verified_scopes(self, conn: Transaction, owner_id: str) -> set[str]:
         """Accounts and URL prefixes the owner proved by a page (``Scope.key`` strings)."""
         query = select(verifications.c.scope).where(
             verifications.c.owner_id == owner_id,
             verifications.c.status == "verified",
             verifications.c.method == "page",
         )
-        return {str(scope) for (scope,) in conn.execute(query)}
+        return {str(scope) for (scope,) in _sql(conn).execute(query)}
 
-    def unverified_claims(self, conn: Connection, owner_id: str) -> list[Row[Any]]:
+    def unverified_claims(self, conn: Transaction, owner_id: str) -> list[Record]:
         query = select(claims).where(claims.c.owner_id == owner_id, claims.c.status == "unverified")
-        return list(conn.execute(query))
+        return list(_sql(conn).execute(query))
 
     # reviews -----------------------------------------------------------------------------
 
-    def insert_review(self, conn: Connection, values: Mapping[str, Any]) -> None:
-        conn.execute(insert(reviews).values(**values))
+    def insert_review(self, conn: Transaction, values: Mapping[str, Any]) -> None:
+        _sql(conn).execute(insert(reviews).values(**values))
 
-    def pending_review(self, conn: Connection, claim_id: str) -> Row[Any] | None:
+    def pending_review(self, conn: Transaction, claim_id: str) -> Record | None:
         query = select(reviews).where(reviews.c.claim_id == claim_id, reviews.c.status == "pending")
-        return conn.execute(query).first()
+        return _sql(conn).execute(query).first()
 
-    def review_rows(self, conn: Connection, status: str | None) -> list[Row[Any]]:
+    def review_rows(self, conn: Transaction, status: str | None) -> list[Record]:
         """Reviews (oldest first), with each claim's owner name, kind, value and terms."""
         query = (
             select(
@@ -319,22 +329,22 @@ class RegistryStore:
         )
         if status is not None:
             query = query.where(reviews.c.status == status)
-        return list(conn.execute(query))
+        return list(_sql(conn).execute(query))
 
-    def latest_reviews(self, conn: Connection, claim_ids: list[str]) -> dict[str, Row[Any]]:
+    def latest_reviews(self, conn: Transaction, claim_ids: list[str]) -> dict[str, Record]:
         """The newest review of each of ``claim_ids`` that has one."""
-        found: dict[str, Row[Any]] = {}
+        found: dict[str, Record] = {}
         for start in range(0, len(claim_ids), 500):  # bound the IN list
             chunk = claim_ids[start : start + 500]
             query = select(reviews).where(reviews.c.claim_id.in_(chunk)).order_by(reviews.c.id)
-            for row in conn.execute(query):
+            for row in _sql(conn).execute(query):
                 found[row.claim_id] = row
         return found
 
     def decide_review(
-        self, conn: Connection, review_id: int, status: str, actor: str, reason: str | None
+        self, conn: Transaction, review_id: int, status: str, actor: str, reason: str | None
     ) -> None:
-        conn.execute(
+        _sql(conn).execute(
             update(reviews)
             .where(reviews.c.id == review_id)
             .values(status=status, decided_at=datetime.now(UTC), decided_by=actor, reason=reason)
@@ -344,4 +354,4 @@ class RegistryStore:
 
     def record_snapshot(self, values: Mapping[str, Any]) -> None:
         with self.write() as conn:
-            conn.execute(insert(snapshots).values(**values))
+            _sql(conn).execute(insert(snapshots).values(**values))

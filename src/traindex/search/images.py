@@ -16,7 +16,6 @@ A portfolio is just many files in one call.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections import defaultdict
@@ -35,6 +34,7 @@ from traindex.core.match_evidence import ImageEvidence
 from traindex.core.matches import Match, MatchMethod
 from traindex.errors import InputError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS, Fingerprint
+from traindex.fingerprint.exact import file_digest
 from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.keypoints import KeypointOptions, Keypoints, query_points
@@ -241,7 +241,7 @@ class ImageSearch:
 
     def prepare(self, name: str, data: bytes) -> tuple[QueryImage, list[Fingerprint]]:
         """A query file's digests and the PDQ variants it may look up."""
-        sha = hashlib.sha256(data).hexdigest()
+        sha = file_digest(data)
         try:
             decoded = decode_for_hashing(data, name, self.max_pixels)
         except InputError as exc:

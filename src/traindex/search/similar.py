@@ -28,7 +28,6 @@ from traindex.core.match_evidence import SimilarEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
 from traindex.fingerprint.clip import ClipEncoder, ClipModelError
-from traindex.fingerprint.images import DEFAULT_MAX_PIXELS, decode_image
 from traindex.search.embeddings import EmbeddingIndex
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
@@ -103,11 +102,7 @@ class SimilarSearch:
 
     def embed_files(self, files: Sequence[tuple[str, bytes]]) -> NDArray[np.float32]:
         """Unit-norm embeddings of image files (decoded safely, RGB)."""
-        images = [
-            decode_image(data, name=name, max_pixels=DEFAULT_MAX_PIXELS).image
-            for name, data in files
-        ]
-        return self.encoder.embed_images(images)
+        return self.encoder.embed_files(files)
 
     def image_neighbours(
         self, view: ReleaseView, files: Sequence[tuple[str, bytes]], k: int

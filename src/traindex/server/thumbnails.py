@@ -16,7 +16,6 @@ rendered once.
 
 from __future__ import annotations
 
-import hashlib
 import tarfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import pyarrow.parquet as pq
 from traindex.config import Settings
 from traindex.core.files import write_atomic
 from traindex.errors import InputError
+from traindex.fingerprint.exact import file_digest
 from traindex.fingerprint.images import thumbnail_jpeg
 from traindex.search.views import ReleaseView
 
@@ -181,7 +181,7 @@ class Thumbnails:
         if cached.is_file():
             return cached.read_bytes()
         data = read_local(image.name)
-        if data is None or hashlib.sha256(data).hexdigest() != image.sha256:
+        if data is None or file_digest(data) != image.sha256:
             return None
         jpeg = thumbnail_jpeg(data, side, name=image.name, quality=82)
         if jpeg is None:

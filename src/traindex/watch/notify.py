@@ -9,23 +9,69 @@ address) stays unsent and is tried again by the next run, and is reported, never
 Webhook URLs are typed by users of the web app, so they go through the signal fetcher's
 address policy (no private or link-local destinations unless the operator allows them,
 ``signals_refuse_private_addresses`` / ``signals_allow_loopback``) and redirects are not
-followed.
+followed. A webhook body is signed with the instance's Ed25519 key (the one evidence
+reports carry, published at ``/api/public-key``) over ``timestamp + "." + body``, so a
+receiver can tell a real alert from a forged or replayed POST (``verify_webhook``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from traindex.config import Settings
 from traindex.watch.model import Alert, Gap, Watch
 from traindex.watch.store import Channel, WatchStore
 
-__all__ = ["Notifier", "Sent", "alert_links"]
+if TYPE_CHECKING:  # cryptography comes with the registry/evidence extras, not the base
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "Notifier",
+    "Sent",
+    "alert_links",
+    "verify_webhook",
+]
+
+SIGNATURE_HEADER = "X-Traindex-Signature"
+TIMESTAMP_HEADER = "X-Traindex-Timestamp"
+KEY_HEADER = "X-Traindex-Key"
+WEBHOOK_MAX_AGE = 300
+"""Seconds a receiver accepts a signed POST after its timestamp (``verify_webhook``)."""
+
+
+def _signed_bytes(timestamp: str, body: bytes) -> bytes:
+    return timestamp.encode("ascii") + b"." + body
+
+
+def verify_webhook(
+    public_key: Ed25519PublicKey,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    now: float | None = None,
+    max_age: int = WEBHOOK_MAX_AGE,
+) -> None:
+    """Raise ``SignatureError`` unless ``body`` was signed by ``public_key`` within
+    ``max_age`` seconds: what a receiver of traindex's webhooks runs on each POST."""
+    from traindex.core.signing import SignatureError, verify_signature
+
+    lowered = {k.lower(): v for k, v in headers.items()}
+    timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
+    signature = lowered.get(SIGNATURE_HEADER.lower(), "")
+    if not timestamp.isdigit() or not signature.startswith("ed25519="):
+        raise SignatureError(f"webhook POST without {TIMESTAMP_HEADER} / {SIGNATURE_HEADER}")
+    age = (time.time() if now is None else now) - int(timestamp)
+    if not -max_age <= age <= max_age:
+        raise SignatureError(f"webhook timestamp is {age:.0f} s away from now (replayed?)")
+    verify_signature(public_key, _signed_bytes(timestamp, body), signature.removeprefix("ed25519="))
 
 
 def alert_links(base_url: str, alert: Alert) -> dict[str, str]:
@@ -131,6 +177,8 @@ class Notifier:
     def _post(self, url: str, payload: Any) -> None:
         import httpx
 
+        from traindex.core.keyring import Keyring
+        from traindex.core.signing import canonical_json, key_fingerprint
         from traindex.signals.policy import AddressPolicy
 
         cfg = self.settings
@@ -139,8 +187,21 @@ class Notifier:
             allow_loopback=cfg.signals_allow_loopback,
         )
         asyncio.run(policy.check(url))
+        body = canonical_json(payload)
+        timestamp = str(int(time.time()))
+        signer = Keyring(cfg.home / "keys").signer
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: "ed25519=" + signer.sign(_signed_bytes(timestamp, body)),
+            KEY_HEADER: key_fingerprint(signer.public_key),
+        }
         response = httpx.post(
-            url, json=payload, timeout=cfg.watch_webhook_timeout, follow_redirects=False
+            url,
+            content=body,
+            headers=headers,
+            timeout=cfg.watch_webhook_timeout,
+            follow_redirects=False,
         )
         if not response.is_success:
             raise RuntimeError(f"HTTP {response.status_code}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from skimage import data as skdata
 
+from traindex.errors import InputError
+from traindex.fingerprint.base import Fingerprinter
 from traindex.fingerprint.clip import ClipEncoder, ClipModelError, ClipTokenizer
 
 from .conftest import CONTEXT, DIM, MERGES, write_model
@@ -101,3 +104,16 @@ def test_broken_files_are_typed_errors(tmp_path: Path) -> None:
     (folder / "clip.json").write_text(json.dumps({"image_model": "image.onnx"}))
     with pytest.raises(ClipModelError, match=r"unusable clip\.json"):
         ClipEncoder(folder)
+
+
+def test_the_encoder_is_a_fingerprinter_of_files(clip_model: Path) -> None:
+    encoder = ClipEncoder(clip_model)
+    assert isinstance(encoder, Fingerprinter)
+    assert encoder.kind == f"clip-{encoder.config.model}"
+    photo = Image.fromarray(skdata.coffee())
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    vector = encoder.fingerprint(buffer.getvalue(), name="coffee.png")
+    np.testing.assert_allclose(vector, encoder.embed_images([photo])[0], rtol=1e-5)
+    with pytest.raises(InputError, match=r"broken\.png"):
+        encoder.fingerprint(b"not a picture", name="broken.png")

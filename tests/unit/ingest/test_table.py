@@ -3,6 +3,8 @@ img2dataset input parquet with a ``--columns`` mapping, and broken CSVs built fr
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -104,3 +106,23 @@ def test_empty_csv(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="empty file") as info:
         next(reader.batches(reader.sources(path)[0], 10))
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("word", ["NA", "N/A", "null", "NULL", "NaN", "nan", "#N/A", "None"])
+def test_words_that_look_missing_stay_text(
+    shared_data: Path, tmp_path: Path, read_rows: ReadRows, word: str
+) -> None:
+    """A caption or author that is literally "NA" or "null" is text the release holds:
+    only an empty cell is missing (pyarrow's default null words would drop them)."""
+    lines = _credits_lines(shared_data)
+    header = next(csv.reader([lines[0].decode()]))
+    cells = next(csv.reader([lines[1].decode()]))
+    cells[header.index("Title")] = word
+    cells[header.index("Author")] = ""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    path = tmp_path / "credits.csv"
+    path.write_bytes(lines[0] + out.getvalue().encode())
+    [row] = read_rows(TableReader(), path)
+    assert row["caption"] == word
+    assert row["author"] is None

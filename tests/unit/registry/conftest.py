@@ -34,12 +34,17 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request: pytest.FixtureRequest, settings: Settings) -> str:
-    if request.param == "sqlite":
+def database_url(request: pytest.FixtureRequest, settings: Settings, kind: str) -> str:
+    """A fresh registry database of ``kind`` (``sqlite`` or ``postgresql``) for one test."""
+    if kind == "sqlite":
         return f"sqlite:///{settings.home / 'registry' / 'registry.sqlite'}"
     server: str = request.getfixturevalue("postgres_server")
     return pgcluster.create_database(server, f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, settings: Settings) -> str:
+    return database_url(request, settings, request.param)
 
 
 @pytest.fixture

@@ -16,10 +16,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.conftest import StartServer
 
 from traindex.config import Settings
+from traindex.core.keyring import Keyring
+from traindex.core.signing import SignatureError, key_fingerprint
 from traindex.ingest.pipeline import ingest
+from traindex.watch.notify import verify_webhook
 from traindex.watch.service import WatchService
 
 pytestmark = pytest.mark.shared
@@ -53,6 +57,7 @@ class _Hook:
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.signed: list[tuple[bytes, dict[str, str]]] = []  # raw body and headers
         self.status = 200
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
@@ -61,9 +66,10 @@ class _Hook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 size = int(self.headers["Content-Length"])
-                body = json.loads(self.rfile.read(size))
+                raw = self.rfile.read(size)
                 if hook.status == 200:
-                    hook.bodies.append(body)
+                    hook.bodies.append(json.loads(raw))
+                    hook.signed.append((raw, dict(self.headers.items())))
                 self.send_response(hook.status)
                 self.end_headers()
 
@@ -191,3 +197,30 @@ def test_not_searched_is_sent_instead_of_silence(
         "cc/main: not searched: none of its 9 rows has been fingerprinted (sha256, pdq, keypoints)"
         in body
     )
+
+
+def test_webhook_posts_are_signed_by_the_instance_key(
+    parts: tuple[Path, Path], wired: Wired
+) -> None:
+    """A receiver checks each POST against the key at /api/public-key: a real one passes;
+    an edited body, another key, a stale timestamp or missing headers are refused."""
+    _, receiver, url, settings = wired
+    service = WatchService(settings)
+    service.add("domain", "staticflickr.com", webhook=url)
+    ingest(settings, parts[0], dataset="cc", release="main")
+    service.run()
+    [(raw, headers)] = receiver.signed
+    key = Keyring(settings.home / "keys").signer.public_key
+    verify_webhook(key, raw, headers)
+    assert headers["X-Traindex-Key"] == key_fingerprint(key)
+
+    edited = raw.replace(b'"row":', b'"row":1', 1)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_webhook(key, edited, headers)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_webhook(Ed25519PrivateKey.generate().public_key(), raw, headers)
+    sent_at = int(headers["X-Traindex-Timestamp"])
+    with pytest.raises(SignatureError, match="replayed"):
+        verify_webhook(key, raw, headers, now=sent_at + 3600)
+    with pytest.raises(SignatureError, match="without"):
+        verify_webhook(key, raw, {"Content-Type": "application/json"})

@@ -26,6 +26,7 @@ from traindex.cli.common import (
     settings,
     user_errors,
 )
+from traindex.cli.extras import needs
 from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
 from traindex.registry.models import TERMS, Claim, Decision, Owner, Selector, to_json
 
@@ -48,8 +49,10 @@ _STYLE = {
 
 @contextmanager
 def registry_service(ctx: typer.Context) -> Iterator[RegistryService]:
-    # Imported here: SQLAlchemy and Alembic load only for registry commands, not at start-up.
-    from traindex.registry.service import RegistryService
+    # Imported here: SQLAlchemy and Alembic load only for registry commands, not at start-up;
+    # whichever of the registry extra's modules is missing first, the registry extra is named.
+    with needs("registry"):
+        from traindex.registry.service import RegistryService
 
     with user_errors():
         service = RegistryService.open(settings(ctx))
