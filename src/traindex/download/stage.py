@@ -162,7 +162,7 @@ def _hash_all(jobs: list[_Job]) -> list[_Hashed]:
 
 def _keep(root: Path, key: str, row: _Row, got: Download, record: dict[str, object]) -> None:
     """img2dataset's folder layout: ``<shard>/<key>.<ext>`` with ``.txt`` and ``.json``."""
-    folder = root / key[:5]
+    folder = root / key[:5]  # a key is the shard's 5 digits, then the row's 6
     folder.mkdir(parents=True, exist_ok=True)
     ext = {"jpeg": "jpg"}.get(got.detail or "", got.detail or "img")
     (folder / f"{key}.{ext}").write_bytes(got.body)
