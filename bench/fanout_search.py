@@ -1,13 +1,15 @@
-"""Issue 20 benchmark: PDQ search fanned out over a real two-node Ray cluster vs in-process.
+"""Issue 20 benchmark: search fanned out over a real two-node Ray cluster vs in-process.
 
-In one run, over the same index of ``--shards`` shards: the in-process index
-(``MultiIndexHashIndex.search``, one thread) and the fanned-out one (``search.fanout``:
-half the shards held by an actor on each of two raylets on 127.0.0.1, the batch sent to
-both, hits merged). Both answer the same query batch (half near-copies of stored hashes,
-half random) at radius 31; the answers are checked equal before timing. The overhead
-ratio is fan-out p50 / in-process p50 (issue target: <= 1.5 at 16 shards).
+In one run, for three indexes of ``--shards`` shards each - PDQ hashes, 128-d face
+embeddings (Euclidean) and 512-d CLIP embeddings (inner product) - the in-process index
+(one thread) and the fanned-out one (``search.fanout``: half the shards held by an actor
+on each of two raylets on 127.0.0.1, the batch sent to both, hits merged). Queries: PDQ, a
+batch of ``--batch`` hashes (half near-copies of stored ones, half random) at radius 31;
+faces, one face (what a face search asks) within 0.6 of a stored one; CLIP, 8 embeddings,
+their 20 nearest. Answers are checked equal before timing. The overhead ratio is fan-out
+p50 / in-process p50 (issue target: <= 1.5 at 16 shards).
 
-    python bench/fanout_search.py [--shards 16] [--per-shard 50000] [--batch 64]
+    python bench/fanout_search.py [--shards 16] [--per-shard 50000] [--vectors 5000]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.update(
     RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0"
@@ -28,10 +31,18 @@ import numpy as np
 
 from _common import emit, percentiles
 from traindex.index.binary import MultiIndexHashIndex
+from traindex.index.vectors import VectorIndex
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import FanoutPdq, deploy_pdq
+from traindex.search.fanout import (
+    FanoutHashes,
+    FanoutVectors,
+    IndexKind,
+    deploy_index,
+)
 
 RADIUS = 31
+FACE_RADIUS = 0.6
+CLIP_K = 20
 
 
 def _queries(stored: np.ndarray, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,22 +54,56 @@ def _queries(stored: np.ndarray, batch: int, rng: np.random.Generator) -> np.nda
     return np.concatenate([np.packbits(bits, axis=1), random])
 
 
-def _time(searches: dict[str, object], queries: np.ndarray, reps: int) -> dict[str, dict]:
-    """p50/p95 per search, the searches interleaved rep by rep so that a shared machine's
+def _time(calls: dict[str, object], reps: int) -> dict[str, dict]:
+    """p50/p95 per call, the calls interleaved rep by rep so that a shared machine's
     changing load hits both alike."""
-    samples: dict[str, list[float]] = {name: [] for name in searches}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(reps):
-        for name, index in searches.items():
+        for name, call in calls.items():
             started = time.perf_counter()
-            index.search(queries, RADIUS)  # type: ignore[attr-defined]
+            call()  # type: ignore[operator]
             samples[name].append(time.perf_counter() - started)
     return {name: percentiles(s) for name, s in samples.items()}
+
+
+def _vectors(rng: np.random.Generator, count: int, dim: int, unit: bool) -> np.ndarray:
+    vectors = rng.normal(size=(count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True) if unit else vectors * 0.1
+
+
+def _cases(work: Path, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, Any]:
+    """Per index kind: its folder, the in-process call and how to make the fanned one."""
+    stored = rng.integers(0, 256, (args.shards * args.per_shard, 32), dtype=np.uint8)
+    hashes = _queries(stored, args.batch, rng)
+    MultiIndexHashIndex(work / "pdq", shard_size=args.per_shard).add(stored)
+    pdq = MultiIndexHashIndex(work / "pdq")
+    faces = _vectors(rng, args.shards * args.vectors, 128, unit=False)
+    VectorIndex.create(work / "faces", 128, "l2", shard_size=args.vectors).add(faces)
+    face = faces[:1] + 0.01  # one face, near one stored face
+    clip = _vectors(rng, args.shards * args.vectors, 512, unit=True)
+    VectorIndex.create(work / "clip", 512, "ip", shard_size=args.vectors).add(clip)
+    texts = _vectors(rng, 8, 512, unit=True)
+    face_index, clip_index = VectorIndex.open(work / "faces"), VectorIndex.open(work / "clip")
+    return {
+        "pdq": (lambda ix: ix.search(hashes, RADIUS), pdq, "hits"),
+        "faces": (lambda ix: ix.range_search(face, FACE_RADIUS), face_index, "hits"),
+        "clip": (lambda ix: ix.knn(texts, CLIP_K).top_k(CLIP_K, "ip")[0], clip_index, "ids"),
+    }
+
+
+def _same(kind: str, a: Any, b: Any) -> bool:
+    if kind == "pdq":
+        return a.as_sets() == b.as_sets()
+    if kind == "faces":
+        return bool(np.array_equal(a.ids, b.ids) and np.array_equal(a.distances, b.distances))
+    return bool(np.array_equal(a, b))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--per-shard", type=int, default=50_000)
+    parser.add_argument("--vectors", type=int, default=5_000, help="vectors per shard")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--reps", type=int, default=30)
     args = parser.parse_args()
@@ -66,42 +111,47 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     rng = np.random.default_rng(0)
-    stored = rng.integers(0, 256, (args.shards * args.per_shard, 32), dtype=np.uint8)
-    queries = _queries(stored, args.batch, rng)
     work = Path(tempfile.mkdtemp(prefix="traindex-fanout-"))
-    MultiIndexHashIndex(work / "pdq", shard_size=args.per_shard).add(stored)
-    local = MultiIndexHashIndex(work / "pdq")
+    cases = _cases(work, args, rng)
     cluster = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 2**27},
     )
+    timings: dict[str, dict[str, dict]] = {}
     try:
         node = cluster.add_node(num_cpus=1, object_store_memory=2**27)
         cluster.wait_for_nodes(timeout=120)
         options = RayOptions(address=cluster.address)
         nodes = [cluster.head_node.node_id, node.node_id]
-        holders = deploy_pdq(
-            work / "pdq", work / "placement.json", options, label="bench", nodes=nodes
-        )
-        fanout = FanoutPdq(holders, options, timeout=120)
-        expected = local.search(queries, RADIUS)
-        assert fanout.search(queries, RADIUS).as_sets() == expected.as_sets()
-        timings = _time({"in-process": local, "fan-out (2 nodes)": fanout}, queries, args.reps)
+        for kind, (ask, local, _) in cases.items():
+            typed: IndexKind = kind
+            holders = deploy_index(typed, work / kind, work / f"{kind}.json", options,
+                                   label="bench", nodes=nodes)  # fmt: skip
+            fanned_class = FanoutHashes if kind == "pdq" else FanoutVectors
+            fanned = fanned_class(holders, options, 120, typed)
+            assert _same(kind, ask(fanned), ask(local)), kind
+            calls = {"in-process": lambda a=ask, i=local: a(i),
+                     "fan-out (2 nodes)": lambda a=ask, i=fanned: a(i)}  # fmt: skip
+            timings[kind] = _time(calls, args.reps)
     finally:
         ray.shutdown()
         cluster.shutdown()
-    base = timings["in-process"]
-    rows = [
-        {"search": name, "p50 ms": t["p50_ms"], "p95 ms": t["p95_ms"],
-         "p50 ratio": t["p50_ms"] / base["p50_ms"]}
-        for name, t in timings.items()
-    ]  # fmt: skip
+    rows = []
+    for kind, found in timings.items():
+        base = found["in-process"]
+        rows += [
+            {"index": kind, "search": name, "p50 ms": t["p50_ms"], "p95 ms": t["p95_ms"],
+             "p50 ratio": t["p50_ms"] / base["p50_ms"]}
+            for name, t in found.items()
+        ]  # fmt: skip
     emit(
         "fanout_search",
-        f"PDQ search, {args.shards} shards x {args.per_shard:,} hashes, batch {args.batch}",
+        f"Fan-out over 2 nodes, {args.shards} shards: PDQ {args.per_shard:,} hashes/shard "
+        f"(batch {args.batch}), faces and CLIP {args.vectors:,} vectors/shard",
         rows,
-        {**vars(args), "hits": len(expected), "radius": RADIUS, "timings": timings},
-    )
+        {**vars(args), "radius": RADIUS, "face_radius": FACE_RADIUS, "clip_k": CLIP_K,
+         "timings": timings},
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Ray is imported (see ../shared/docs/ray-on-one-machine.md): it keeps every node 
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -21,9 +22,13 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
-from traindex.catalog.store import Release
+from traindex.catalog.store import Catalog, Release
 from traindex.catalog.text import TextIndex
+from traindex.config import Settings
+from traindex.ingest.pipeline import ingest
+from traindex.jobs.fingerprint import fingerprint
 
 LOOPBACK_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
@@ -88,6 +93,26 @@ def fresh_driver() -> None:
     import ray
 
     ray.shutdown()
+
+
+def fingerprinted_cc3m(shared_data: Path, home: Path, **options: Any) -> tuple[Settings, Release]:
+    """The cc3m photos ingested as ``cc3m/main`` in ``home`` and fingerprinted in this
+    process (``options`` go to ``fingerprint``: keypoints, faces ...)."""
+    fresh_driver()
+    settings = Settings(home=home)
+    ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
+    fingerprint(settings, "cc3m", workers=1, **options)
+    [(release, _)] = Catalog(settings).select("cc3m")
+    return settings, release
+
+
+def edited_copy(path: Path) -> bytes:
+    """A dataset-style copy: smaller, grey, re-compressed (a different file, same image)."""
+    image = Image.open(path)
+    small = image.resize((300, round(300 * image.height / image.width))).convert("L")
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=40)
+    return buffer.getvalue()
 
 
 def run_cli(args: list[str], home: Path, address: str) -> str:

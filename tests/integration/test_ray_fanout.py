@@ -3,7 +3,6 @@ in-process search; a lost holder node is named in the answer's coverage."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
@@ -22,7 +20,7 @@ from traindex.search.fanout import deploy_pdq, fanout_views, placement_path
 from traindex.search.images import ImageSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, run_cli, two_nodes
+from raycluster import TwoNodes, edited_copy, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -39,7 +37,7 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
     fingerprint(settings, "cc3m", workers=1)
     [(release, manifest)] = Catalog(settings).select("cc3m")
-    photos = [(p.name, _edited(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
+    photos = [(p.name, edited_copy(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
     folder = tmp_path / "queries"
     folder.mkdir()
     for name, data in photos:
@@ -102,12 +100,3 @@ def _search_after_loss(search: ImageSearch, photos: list[tuple[str, bytes]]) -> 
         if "index_shards_not_searched" in answer or time.monotonic() > deadline:
             return answer
         time.sleep(0.5)
-
-
-def _edited(path: Path) -> bytes:
-    """A dataset-style copy: smaller, grey, re-compressed (a different file, same image)."""
-    image = Image.open(path)
-    small = image.resize((300, round(300 * image.height / image.width))).convert("L")
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=40)
-    return buffer.getvalue()

@@ -13,16 +13,13 @@ import pytest
 from PIL import Image
 
 from traindex.catalog.store import Catalog
-from traindex.config import Settings
 from traindex.fingerprint.keypoints import KeypointOptions
-from traindex.ingest.pipeline import ingest
-from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import NAMESPACE, fanout_views, placement_path
 from traindex.search.images import ImageSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import CC3M, PHOTOS, TwoNodes, fresh_driver, run_cli, two_nodes
+from raycluster import PHOTOS, TwoNodes, fingerprinted_cc3m, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -41,11 +38,8 @@ def _crop(path: Path) -> bytes:
 def test_fanned_out_keypoints_equal_in_process_and_name_a_lost_holder(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
-    fresh_driver()
-    settings = Settings(home=tmp_path)
-    ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
-    fingerprint(settings, "cc3m", workers=1, keypoints=KeypointOptions())
-    [(release, manifest)] = Catalog(settings).select("cc3m")
+    settings, release = fingerprinted_cc3m(shared_data, tmp_path, keypoints=KeypointOptions())
+    manifest = release.manifest()
     crops = [(p.name, _crop(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]
     local = ImageSearch(Catalog(settings)).search(crops, limit=100).to_json()
     by_points = [m for m in local["matches"] if m["variant"] == "keypoints"]

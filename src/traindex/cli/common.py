@@ -1,4 +1,5 @@
-"""What every command shares: the settings from ``--home``, consoles, and error exits."""
+"""What every command shares: the services and settings from ``--home``, consoles, and
+error exits."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from traindex.bootstrap import Services
 from traindex.config import Settings
 from traindex.errors import TraindexError
 
@@ -25,6 +27,7 @@ __all__ = [
     "exit_with",
     "print_json",
     "print_table",
+    "services",
     "settings",
     "user_errors",
 ]
@@ -65,12 +68,18 @@ def print_table(table: Table) -> None:
                 console.print(f"  [dim]{column.header}:[/] ", value, sep="", soft_wrap=True)
 
 
-def settings(ctx: typer.Context) -> Settings:
-    """The ``Settings`` built by the root callback from ``--home``/``TRAINDEX_HOME``."""
+def services(ctx: typer.Context) -> Services:
+    """The run's ``Services`` (its composition root), built by the root callback from
+    ``--home``/``TRAINDEX_HOME``."""
     obj = ctx.find_root().obj
-    if not isinstance(obj, Settings):
-        raise RuntimeError("traindex CLI context has no Settings; call through traindex.cli.main")
+    if not isinstance(obj, Services):
+        raise RuntimeError("traindex CLI context has no Services; call through traindex.cli.main")
     return obj
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The run's ``Settings``."""
+    return services(ctx).settings
 
 
 def exit_with(message: str, code: int = 2) -> NoReturn:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from traindex import __version__
+from traindex.bootstrap import Services
 from traindex.cli.commands import register_commands
 from traindex.cli.extras import ExtrasGroup
 from traindex.config import Settings
@@ -45,7 +46,8 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    ctx.obj = Settings(home=home) if home is not None else Settings()
+    # the composition root of this run: every command takes its services from here
+    ctx.obj = Services(Settings(home=home) if home is not None else Settings())
 
 
 register_commands(app)

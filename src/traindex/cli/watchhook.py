@@ -9,10 +9,10 @@ its ingest is done, and ``traindex watch run`` picks the rows up later.
 
 from __future__ import annotations
 
+from traindex.bootstrap import Services
 from traindex.cli.common import console, err_console
-from traindex.config import Settings
 from traindex.errors import TraindexError
-from traindex.watch.service import Outcome, WatchService
+from traindex.watch.service import Outcome
 
 __all__ = ["print_outcome", "watch_new_rows"]
 
@@ -37,10 +37,10 @@ def print_outcome(outcome: Outcome) -> None:
         err_console.print(f"[red]{error}[/] (retried by the next run)", highlight=False)
 
 
-def watch_new_rows(settings: Settings, dataset: str) -> None:
+def watch_new_rows(services: Services, dataset: str) -> None:
     """Run every watch over ``dataset``'s rows it has not compared (quiet without watches)."""
     try:
-        outcome = WatchService(settings).after_new_rows(dataset)
+        outcome = services.watches.after_new_rows(dataset)
     except (TraindexError, ModuleNotFoundError) as exc:
         err_console.print(f"[yellow]watches not run: {exc}[/] (traindex watch run retries)",
                           highlight=False)  # fmt: skip

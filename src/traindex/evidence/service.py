@@ -1,7 +1,8 @@
 """Evidence operations as the CLI and the API call them: search, build, sign, render.
 
-One object per request or command holds the settings, the catalog and the signing key
-(created on first use in ``<home>/keys``, mode 0600). Adapters stay thin: they parse
+One object per process (``bootstrap.Services.evidence``) holds the settings, the search
+entry with its catalog and the signing key (created on first use in ``<home>/keys``, mode
+0600). Adapters stay thin: they parse
 arguments, call one method here and write the bytes it returns.
 """
 
@@ -27,8 +28,7 @@ from traindex.evidence.render import ReportFormat, render
 from traindex.evidence.rowimages import RowImages, RowRef
 from traindex.evidence.seal import SealedReport, seal
 from traindex.search.fanout import search_views
-from traindex.search.images import ImageSearch
-from traindex.search.queries import Query
+from traindex.search.queries import ImagePathsQuery, Query
 from traindex.search.service import SearchService
 
 __all__ = ["EvidenceService", "RenderedReport", "keys_dir"]
@@ -76,9 +76,19 @@ class RenderedReport:
 class EvidenceService:
     """Build, sign and render evidence reports against one home's catalog."""
 
-    def __init__(self, settings: Settings, signer: Signer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        signer: Signer | None = None,
+        *,
+        search: SearchService | None = None,
+    ) -> None:
         self.settings = settings
-        self.catalog = Catalog(settings)
+        if search is None:  # standalone use; processes pass the one of their Services
+            catalog = Catalog(settings)
+            search = SearchService(catalog, search_views(catalog, settings))
+        self.search = search
+        self.catalog = search.catalog
         self._signer = signer
         self.keyring = Keyring(keys_dir(settings))
         self.row_images = RowImages(
@@ -100,16 +110,14 @@ class EvidenceService:
         on_progress: Callable[[int], None] = lambda n: None,
     ) -> SearchRun:
         """Search image files (one or a portfolio) and keep every match per file."""
-        search = ImageSearch(self.catalog, search_views(self.catalog, self.settings))
         limit = self.settings.evidence_max_matches
-        result = search.search_paths(paths, dataset=dataset, limit=limit, on_progress=on_progress)
-        return runs_from_result(result)
+        query = ImagePathsQuery(paths, on_progress)
+        return runs_from_result(self.search.search(query, dataset=dataset, limit=limit))
 
     def search_query(self, query: Query, dataset: str | None = None) -> SearchRun:
         """Search a URL, domain, Flickr id or caption text, listing up to the match cap."""
-        service = SearchService(self.catalog)
         limit = self.settings.evidence_max_matches
-        return runs_from_result(service.search(query, dataset=dataset, limit=limit))
+        return runs_from_result(self.search.search(query, dataset=dataset, limit=limit))
 
     def runs_from_json(self, document: dict[str, Any] | list[dict[str, Any]]) -> list[SearchRun]:
         return runs_from_json(document)

@@ -15,10 +15,12 @@ Shape, and why:
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,9 +32,11 @@ __all__ = [
     "HammingIndex",
     "Hits",
     "RangeHits",
+    "ShardedBase",
     "ShardedIndex",
     "as_hash_array",
     "as_id_array",
+    "chosen_shards",
 ]
 
 HASH_BYTES = 32
@@ -90,8 +94,9 @@ class Hits(Protocol):
 
 @runtime_checkable
 class ShardedIndex(Protocol):
-    """An index made of named shards that a fan-out splits between holders: the PDQ index
-    (``MultiIndexHashIndex``) and the keypoint index. ``restrict`` gives a view of some
+    """An index made of named shards that a fan-out splits between holders: the PDQ and
+    region indexes (``MultiIndexHashIndex``), the keypoint index and the face and CLIP
+    vector index. ``restrict`` gives a view of some
     shards (shared, not reloaded) whose answers are the whole index's answers from those
     shards."""
 
@@ -99,6 +104,36 @@ class ShardedIndex(Protocol):
     def shard_names(self) -> list[str]: ...
 
     def restrict(self, names: Sequence[str]) -> Self: ...
+
+
+def chosen_shards(directory: object, have: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Positions in ``have`` of the shard names ``wanted`` (what an index's ``restrict``
+    keeps: one holder's part of a fanned-out index); a ``ValueError`` names unknown ones."""
+    unknown = sorted(set(wanted) - set(have))
+    if unknown:
+        raise ValueError(f"{directory} has no shards {unknown}")
+    return [i for i, name in enumerate(have) if name in set(wanted)]
+
+
+class ShardedBase:
+    """``restrict`` for an index that keeps its shards in ``_shards``, in the order of
+    ``shard_names`` (the keypoint and vector indexes): a :class:`ShardedIndex`."""
+
+    directory: Path | None
+    _shards: list[Any]
+
+    @property
+    def shard_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def restrict(self, names: Sequence[str]) -> Self:
+        """A read-only view searching only the named shards (one holder's part of a
+        fanned-out index); the shards are shared, not reloaded."""
+        part = copy.copy(self)
+        part._shards = [
+            self._shards[i] for i in chosen_shards(self.directory, self.shard_names, names)
+        ]
+        return part
 
 
 @dataclass(frozen=True, slots=True)

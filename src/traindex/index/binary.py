@@ -44,6 +44,7 @@ from traindex.index.base import (
     RangeHits,
     as_hash_array,
     as_id_array,
+    chosen_shards,
 )
 from traindex.index.shard import Shard, Triples
 
@@ -147,11 +148,8 @@ class MultiIndexHashIndex(HammingIndex):
     def restrict(self, names: Sequence[str]) -> MultiIndexHashIndex:
         """A read-only view searching only the named shards (one holder's part of a
         fanned-out index); the shards are shared, not reloaded."""
-        unknown = sorted(set(names) - set(self._names))
-        if unknown:
-            raise ValueError(f"{self.directory} has no shards {unknown}")
         part = MultiIndexHashIndex(scan_fraction=self.scan_fraction)
-        chosen = [i for i, name in enumerate(self._names) if name in set(names)]
+        chosen = chosen_shards(self.directory, self._names, names)
         part._shards = [self._shards[i] for i in chosen]
         part._names = [self._names[i] for i in chosen]
         return part

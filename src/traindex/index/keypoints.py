@@ -26,12 +26,10 @@ Layout::
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from traindex.core.files import write_atomic
+from traindex.index.base import ShardedBase
 
 __all__ = ["DEFAULT_IVF_MIN", "DEFAULT_NPROBE", "KeypointHits", "KeypointIndex", "KeypointSearcher"]
 
@@ -129,8 +128,10 @@ class KeypointSearcher(Protocol):
     def search(self, queries: NDArray[np.uint8], radius: int) -> KeypointHits: ...
 
 
-class KeypointIndex:
+class KeypointIndex(ShardedBase):
     """Descriptors with owners and points in ``directory`` (created on first :meth:`add`)."""
+
+    directory: Path
 
     def __init__(
         self, directory: str | Path, *, ivf_min: int = DEFAULT_IVF_MIN, nprobe: int = DEFAULT_NPROBE
@@ -164,16 +165,6 @@ class KeypointIndex:
     def shard_names(self) -> list[str]:
         """Folder names of the shards, in search order."""
         return [self._folder(s.seq).name for s in self._shards]
-
-    def restrict(self, names: Sequence[str]) -> KeypointIndex:
-        """A read-only view searching only the named shards (one holder's part of a
-        fanned-out index); the shards are shared, not reloaded."""
-        unknown = sorted(set(names) - set(self.shard_names))
-        if unknown:
-            raise ValueError(f"{self.directory} has no shards {unknown}")
-        part = copy.copy(self)
-        part._shards = [s for s in self._shards if self._folder(s.seq).name in set(names)]
-        return part
 
     def _load(self, seq: int, count: int) -> _Shard:
         folder = self._folder(seq)

@@ -32,19 +32,21 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import faiss
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from traindex.core.files import write_atomic
+from traindex.index.base import ShardedBase
 
 __all__ = [
     "DEFAULT_VECTOR_SHARD_SIZE",
     "Metric",
     "VectorHits",
     "VectorIndex",
+    "VectorSearcher",
     "as_vectors",
 ]
 
@@ -79,6 +81,8 @@ class VectorHits:
     """Flat (query, id, distance) triples, sorted by query, then closest first, then id.
 
     ``num_queries`` keeps queries without hits accounted for; ``for_query`` slices one.
+    ``not_searched``: index shards a fanned-out search could not reach (``search.fanout``);
+    hits in them may exist and are not here.
     """
 
     query: NDArray[np.int64]
@@ -135,6 +139,18 @@ class VectorHits:
         return ids, dist
 
 
+class VectorSearcher(Protocol):
+    """What search needs of a vector index: an in-process one or one fanned out over a
+    cluster (``search.fanout``)."""
+
+    @property
+    def metric(self) -> Metric: ...
+
+    def range_search(self, queries: ArrayLike, radius: float) -> VectorHits: ...
+
+    def knn(self, queries: ArrayLike, k: int) -> VectorHits: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Shard:
     name: str
@@ -159,7 +175,7 @@ def _npy_bytes(array: NDArray[np.int64]) -> bytes:
     return buffer.getvalue()
 
 
-class VectorIndex:
+class VectorIndex(ShardedBase):
     """Exact kNN and range search over float vectors with int64 ids; on disk or in memory.
 
     Build one with :meth:`create` (a directory) or :meth:`memory`, reopen it with
@@ -276,6 +292,11 @@ class VectorIndex:
         """Vectors per live shard, in search order."""
         return [len(s) for s in self._shards]
 
+    @property
+    def shard_names(self) -> list[str]:
+        """Folder names of the shards, in search order."""
+        return [s.name for s in self._shards]
+
     def add(
         self, vectors: ArrayLike, ids: NDArray[np.integer] | Sequence[int] | None = None
     ) -> None:
@@ -384,10 +405,14 @@ class VectorIndex:
     def search(self, queries: ArrayLike, k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """The ``k`` nearest stored vectors per query: ``(Q, k)`` ids and distances, closest
         first; missing neighbours (fewer than ``k`` stored) have id -1."""
+        return self.knn(queries, k).top_k(k, self.metric)
+
+    def knn(self, queries: ArrayLike, k: int) -> VectorHits:
+        """Each shard's ``k`` nearest per query, merged (at least the ``k`` nearest overall;
+        ``top_k`` cuts them): the form in which parts of a fanned-out index are merged."""
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
-        batch = as_vectors(queries, self.dim, "queries")
-        return self._triples(batch, k, None).top_k(k, self.metric)
+        return self._triples(as_vectors(queries, self.dim, "queries"), k, None)
 
     def range_search(self, queries: ArrayLike, radius: float) -> VectorHits:
         """Every stored vector within ``radius``: Euclidean distance ``<= radius`` (l2) or

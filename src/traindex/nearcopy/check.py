@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from traindex.catalog.indexes.tiles import open_tiles, tiles_stamp
 from traindex.catalog.locations import split_loc
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
@@ -41,7 +40,7 @@ from traindex.fingerprint.hashing import decode_for_hashing
 from traindex.fingerprint.images import DEFAULT_MAX_PIXELS
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.fingerprint.variants import DEFAULT_PLAN, query_variants
-from traindex.index.binary import MultiIndexHashIndex
+from traindex.index.base import RangeSearcher
 from traindex.nearcopy.coverage import NearCopyCoverage
 from traindex.nearcopy.evidence import (
     TRAINING_IMAGE,
@@ -71,9 +70,10 @@ class NeighbourSource(Protocol):
 
     def image_neighbours(
         self, view: ReleaseView, files: Sequence[tuple[str, bytes]], k: int
-    ) -> list[list[tuple[int, float]]] | None:
-        """Per file, ``(catalog location, cosine)`` best first; ``None`` when the release
-        has no embeddings to search."""
+    ) -> tuple[list[list[tuple[int, float]]], tuple[str, ...]] | None:
+        """Per file, ``(catalog location, cosine)`` best first, and the index shards a
+        fanned-out index could not reach; ``None`` when the release has no embeddings to
+        search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +122,26 @@ class NearCopyChecker:
         self.max_matches = max_matches
         self.workers = workers
         self.hasher = PdqFingerprinter(max_pixels=DEFAULT_MAX_PIXELS)
-        self._tiles: dict[str, MultiIndexHashIndex | None] = {}
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, clip: NeighbourSource | None = None, workers: int = 1
+        cls,
+        settings: Settings,
+        *,
+        catalog: Catalog | None = None,
+        clip: NeighbourSource | None = None,
+        workers: int = 1,
     ) -> NearCopyChecker:
+        """A checker with the rules and caps of ``settings``, over ``catalog`` (the
+        process's, ``bootstrap.Services``; by default a new one of ``settings``) and the
+        views ``settings`` give: fanned out where ``search_ray_address`` names a cluster a
+        release's indexes are placed on (``search.fanout.search_views``)."""
+        from traindex.search.fanout import search_views
+
+        catalog = catalog or Catalog(settings)
         return cls(
-            Catalog(settings),
+            catalog,
+            views=search_views(catalog, settings),
             rules=VerdictRules.from_settings(settings),
             clip=clip,
             max_matches=settings.nearcopy_max_matches,
@@ -157,14 +169,14 @@ class NearCopyChecker:
         with ThreadPoolExecutor(self.workers) as pool:
             return list(pool.map(lambda f: self._describe(f[0], f[1], points), files))
 
-    def _region_index(self, view: ReleaseView) -> MultiIndexHashIndex | None:
-        key = f"{view.release.dir}:{view.stamp}:{tiles_stamp(view.release)}"
-        if key not in self._tiles:
-            self._tiles[key] = open_tiles(view.release)
-        return self._tiles[key]
+    def _region_index(self, view: ReleaseView) -> RangeSearcher | None:
+        return view.regions
 
-    def _pdq_evidence(self, view: ReleaseView, hashes: list[list[Fingerprint]]) -> _EvidenceMap:
-        """Every PDQ hit of the outputs' hashes in the release's two indexes, as evidence.
+    def _pdq_evidence(
+        self, view: ReleaseView, hashes: list[list[Fingerprint]], lost: set[str]
+    ) -> _EvidenceMap:
+        """Every PDQ hit of the outputs' hashes in the release's two indexes, as evidence;
+        index shards a fanned-out index could not reach are added to ``lost``.
 
         The region index (11x the rows) is searched only with the output's tiles and its
         frame-keeping variants (``searches_regions``): the crop-grid variants would mostly
@@ -180,6 +192,7 @@ class NearCopyChecker:
             hits = index.search(
                 batch.reshape(-1, 32), self.rules.search_radius, workers=self.workers
             )
+            lost.update(hits.not_searched)
             for q, rid, dist in zip(
                 hits.query.tolist(), hits.ids.tolist(), hits.distances.tolist(), strict=True
             ):
@@ -192,13 +205,16 @@ class NearCopyChecker:
         return found
 
     def _keypoint_evidence(
-        self, view: ReleaseView, prepared: list[_Prepared], found: _EvidenceMap
+        self, view: ReleaseView, prepared: list[_Prepared], found: _EvidenceMap, lost: set[str]
     ) -> _Located | None:
         """Verified keypoint matches as evidence; ``None`` when the release has none."""
         index = view.keypoints if self.keypoints else None
         if index is None:
             return None
-        located = search_outputs(index, [p.points for p in prepared], self.keypoint_rules)
+        located, unreached = search_outputs(
+            index, [p.points for p in prepared], self.keypoint_rules
+        )
+        lost.update(unreached)
         for key, match in located.items():
             _keep(found[key], Evidence("keypoints", "points", TRAINING_IMAGE, match.inliers))
         return located
@@ -209,13 +225,16 @@ class NearCopyChecker:
         files: Sequence[tuple[str, bytes]],
         readable: list[int],
         found: _EvidenceMap,
+        lost: set[str],
     ) -> bool:
         if self.clip is None or not readable:
             return False
         chosen = [files[qi] for qi in readable]
-        neighbours = self.clip.image_neighbours(view, chosen, self.max_matches)
-        if neighbours is None:
+        answer = self.clip.image_neighbours(view, chosen, self.max_matches)
+        if answer is None:
             return False
+        neighbours, unreached = answer
+        lost.update(unreached)
         for qi, near in zip(readable, neighbours, strict=True):
             for loc, cosine in near:
                 if cosine >= self.rules.clip_similar:
@@ -290,17 +309,19 @@ class NearCopyChecker:
         per_output: dict[int, list[Match]] = defaultdict(list)
         report = NearCopyReport([], self.rules, dataset, keypoints=self.keypoint_rules)
         for view in views:
-            found = self._pdq_evidence(view, hashes)
-            located = self._keypoint_evidence(view, prepared, found)
+            lost: set[str] = set()
+            found = self._pdq_evidence(view, hashes, lost)
+            located = self._keypoint_evidence(view, prepared, found, lost)
             methods = ["pdq"] if view.pdq is not None else []
             methods += ["regions"] if self._region_index(view) is not None else []
             methods += ["keypoints"] if located is not None else []
-            if self._clip_evidence(view, files, readable, found):
+            if self._clip_evidence(view, files, readable, found, lost):
                 methods.append("clip")
             name = f"{view.manifest.name}/{view.manifest.release}"
             report.searched[name] = methods
             rows = view.manifest.rows
-            report.coverage[name] = NearCopyCoverage.of(name, view.release, rows, methods)
+            coverage = NearCopyCoverage.of(name, view.release, rows, methods)
+            report.coverage[name] = replace(coverage, index_shards_not_searched=sorted(lost))
             for qi, match in self._matches(view, prepared, found, located or {}):
                 output = replace(match.evidence_as(NearCopyEvidence), output=files[qi][0])
                 per_output[qi].append(replace(match, evidence=output))

@@ -54,6 +54,10 @@ class NearCopyCoverage:
     rows: int
     signals: dict[str, int | None] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    index_shards_not_searched: list[str] = field(default_factory=list)
+    """Index shards (``<kind>/<shard>``, PDQ ones bare) a fanned-out index could not reach
+    in this check (``search.fanout``): rows there were not compared, so "novel" does not
+    cover them."""
 
     @classmethod
     def of(cls, name: str, release: Release, rows: int, used: list[str]) -> NearCopyCoverage:
@@ -72,8 +76,11 @@ class NearCopyCoverage:
         return coverage
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        described: dict[str, Any] = {
             "rows": self.rows,
             "signals": [{"signal": s, "rows_covered": n} for s, n in self.signals.items()],
             "not_used": [{"signal": s, "why": why} for s, why in self.missing.items()],
         }
+        if self.index_shards_not_searched:  # said only when a fanned-out index lost shards
+            described["index_shards_not_searched"] = self.index_shards_not_searched
+        return described

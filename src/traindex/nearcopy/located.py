@@ -41,7 +41,7 @@ from traindex.fingerprint.keypoints import (
 )
 from traindex.fingerprint.variants import uniform_border_box
 from traindex.index.keypoints import KeypointSearcher
-from traindex.search.keypoints import KeypointMatch, KeypointRules, search_keypoints
+from traindex.search.keypoints import KeypointMatch, KeypointRules, keypoint_matches
 
 __all__ = [
     "NEARCOPY_POINTS",
@@ -204,6 +204,7 @@ def locate(
 
 def search_outputs(
     index: KeypointSearcher, outputs: Sequence[OutputPoints | None], rules: KeypointRules
-) -> dict[tuple[int, int], KeypointMatch]:
-    """Verified matches per (output number, catalog location), one index call for all."""
-    return search_keypoints(index, [o.points if o else None for o in outputs], rules)
+) -> tuple[dict[tuple[int, int], KeypointMatch], tuple[str, ...]]:
+    """Verified matches per (output number, catalog location), one index call for all;
+    and the index shards a fanned-out index could not reach."""
+    return keypoint_matches(index, [o.points if o else None for o in outputs], rules)

@@ -88,6 +88,7 @@ class ClipCandidates:
     def __init__(self, similar: SimilarSearch, per_query: int) -> None:
         self.similar = similar
         self.per_query = per_query
+        self.unreached: list[str] = []  # index shards a fanned-out CLIP index lost
 
     def pick(
         self, views: list[ReleaseView], files: Sequence[tuple[str, bytes]], cap: int
@@ -123,16 +124,22 @@ class ClipCandidates:
         vectors = self.similar.embed_files(files)
         ranked: list[list[tuple[float, _Key]]] = [[] for _ in files]
         for vi, index in usable:
-            for qi, hits in enumerate(index.search(vectors, self.per_query)):
+            found, lost = index.search(vectors, self.per_query)
+            release = f"{views[vi].manifest.name}/{views[vi].manifest.release}"
+            self.unreached.extend(f"{release}:{shard}" for shard in lost)
+            for qi, hits in enumerate(found):
                 ranked[qi].extend((cosine, (vi, loc)) for loc, cosine in hits)
         return [sorted(hits, key=lambda h: (-h[0], h[1]))[: self.per_query] for hits in ranked]
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "source": "clip",
             "model": self.similar.encoder.config.model,
             "per_query": self.per_query,
         }
+        if self.unreached:  # candidates there were not considered
+            described["index_shards_not_searched"] = sorted(set(self.unreached))
+        return described
 
 
 def _records(

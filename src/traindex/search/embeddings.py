@@ -32,15 +32,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from traindex.catalog.locations import loc_of, split_loc
+from traindex.catalog.store import Release
 from traindex.core.files import write_atomic
 from traindex.errors import InputError
-from traindex.index.vectors import VectorIndex
+from traindex.index.vectors import VectorIndex, VectorSearcher
 from traindex.search.views import ReleaseView
 
-__all__ = ["EmbeddingIndex", "EmbeddingStore"]
+__all__ = ["CLIP_FLAT_DIR", "EmbeddingIndex", "EmbeddingStore", "open_flat_clip"]
+
+CLIP_FLAT_DIR = "clip/flat"
+"""Where a release's exact CLIP index lives (the IVF-PQ one is a single file beside it)."""
 
 _TRAIN_MAX = 100_000  # IVF-PQ training sample: plenty for <= 65k lists of 256 centroids
 _RERANK = 10  # IVF-PQ candidates per wanted neighbour, re-scored exactly
+
+
+def open_flat_clip(release: Release) -> VectorIndex | None:
+    """The release's exact CLIP index on this disk, or ``None`` (not built, or IVF-PQ)."""
+    folder = release.dir / CLIP_FLAT_DIR
+    return VectorIndex.open(folder) if (folder / "manifest.json").is_file() else None
 
 
 def _unit(vectors: NDArray[Any]) -> NDArray[np.float32]:
@@ -132,7 +142,7 @@ class EmbeddingIndex:
 
     kind: str
     dim: int
-    flat: VectorIndex | None = None
+    flat: VectorSearcher | None = None
     ivf: Any = None
     store: EmbeddingStore | None = None
 
@@ -154,21 +164,32 @@ class EmbeddingIndex:
             meta = _build(folder, store, locations, flat_max_rows, on_rows)
             meta["built_from"] = stamp
             write_atomic(meta_path, json.dumps(meta).encode())
-        if meta["kind"] == "flat":
-            return cls("flat", meta["dim"], flat=VectorIndex.open(folder / "flat"), store=store)
+        if meta["kind"] == "flat":  # on this disk, or held across a cluster (the view says)
+            flat = view.vectors("clip")
+            if flat is None:
+                raise InputError(
+                    "the exact CLIP index is missing; delete meta.json here to rebuild it",
+                    path=str(folder),
+                )
+            return cls("flat", meta["dim"], flat=flat, store=store)
         ivf = faiss.read_index(str(folder / "ivfpq.faiss"), faiss.IO_FLAG_MMAP)
         nprobe = min(int(meta["nlist"]), max(16, int(meta["nlist"]) // 8))
         faiss.ParameterSpace().set_index_parameter(ivf, "nprobe", nprobe)
         return cls("ivfpq", meta["dim"], ivf=ivf, store=store)
 
-    def search(self, queries: NDArray[np.float32], k: int) -> list[list[tuple[int, float]]]:
-        """Per query, up to ``k`` ``(catalog location, cosine)``, most similar first."""
+    def search(
+        self, queries: NDArray[np.float32], k: int
+    ) -> tuple[list[list[tuple[int, float]]], tuple[str, ...]]:
+        """Per query, up to ``k`` ``(catalog location, cosine)``, most similar first; and
+        the index shards a fanned-out index could not reach (their rows were not compared)."""
         if self.flat is not None:
-            ids, sims = self.flat.search(queries, k)
-            return [
+            hits = self.flat.knn(queries, k)
+            ids, sims = hits.top_k(k, "ip")
+            found = [
                 [(int(i), float(s)) for i, s in zip(row_ids, row_s, strict=True) if i >= 0]
                 for row_ids, row_s in zip(ids, sims, strict=True)
             ]
+            return found, hits.not_searched
         assert self.store is not None
         _, cand = self.ivf.search(queries, k * _RERANK)
         out = []
@@ -177,7 +198,7 @@ class EmbeddingIndex:
             scores = self.store.vectors(locs, self.dim) @ query
             order = np.argsort(-scores, kind="stable")[:k]
             out.append([(int(locs[i]), float(scores[i])) for i in order])
-        return out
+        return out, ()
 
 
 def _build(

@@ -28,15 +28,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.catalog.indexes.faces import index_stamp, open_face_index, read_faces
+from traindex.catalog.indexes.faces import read_faces
 from traindex.catalog.locations import split_loc
-from traindex.catalog.store import Catalog, Release
+from traindex.catalog.store import Catalog
+from traindex.config import Settings
 from traindex.core.coverage import Coverage
 from traindex.core.match_evidence import FaceEvidence
 from traindex.core.matches import Match
 from traindex.errors import InputError
 from traindex.fingerprint.faces import Face, FaceFingerprinter, FaceOptions
-from traindex.index.vectors import VectorIndex
+from traindex.index.vectors import VectorSearcher
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
 __all__ = [
@@ -165,7 +166,15 @@ class FaceSearch:
         self.fingerprinter = FaceFingerprinter(options)
         self.threshold = threshold
         self.bands = bands
-        self._indexes: dict[str, tuple[float, VectorIndex | None]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FaceSearch:
+        """Over the views ``settings`` give: fanned out where ``search_ray_address`` names
+        a cluster a release's face index is placed on (``search.fanout.search_views``)."""
+        from traindex.search.fanout import search_views
+
+        catalog = Catalog(settings)
+        return cls(catalog, search_views(catalog, settings))
 
     def query_face(self, data: bytes, *, name: str | None = None) -> Face:
         """The one face of a query photo (raises ``FaceQueryError`` / ``ImageDecodeError``)."""
@@ -180,28 +189,25 @@ class FaceSearch:
         assert face.embedding is not None
         matches: list[Match] = []
         searched = []
+        missed: list[str] = []
         views = self.views.select(dataset)
         for view in views:
-            index = self._index(view.release)
+            index = view.vectors("faces")
             if index is not None:
-                searched.append(f"{view.manifest.name}/{view.manifest.release}")
-                matches.extend(self._search_view(view, index, face.embedding))
+                release = f"{view.manifest.name}/{view.manifest.release}"
+                searched.append(release)
+                found, not_searched = self._search_view(view, index, face.embedding)
+                matches.extend(found)
+                missed.extend(f"{release}:{shard}" for shard in not_searched)
         matches.sort(key=lambda m: (face_distance(m), m.dataset, m.release, m.shard, m.row))
+        coverage = coverage_of(views, ("faces",)).with_index_shards_lost(missed)
         return FaceSearchResult(
-            face.describe(), matches[:limit], self.threshold, dataset, searched,
-            coverage_of(views, ("faces",)),
-        )  # fmt: skip
-
-    def _index(self, release: Release) -> VectorIndex | None:
-        key, stamp = str(release.dir), index_stamp(release)
-        cached = self._indexes.get(key)
-        if cached is None or cached[0] != stamp:
-            cached = self._indexes[key] = (stamp, open_face_index(release))
-        return cached[1]
+            face.describe(), matches[:limit], self.threshold, dataset, searched, coverage
+        )
 
     def _search_view(
-        self, view: ReleaseView, index: VectorIndex, embedding: NDArray[np.float32]
-    ) -> list[Match]:
+        self, view: ReleaseView, index: VectorSearcher, embedding: NDArray[np.float32]
+    ) -> tuple[list[Match], tuple[str, ...]]:
         hits = index.range_search(embedding, self.threshold)
         by_shard: dict[int, list[tuple[int, float]]] = defaultdict(list)
         for loc, distance in zip(hits.ids.tolist(), hits.distances.tolist(), strict=True):
@@ -215,7 +221,7 @@ class FaceSearch:
                 key = (sid, int(face["row"]))
                 if key not in matches or distance < face_distance(matches[key]):
                     matches[key] = self._match(view, sid, record, face, distance)
-        return list(matches.values())
+        return list(matches.values()), hits.not_searched
 
     def band(self, distance: float) -> FaceBand | None:
         """The confidence band of a distance, or ``None`` beyond the threshold."""

@@ -1,17 +1,20 @@
-"""Image search fanned out over a Ray cluster: PDQ and keypoint index shards held by actors
-on many nodes.
+"""Search fanned out over a Ray cluster: a release's image index shards (PDQ, keypoints,
+faces, CLIP, near-copy regions) held by actors on many nodes.
 
 ``deploy_index`` starts one detached Ray actor per node it is given, each holding (memory-
-mapping) its share of an index's shards, and writes where every shard actually landed
-(the node id each actor reports) to a placement file (``pdq-placement.json``,
-``keypoints-placement.json``): later searches read placement from there, never guess it.
-``FanoutPdq`` and ``FanoutKeypoints`` are drop-ins for the in-process indexes: a query
-batch goes to every holder at once, the hits are merged into one ``RangeHits`` /
-``KeypointHits`` (in the order the in-process index gives), and the shards of a holder
-that does not answer (its node was lost, it timed out) are listed in ``not_searched``, so
-the answer says what it did not cover instead of silently holding fewer matches.
-``fanout_views`` plugs them into ``ImageSearch`` (the service the CLI and web app use)
-through ``ViewCache``; ``search_views`` does so when the settings name a cluster.
+mapping) its share of one index's shards, and writes where every shard actually landed
+(the node id each actor reports) to a placement file (``<kind>-placement.json`` in the
+release): later searches read placement from there, never guess it. The ``Fanout*``
+classes are drop-ins for the in-process indexes, one per index interface: ``FanoutHashes``
+(PDQ and region indexes, ``RangeHits``), ``FanoutKeypoints`` (``KeypointHits``) and
+``FanoutVectors`` (faces and exact CLIP, ``VectorHits``). A query batch goes to every
+holder at once, the answers are merged into the in-process index's answer (same order),
+and the shards of a holder that does not answer (its node was lost, it timed out) are
+listed in ``not_searched`` as ``<kind>/<shard>`` (PDQ shards by their bare name), so the
+answer says what it did not cover instead of silently holding fewer matches.
+``fanout_views`` plugs them into the views every search reads (``ImageSearch``,
+``FaceSearch``, ``SimilarSearch``, ``NearCopyChecker``); ``search_views`` does so when the
+settings name a cluster.
 
 Nodes must see the index folder at the same path (a shared filesystem), as for jobs.
 """
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from traindex.catalog.indexes.pdq import open_pdq
 from traindex.catalog.store import Catalog, Release
@@ -34,34 +37,51 @@ from traindex.config import Settings
 from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
-from traindex.index.base import RangeHits, as_hash_array
+from traindex.index.base import RangeHits, RangeSearcher, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, import_ray, ray_session
-from traindex.search.views import ViewCache, open_keypoint_index
+from traindex.search.views import (
+    IndexOpeners,
+    PdqOpener,
+    VectorKind,
+    ViewCache,
+    open_keypoint_index,
+    open_region_index,
+    open_vector_index,
+)
 
 if TYPE_CHECKING:
     from traindex.index.keypoints import KeypointHits, KeypointIndex, KeypointSearcher
+    from traindex.index.vectors import Metric, VectorHits, VectorIndex, VectorSearcher
 
 __all__ = [
+    "FanoutHashes",
     "FanoutKeypoints",
-    "FanoutPdq",
+    "FanoutVectors",
     "Holder",
     "IndexHolder",
     "IndexKind",
     "deploy_index",
     "deploy_pdq",
     "fanout_views",
+    "index_dir",
     "load_placement",
     "placement_path",
     "search_views",
+    "shard_label",
+    "unplaced_shards",
 ]
 
 NAMESPACE = "traindex"
 DEFAULT_TIMEOUT = 30.0
-IndexKind = Literal["pdq", "keypoints"]
-KEYPOINT_PREFIX = "keypoints/"
-"""Keypoint index shards are named ``keypoints/shard-NNNNNN`` where an answer lists them
-(PDQ index shards by their bare name), so the two indexes' shards are told apart."""
+IndexKind = Literal["pdq", "keypoints", "faces", "clip", "tiles"]
+_METRICS: dict[IndexKind, Metric] = {"faces": "l2", "clip": "ip"}
+
+
+def shard_label(kind: IndexKind, shard: str) -> str:
+    """How an answer names an index shard: ``keypoints/shard-000002`` (PDQ shards by their
+    bare name, as before the other indexes could be placed), so indexes are told apart."""
+    return shard if kind == "pdq" else f"{kind}/{shard}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +93,26 @@ class Holder:
     shards: list[str]
 
 
-def _open_index(kind: IndexKind, index_dir: str) -> MultiIndexHashIndex | KeypointIndex:
-    if kind == "pdq":
+def _open_index(
+    kind: IndexKind, index_dir: str
+) -> MultiIndexHashIndex | KeypointIndex | VectorIndex:
+    if kind in ("pdq", "tiles"):
         return MultiIndexHashIndex(index_dir)
-    from traindex.index.keypoints import KeypointIndex  # faiss: the images extra
+    if kind == "keypoints":
+        from traindex.index.keypoints import KeypointIndex  # faiss: the images extra
 
-    return KeypointIndex(index_dir)
+        return KeypointIndex(index_dir)
+    from traindex.index.vectors import VectorIndex
+
+    return VectorIndex.open(index_dir)
+
+
+_CALLS = frozenset({"search", "range_search", "knn"})
+"""The index methods a holder answers (every one: a query batch and a radius or k)."""
 
 
 class IndexHolder:
-    """The actor: a part of one PDQ or keypoint index, searched where it lives."""
+    """The actor: a part of one index, searched where it lives."""
 
     def __init__(self, kind: IndexKind, index_dir: str, shards: list[str]) -> None:
         self.index = _open_index(kind, index_dir).restrict(shards)
@@ -90,12 +120,31 @@ class IndexHolder:
     def node_id(self) -> str:
         return str(import_ray().get_runtime_context().get_node_id())
 
-    def search(self, batch: NDArray[np.uint8], radius: int) -> RangeHits | KeypointHits:
-        return self.index.search(batch, radius)
+    def call(self, method: str, batch: NDArray[Any], arg: float) -> Any:
+        """The part's answer to ``index.<method>(batch, arg)``."""
+        if method not in _CALLS:
+            raise ValueError(f"an index holder answers {sorted(_CALLS)}, not {method!r}")
+        return getattr(self.index, method)(batch, arg)
 
 
 def placement_path(release: Release, kind: IndexKind = "pdq") -> Path:
     return release.dir / f"{kind}-placement.json"
+
+
+def index_dir(release: Release, kind: IndexKind) -> Path:
+    """Where a release keeps one placeable index (the exact CLIP index only: an IVF-PQ
+    one is a single file, not sharded, and is not placed)."""
+    # Imported here: these modules need the images extra; the web app imports this one
+    from traindex.catalog.indexes.faces import FACE_INDEX_DIR
+    from traindex.catalog.indexes.keypoints import KEYPOINT_DIR
+    from traindex.catalog.indexes.tiles import REGION_INDEX_DIR
+    from traindex.search.embeddings import CLIP_FLAT_DIR
+
+    folders: dict[IndexKind, str] = {
+        "pdq": "pdq", "keypoints": KEYPOINT_DIR, "faces": FACE_INDEX_DIR,
+        "clip": CLIP_FLAT_DIR, "tiles": REGION_INDEX_DIR,
+    }  # fmt: skip
+    return release.dir / folders[kind]
 
 
 def deploy_pdq(
@@ -175,6 +224,13 @@ def _kill_existing(ray: Any, name: str) -> None:
         ray.kill(ray.get_actor(name, namespace=NAMESPACE))
 
 
+def unplaced_shards(index_dir: Path, kind: IndexKind, holders: list[Holder]) -> list[str]:
+    """Shards the index holds now that no holder was given (indexed after it was placed):
+    a fanned-out search names them as not searched until ``place-index`` runs again."""
+    held = {shard for holder in holders for shard in holder.shards}
+    return [s for s in _open_index(kind, str(index_dir)).shard_names if s not in held]
+
+
 def load_placement(path: Path) -> list[Holder]:
     record = json.loads(path.read_text(encoding="utf-8"))
     return [Holder(h["actor"], h["node_id"], list(h["shards"])) for h in record["holders"]]
@@ -183,9 +239,18 @@ def load_placement(path: Path) -> list[Holder]:
 class _Fanout:
     """Asks every holder of one index at once; collects answers and unreached shards."""
 
-    def __init__(self, holders: list[Holder], options: RayOptions, timeout: float) -> None:
+    def __init__(
+        self,
+        holders: list[Holder],
+        options: RayOptions,
+        timeout: float,
+        kind: IndexKind,
+        unplaced: Sequence[str] = (),
+    ) -> None:
         self.holders = holders
         self.timeout = timeout
+        self.kind = kind
+        self.unplaced = tuple(unplaced)  # shards indexed after placement: no holder has them
         self._actors: dict[str, Any] = {}  # handles, looked up once (a GCS round trip each)
         self.ray = import_ray()
         if not self.ray.is_initialized():  # kept for the process's life: one connect
@@ -194,21 +259,28 @@ class _Fanout:
                 raise TraindexError("a fanned-out search needs a Ray cluster address")
             self.ray.init(address=address, log_to_driver=False, configure_logging=False)
 
-    def gather(self, batch: NDArray[np.uint8], radius: int) -> tuple[list[Any], list[str]]:
-        """Every answering holder's hits, in holder order, and the shards of the others."""
-        asked = [(h, self._ask(h, batch, radius)) for h in self.holders]
+    def gather(
+        self, method: str, batch: NDArray[Any], arg: float
+    ) -> tuple[list[Any], tuple[str, ...]]:
+        """Every answering holder's ``index.<method>(batch, arg)``, in holder order, and the
+        labels of the shards not searched: the other holders' and the unplaced ones. A
+        holder that raises (bad input) re-raises here: an error of the query, not a lost
+        shard."""
+        asked = [(h, self._ask(h, method, batch, arg)) for h in self.holders]
         parts: list[Any] = []
-        missed: list[str] = []
+        missed = [shard_label(self.kind, shard) for shard in self.unplaced]
         for holder, ref in asked:
             try:
                 if ref is None:
                     raise LookupError(holder.actor)
                 parts.append(self.ray.get(ref, timeout=self.timeout))
+            except self.ray.exceptions.RayTaskError as exc:
+                raise exc.as_instanceof_cause() from None
             except (self.ray.exceptions.RayError, LookupError):
-                missed.extend(holder.shards)
-        return parts, missed
+                missed.extend(shard_label(self.kind, shard) for shard in holder.shards)
+        return parts, tuple(missed)
 
-    def _ask(self, holder: Holder, batch: NDArray[np.uint8], radius: int) -> Any:
+    def _ask(self, holder: Holder, method: str, batch: NDArray[Any], arg: float) -> Any:
         actor = self._actors.get(holder.actor)
         if actor is None:
             try:
@@ -216,11 +288,12 @@ class _Fanout:
             except ValueError:  # gone (its node was lost): reported as not searched
                 return None
             self._actors[holder.actor] = actor
-        return actor.search.remote(batch, radius)
+        return actor.call.remote(method, batch, arg)
 
 
-class FanoutPdq(_Fanout):
-    """A PDQ index whose shards are searched by their holders (see module docstring)."""
+class FanoutHashes(_Fanout):
+    """A PDQ index (or a near-copy region index) whose shards are searched by their
+    holders (see module docstring)."""
 
     def search(
         self,
@@ -230,14 +303,14 @@ class FanoutPdq(_Fanout):
         workers: int = 1,  # the holders' business; kept for the index interface
     ) -> RangeHits:
         batch = as_hash_array(queries)
-        parts, missed = self.gather(batch, radius)
+        parts, missed = self.gather("search", batch, radius)
         merged = RangeHits.build(
             np.concatenate([np.empty(0, np.int64), *(p.query for p in parts)]),
             np.concatenate([np.empty(0, np.int64), *(p.ids for p in parts)]),
             np.concatenate([np.empty(0, np.int16), *(p.distances for p in parts)]),
             batch.shape[0],
         )
-        return RangeHits(merged.query, merged.ids, merged.distances, batch.shape[0], tuple(missed))
+        return replace(merged, not_searched=missed)
 
 
 class FanoutKeypoints(_Fanout):
@@ -248,33 +321,83 @@ class FanoutKeypoints(_Fanout):
     def search(self, queries: NDArray[np.uint8], radius: int) -> KeypointHits:
         from traindex.index.keypoints import KeypointHits
 
-        parts, missed = self.gather(np.ascontiguousarray(queries, np.uint8), radius)
+        parts, missed = self.gather("search", np.ascontiguousarray(queries, np.uint8), radius)
         merged = KeypointHits.concat(parts)
         order = np.argsort(merged.descriptor >> 32, kind="stable")  # shard seq, then as found
-        lost = tuple(KEYPOINT_PREFIX + shard for shard in missed)
-        return replace(merged.select(order.astype(np.int64)), not_searched=lost)
+        return replace(merged.select(order.astype(np.int64)), not_searched=missed)
+
+
+class FanoutVectors(_Fanout):
+    """A face or exact CLIP index whose shards are searched by their holders. Each part
+    answers with its own sorted hits (kNN: each shard's ``k`` nearest); merged by the
+    index's own canonical sort, they are the in-process answer."""
+
+    @property
+    def metric(self) -> Metric:
+        return _METRICS[self.kind]
+
+    def range_search(self, queries: ArrayLike, radius: float) -> VectorHits:
+        return self._merged("range_search", queries, radius)
+
+    def knn(self, queries: ArrayLike, k: int) -> VectorHits:
+        return self._merged("knn", queries, k)
+
+    def _merged(self, method: str, queries: ArrayLike, arg: float) -> VectorHits:
+        from traindex.index.vectors import VectorHits
+
+        batch = np.ascontiguousarray(queries, np.float32)
+        count = 1 if batch.ndim == 1 else len(batch)
+        parts, missed = self.gather(method, batch, arg)
+        merged = VectorHits.build(
+            np.concatenate([np.empty(0, np.int64), *(p.query for p in parts)]),
+            np.concatenate([np.empty(0, np.int64), *(p.ids for p in parts)]),
+            np.concatenate([np.empty(0, np.float32), *(p.distances for p in parts)]),
+            count,
+            self.metric,
+        )
+        return replace(merged, not_searched=missed)
 
 
 def fanout_views(
     catalog: Catalog, options: RayOptions, timeout: float = DEFAULT_TIMEOUT
 ) -> ViewCache:
-    """Views whose PDQ and keypoint indexes are the fanned-out ones where a release has a
-    placement file (``deploy_index``), and the on-disk ones elsewhere: pass to
-    ``ImageSearch(views=...)``."""
+    """Views whose indexes are the fanned-out ones where a release has a placement file
+    for them (``deploy_index``), and the on-disk ones elsewhere: pass to ``ImageSearch``,
+    ``FaceSearch``, ``SimilarSearch`` or ``NearCopyChecker`` as ``views``."""
 
-    def pdq(release: Release) -> FanoutPdq | MultiIndexHashIndex | None:
-        path = placement_path(release, "pdq")
+    def placed(release: Release, kind: IndexKind) -> tuple[list[Holder], list[str]] | None:
+        path = placement_path(release, kind)
         if not path.is_file():
-            return open_pdq(release)
-        return FanoutPdq(load_placement(path), options, timeout)
+            return None
+        holders = load_placement(path)
+        return holders, unplaced_shards(index_dir(release, kind), kind, holders)
+
+    def hashes(kind: IndexKind, local: PdqOpener) -> PdqOpener:
+        def opener(release: Release) -> RangeSearcher | None:
+            found = placed(release, kind)
+            if found is None:
+                return local(release)
+            return FanoutHashes(found[0], options, timeout, kind, found[1])
+
+        return opener
 
     def keypoints(release: Release) -> KeypointSearcher | None:
-        path = placement_path(release, "keypoints")
-        if not path.is_file():
+        found = placed(release, "keypoints")
+        if found is None:
             return open_keypoint_index(release)
-        return FanoutKeypoints(load_placement(path), options, timeout)
+        return FanoutKeypoints(found[0], options, timeout, "keypoints", found[1])
 
-    return ViewCache(catalog, pdq_opener=pdq, keypoint_opener=keypoints)
+    def vectors(release: Release, kind: VectorKind) -> VectorSearcher | None:
+        found = placed(release, kind)
+        if found is None:
+            return open_vector_index(release, kind)
+        return FanoutVectors(found[0], options, timeout, kind, found[1])
+
+    openers = IndexOpeners(
+        pdq=hashes("pdq", open_pdq), keypoints=keypoints, vectors=vectors,
+        regions=hashes("tiles", open_region_index),
+    )  # fmt: skip
+    return ViewCache(catalog, openers)
 
 
 def search_views(catalog: Catalog, settings: Settings) -> ViewCache:

@@ -1,13 +1,18 @@
-"""Catalog queries: what the user asked, resolved into a key lookup or a text query.
+"""Search queries: what the user asked, one small type per kind of search.
 
-Resolution happens once, up front, so that every release is searched for the same
-canonical value and the JSON answer can show what was actually looked up.
+``SearchService.search`` takes any ``SearchQuery``. A metadata ``Query`` (URL, domain,
+Flickr, caption words, digest) is resolved here into a key lookup or a text query, once,
+up front, so that every release is searched for the same canonical value and the JSON
+answer can show what was actually looked up. The other kinds carry the files or codes
+their search reads; this module imports nothing of the extras they need.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from traindex.core.flickr import flickr_owner, parse_flickr_url
 from traindex.core.match_evidence import UrlForm
@@ -15,7 +20,23 @@ from traindex.core.matches import MatchMethod
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
 
-__all__ = ["Query", "QueryKind", "Resolved", "resolve", "swap_scheme"]
+if TYPE_CHECKING:
+    from traindex.search.iscc import IsccQuery
+
+__all__ = [
+    "FaceQuery",
+    "ImagePathsQuery",
+    "ImageQuery",
+    "IsccCodesQuery",
+    "Query",
+    "QueryKind",
+    "Resolved",
+    "SearchQuery",
+    "SimilarQuery",
+    "SimilarTextQuery",
+    "resolve",
+    "swap_scheme",
+]
 
 QueryKind = Literal[
     "url", "url_prefix", "domain", "flickr_photo", "flickr_user", "text", "sha256", "md5"
@@ -25,8 +46,70 @@ _DIGEST_BYTES = {"sha256": 32, "md5": 16}
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """A metadata search: one URL, URL prefix, domain, Flickr photo/account, caption words
+    or file digest."""
+
     kind: QueryKind
     value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageQuery:
+    """Image files already in memory (uploads): the same file or the same image."""
+
+    files: Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePathsQuery:
+    """Image files on disk (one or a portfolio), read in bounded batches; ``on_progress``
+    hears how many files each batch took."""
+
+    paths: Sequence[Path]
+    on_progress: Callable[[int], None] = field(default=lambda n: None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceQuery:
+    """The one face in a photo (``name`` names it in errors)."""
+
+    data: bytes
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarQuery:
+    """CLIP neighbours of image files."""
+
+    files: Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarTextQuery:
+    """Images whose CLIP embedding is near a text's."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class IsccCodesQuery:
+    """ISCC Image-Codes (given, or read from a declaration file); ``kind`` and ``value``
+    describe the request in the JSON answer (``iscc`` codes or a ``declaration``)."""
+
+    codes: Sequence[IsccQuery]
+    kind: str
+    value: str
+
+
+SearchQuery = (
+    Query
+    | ImageQuery
+    | ImagePathsQuery
+    | FaceQuery
+    | SimilarQuery
+    | SimilarTextQuery
+    | IsccCodesQuery
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,22 @@
-"""Search the catalog: URL, URL prefix, domain, Flickr photo/owner and caption text.
+"""The one search entry: ``SearchService.search(query)`` for every kind of query.
 
-One service object serves the CLI, the API and jobs. It keeps per-release readers
-(memory-mapped key indexes, open Parquet shards, Tantivy searchers) for its lifetime.
-Key lookups return rows in dataset order (release, shard, row); text lookups return the
-best BM25 scores first. Every answer is a list of ``Match`` objects with provenance.
+The CLI, the web app and evidence reports call it; it hands image, face, CLIP and ISCC
+queries to their specialised searches (created on first use, over the same release
+views, so their extras are imported only when such a query comes) and answers the
+metadata queries itself: URL, URL prefix, domain, Flickr photo/owner, caption text and
+digests. It keeps per-release readers (memory-mapped key indexes, open Parquet shards,
+Tantivy searchers) for its lifetime. Key lookups return rows in dataset order (release,
+shard, row); text lookups return the best BM25 scores first. Every answer holds ``Match``
+objects with provenance.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -22,10 +27,35 @@ from traindex.catalog.store import Catalog
 from traindex.catalog.text import fold, query_terms
 from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.matches import Match, SearchResult
-from traindex.search.queries import Query, Resolved, resolve
+from traindex.search.queries import (
+    FaceQuery,
+    ImagePathsQuery,
+    ImageQuery,
+    IsccCodesQuery,
+    Query,
+    Resolved,
+    SearchQuery,
+    SimilarQuery,
+    SimilarTextQuery,
+    resolve,
+)
 from traindex.search.views import ReleaseView, ViewCache, row_match
 
-__all__ = ["SearchService"]
+if TYPE_CHECKING:
+    from traindex.search.faces import FaceSearch, FaceSearchResult
+    from traindex.search.images import ImageSearch, ImageSearchResult
+    from traindex.search.iscc import IsccSearch
+    from traindex.search.similar import SimilarSearch
+
+__all__ = ["ImageLimits", "SearchService"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """What image search decodes at most: pixels per image and bytes per file."""
+
+    max_pixels: int
+    max_file_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +67,109 @@ class _Hit:
 
 
 class SearchService:
-    """Catalog search with provenance."""
+    """Every kind of catalog search, with provenance, over one set of release views.
 
-    def __init__(self, catalog: Catalog, views: ViewCache | None = None) -> None:
+    The specialised searches are built when first needed, with their defaults except for
+    ``image_limits`` (the web app's upload limits on decoded pixels and file bytes) and
+    ``faces``, which gives a face search shared by several services (its model is large:
+    ``bootstrap.Services`` loads it once per process).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        views: ViewCache | None = None,
+        *,
+        image_limits: ImageLimits | None = None,
+        faces: Callable[[], FaceSearch] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.views = views or ViewCache(catalog)
+        self.image_limits = image_limits
+        self._faces = faces
+
+    @cached_property
+    def images(self) -> ImageSearch:
+        from traindex.search.images import ImageSearch
+
+        limits = self.image_limits
+        if limits is None:
+            return ImageSearch(self.catalog, self.views)
+        return ImageSearch(
+            self.catalog, self.views, max_pixels=limits.max_pixels,
+            max_file_bytes=limits.max_file_bytes,
+        )  # fmt: skip
+
+    @cached_property
+    def faces(self) -> FaceSearch:
+        if self._faces is not None:
+            return self._faces()
+        from traindex.search.faces import FaceSearch
+
+        return FaceSearch(self.catalog, self.views)
+
+    @cached_property
+    def similar(self) -> SimilarSearch:
+        """CLIP neighbours by the model of ``settings.clip_model_dir`` (raises
+        ``ClipModelError`` saying how to set it when none is)."""
+        from traindex.search.similar import SimilarSearch
+
+        return SimilarSearch.from_settings(self.catalog.settings, views=self.views)
+
+    @cached_property
+    def iscc(self) -> IsccSearch:
+        from traindex.search.iscc import IsccSearch
+
+        return IsccSearch(self.catalog, self.views)
+
+    @overload
+    def search(
+        self, query: Query | SimilarQuery | SimilarTextQuery | IsccCodesQuery, *,
+        dataset: str | None = None, limit: int = 20, offset: int = 0,
+    ) -> SearchResult: ...  # fmt: skip
+
+    @overload
+    def search(
+        self, query: ImageQuery | ImagePathsQuery, *, dataset: str | None = None,
+        limit: int = 20, offset: int = 0,
+    ) -> ImageSearchResult: ...  # fmt: skip
+
+    @overload
+    def search(
+        self, query: FaceQuery, *, dataset: str | None = None, limit: int = 20, offset: int = 0
+    ) -> FaceSearchResult: ...
 
     def search(
-        self, query: Query, *, dataset: str | None = None, limit: int = 20, offset: int = 0
-    ) -> SearchResult:
-        """One page of matches for ``query`` over all releases (or ``dataset``)."""
+        self, query: SearchQuery, *, dataset: str | None = None, limit: int = 20, offset: int = 0
+    ) -> SearchResult | ImageSearchResult | FaceSearchResult:
+        """Matches for ``query`` over all releases (or ``dataset``): at most ``limit`` per
+        page for metadata, CLIP and ISCC queries, at most ``limit`` per query file for
+        image and face queries. ``offset`` pages metadata and ISCC answers only."""
+        if offset and not isinstance(query, Query | IsccCodesQuery):
+            raise ValueError(f"{type(query).__name__} answers are not paged: offset must be 0")
+        match query:
+            case Query():
+                return self._metadata(query, dataset, limit, offset)
+            case ImageQuery(files):
+                return self.images.search(files, dataset=dataset, limit=limit)
+            case ImagePathsQuery(paths, on_progress):
+                return self.images.search_paths(
+                    paths, dataset=dataset, limit=limit, on_progress=on_progress
+                )
+            case FaceQuery(data, name):
+                return self.faces.search(data, name=name, dataset=dataset, limit=limit)
+            case SimilarQuery(files):
+                return self.similar.search_images(files, dataset=dataset, limit=limit)
+            case SimilarTextQuery(text):
+                return self.similar.search_text(text, dataset=dataset, limit=limit)
+            case IsccCodesQuery(codes, kind, value):
+                described = {"kind": kind, "value": value}
+                return self.iscc.search(
+                    codes, query=described, dataset=dataset, limit=limit, offset=offset
+                )
+
+    def _metadata(self, query: Query, dataset: str | None, limit: int, offset: int) -> SearchResult:
+        """One page of matches for a metadata query."""
         resolved = resolve(query)
         views = self.views.select(dataset)
         per_view = [self._hits(view, resolved, limit + offset) for view in views]

@@ -60,19 +60,31 @@ class SimilarSearch:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, on_rows: Callable[[int], None] = lambda n: None
+        cls,
+        settings: Settings,
+        *,
+        views: ViewCache | None = None,
+        on_rows: Callable[[int], None] = lambda n: None,
     ) -> SimilarSearch:
-        """Needs ``settings.clip_model_dir`` (the user's CLIP export)."""
+        """Needs ``settings.clip_model_dir`` (the user's CLIP export); searches ``views``
+        (by default the views ``settings`` give over a new catalog: fanned out where
+        ``search_ray_address`` places a release, ``search.fanout.search_views``)."""
         if settings.clip_model_dir is None:
             raise ClipModelError(
                 "no CLIP model configured: set TRAINDEX_CLIP_MODEL_DIR or pass --clip-model "
                 "DIR (a folder with clip.json and ONNX encoders you exported; traindex never "
                 "downloads weights, see docs/nearcopy.md)"
             )
+        if views is None:
+            from traindex.search.fanout import search_views
+
+            catalog = Catalog(settings)
+            views = search_views(catalog, settings)
         return cls(
-            Catalog(settings),
+            views.catalog,
             ClipEncoder(settings.clip_model_dir),
             flat_max_rows=settings.clip_flat_max_rows,
+            views=views,
             on_rows=on_rows,
         )
 
@@ -106,8 +118,9 @@ class SimilarSearch:
 
     def image_neighbours(
         self, view: ReleaseView, files: Sequence[tuple[str, bytes]], k: int
-    ) -> list[list[tuple[int, float]]] | None:
-        """Per file, ``(catalog location, cosine)`` best first (the near-copy hook)."""
+    ) -> tuple[list[list[tuple[int, float]]], tuple[str, ...]] | None:
+        """Per file, ``(catalog location, cosine)`` best first, and the index shards not
+        reached (the near-copy hook)."""
         index = self.index(view)
         return None if index is None else index.search(self.embed_files(files), k)
 
@@ -140,18 +153,23 @@ class SimilarSearch:
     ) -> SearchResult:
         matches: list[Match] = []
         searched = []
+        missed: list[str] = []
         views = self.views.select(dataset)
         for view in views:
             index = self.index(view)
             if index is None:
                 continue
-            searched.append(f"{view.manifest.name}/{view.manifest.release}")
-            for qi, hits in enumerate(index.search(vectors, limit)):
+            release = f"{view.manifest.name}/{view.manifest.release}"
+            searched.append(release)
+            found, not_searched = index.search(vectors, limit)
+            missed.extend(f"{release}:{shard}" for shard in not_searched)
+            for qi, hits in enumerate(found):
                 matches.extend(self._matches(view, names[qi], hits))
         matches.sort(key=lambda m: -m.score)
         described = query | {"dataset": dataset, "model": self.encoder.config.model}
         described |= {"searched": searched, "limit": limit}
-        return SearchResult(described, matches[:limit], len(matches), coverage_of(views, ("clip",)))
+        coverage = coverage_of(views, ("clip",)).with_index_shards_lost(missed)
+        return SearchResult(described, matches[:limit], len(matches), coverage)
 
     def _matches(self, view: ReleaseView, name: str, hits: list[tuple[int, float]]) -> list[Match]:
         by_shard: dict[int, list[tuple[int, float]]] = defaultdict(list)

@@ -1,16 +1,20 @@
 """Per-release readers shared by every kind of search, and ``Match`` construction.
 
-A ``ReleaseView`` opens a release's key indexes, Parquet shards, caption index, PDQ index
-and keypoint index lazily and keeps them; ``ViewCache`` hands out one view per release and
-replaces it when the release changes (new shards ingested, new fingerprints or keypoints
-indexed), so a long-running server sees new data without a restart.
+A ``ReleaseView`` opens a release's key indexes, Parquet shards, caption index and image
+indexes (PDQ, keypoints, faces, CLIP, near-copy regions) lazily and keeps them;
+``ViewCache`` hands out one view per release and replaces it when the release changes
+(new shards ingested, new fingerprints, keypoints, faces or regions indexed), so a
+long-running server sees new data without a restart. How the image indexes are opened
+is an ``IndexOpeners``: from this disk by default, or held across a cluster
+(``search.fanout``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from traindex.catalog.indexes.coverage import DOWNLOAD_STAGE, measure_release
 from traindex.catalog.indexes.pdq import open_pdq
@@ -26,17 +30,22 @@ from traindex.index.base import RangeSearcher
 
 if TYPE_CHECKING:
     from traindex.index.keypoints import KeypointSearcher
+    from traindex.index.vectors import VectorSearcher
 
 __all__ = [
-    "ROW_COLUMNS", "KeypointOpener", "PdqOpener", "ReleaseView", "ViewCache", "coverage_of",
-    "open_keypoint_index", "row_match",
+    "ROW_COLUMNS", "IndexOpeners", "KeypointOpener", "PdqOpener", "ReleaseView", "VectorKind",
+    "VectorOpener", "ViewCache", "coverage_of", "open_keypoint_index", "open_region_index",
+    "open_vector_index", "row_match",
 ]  # fmt: skip
 
+VectorKind = Literal["faces", "clip"]
 PdqOpener = Callable[[Release], RangeSearcher | None]
-"""Opens a release's PDQ index: on this disk (``open_pdq``) or held across a cluster
-(``search.fanout``)."""
+"""Opens a release's PDQ index (or its near-copy region index, a PDQ index too): on this
+disk (``open_pdq``) or held across a cluster (``search.fanout``)."""
 KeypointOpener = Callable[[Release], "KeypointSearcher | None"]
 """Opens a release's keypoint index, on this disk or held across a cluster, likewise."""
+VectorOpener = Callable[[Release, VectorKind], "VectorSearcher | None"]
+"""Opens a release's face index or exact CLIP index, on this disk or across a cluster."""
 
 
 def open_keypoint_index(release: Release) -> KeypointSearcher | None:
@@ -46,6 +55,32 @@ def open_keypoint_index(release: Release) -> KeypointSearcher | None:
     from traindex.catalog.indexes.keypoints import open_keypoints
 
     return open_keypoints(release)
+
+
+def open_vector_index(release: Release, kind: VectorKind) -> VectorSearcher | None:
+    """The release's face index or exact (flat) CLIP index on this disk, or ``None``."""
+    # Imported here: vector indexes need faiss (the images extra)
+    from traindex.catalog.indexes.faces import open_face_index
+    from traindex.search.embeddings import open_flat_clip
+
+    return open_face_index(release) if kind == "faces" else open_flat_clip(release)
+
+
+def open_region_index(release: Release) -> RangeSearcher | None:
+    """The release's near-copy region index on this disk, or ``None``."""
+    from traindex.catalog.indexes.tiles import open_tiles
+
+    return open_tiles(release)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOpeners:
+    """How a view opens each image index of a release."""
+
+    pdq: PdqOpener = open_pdq
+    keypoints: KeypointOpener = open_keypoint_index
+    vectors: VectorOpener = open_vector_index
+    regions: PdqOpener = open_region_index
 
 
 ROW_COLUMNS: tuple[str, ...] = (
@@ -61,6 +96,7 @@ def _stamp(release: Release, manifest: Manifest) -> tuple[object, ...]:
         release.indexed_stamp("fingerprints"),
         release.indexed_stamp("keypoints"),
         release.indexed_stamp("faces"),
+        release.indexed_stamp("nearcopy"),
         release.stage_tables(DOWNLOAD_STAGE),
         release.stage_tables("iscc"),  # scanned, not indexed: its tables are the stamp
     )
@@ -70,15 +106,11 @@ class ReleaseView:
     """Readers for one release, opened lazily and kept."""
 
     def __init__(
-        self,
-        release: Release,
-        manifest: Manifest,
-        pdq_opener: PdqOpener = open_pdq,
-        keypoint_opener: KeypointOpener = open_keypoint_index,
+        self, release: Release, manifest: Manifest, openers: IndexOpeners | None = None
     ) -> None:
         self.release = release
-        self._open_pdq = pdq_opener
-        self._open_keypoints = keypoint_opener
+        self.openers = openers or IndexOpeners()
+        self._vectors: dict[VectorKind, VectorSearcher] = {}
         self.manifest = manifest
         self.stamp = _stamp(release, manifest)
         self.shard_ids = [s.id for s in manifest.sources]
@@ -94,12 +126,27 @@ class ReleaseView:
     @cached_property
     def pdq(self) -> RangeSearcher | None:
         """The PDQ index, or ``None`` if the release was never fingerprinted."""
-        return self._open_pdq(self.release)
+        return self.openers.pdq(self.release)
 
     @cached_property
     def keypoints(self) -> KeypointSearcher | None:
         """The keypoint index, or ``None`` if the release has no keypoints."""
-        return self._open_keypoints(self.release)
+        return self.openers.keypoints(self.release)
+
+    @cached_property
+    def regions(self) -> RangeSearcher | None:
+        """The near-copy region index, or ``None`` if it was never built."""
+        return self.openers.regions(self.release)
+
+    def vectors(self, kind: VectorKind) -> VectorSearcher | None:
+        """The face index or the exact CLIP index, or ``None`` while there is none (the
+        CLIP index is built on first use, so only an opened one is kept)."""
+        found = self._vectors.get(kind)
+        if found is None:
+            found = self.openers.vectors(self.release, kind)
+            if found is not None:
+                self._vectors[kind] = found
+        return found
 
     def coverage(self, signals: tuple[str, ...]) -> ReleaseCoverage:
         """What ``signals`` cover in this release (measured once per view and signals)."""
@@ -114,15 +161,9 @@ class ReleaseView:
 class ViewCache:
     """One ``ReleaseView`` per release, refreshed when the release changes."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        pdq_opener: PdqOpener = open_pdq,
-        keypoint_opener: KeypointOpener = open_keypoint_index,
-    ) -> None:
+    def __init__(self, catalog: Catalog, openers: IndexOpeners | None = None) -> None:
         self.catalog = catalog
-        self.pdq_opener = pdq_opener
-        self.keypoint_opener = keypoint_opener
+        self.openers = openers or IndexOpeners()
         self._views: dict[str, ReleaseView] = {}
 
     def select(self, dataset: str | None) -> list[ReleaseView]:
@@ -131,9 +172,7 @@ class ViewCache:
             key = str(release.dir)
             view = self._views.get(key)
             if view is None or view.stamp != _stamp(release, manifest):
-                view = self._views[key] = ReleaseView(
-                    release, manifest, self.pdq_opener, self.keypoint_opener
-                )
+                view = self._views[key] = ReleaseView(release, manifest, self.openers)
             views.append(view)
         return views
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from traindex import __version__
+from traindex.bootstrap import Services
 from traindex.config import Settings
 from traindex.server.errors import document_bad_bodies, install_error_handlers
 from traindex.server.routes import ROUTER_MODULES
@@ -26,7 +27,10 @@ def create_app(settings: Settings) -> FastAPI:
         static_url="/_swagger",
     )
     install_error_handlers(app)
+    # the app's composition root: every route takes its catalog and services from here
+    services = Services.for_web(settings)
+    app.state.services = services
     for module in ROUTER_MODULES:
-        app.include_router(module.router(settings))
+        app.include_router(module.router(services))
     document_bad_bodies(app)
     return app

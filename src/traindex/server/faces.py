@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, RateLimitedError, TraindexError
-from traindex.search.faces import FaceSearch, FaceSearchResult
+from traindex.search.faces import FaceSearchResult
+from traindex.search.queries import FaceQuery
 from traindex.server.context import PerThread
 from traindex.server.face_guard import FaceSearchGuard
 from traindex.server.pages import form_context
@@ -32,18 +32,22 @@ from traindex.server.uploads import SearchForm, UploadLimits, read_search_form
 
 __all__ = ["FacePages"]
 
+_PAGE_LIMIT = 100  # matches the page lists for its one face
+
 
 class FacePages:
     """``POST /faces``: one photo in, the dataset rows with the same face out."""
 
-    def __init__(self, settings: Settings, sessions: Sessions, renderer: Renderer) -> None:
+    def __init__(self, services: Services, sessions: Sessions, renderer: Renderer) -> None:
+        settings = services.settings
         self.settings = settings
+        self.catalog = services.catalog
         self.sessions = sessions
         self.render = renderer
-        self.services = PerThread(settings)
+        self.services = services
+        self.contexts = PerThread(services)
         self.guard = FaceSearchGuard(settings)
         self.limits = UploadLimits.from_settings(settings)
-        self._search = FaceSearch(Catalog(settings))
         self._lock = threading.Lock()  # one face model, used by one request at a time
 
     def _run(self, form: SearchForm) -> dict[str, Any]:
@@ -52,10 +56,12 @@ class FacePages:
         name, data = form.files[0]
         dataset = form.fields.get("dataset") or None
         with self._lock:
-            result: FaceSearchResult = self._search.search(data, name=name, dataset=dataset)
-        ctx = self.services.get()
+            result: FaceSearchResult = self.services.search.search(
+                FaceQuery(data, name=name), dataset=dataset, limit=_PAGE_LIMIT
+            )
+        ctx = self.contexts.get()
         groups = build_groups(result.matches, ctx.view_of, ctx.thumbnails)
-        context = form_context(self.settings, form.fields)
+        context = form_context(self.catalog, form.fields)
         return {**context, "mode": "faces", "result": result, "groups": groups, "face_file": name}
 
     async def search(self, request: Request) -> Response:
@@ -69,7 +75,7 @@ class FacePages:
             if isinstance(exc, InputError):
                 self.guard.audit.record("refused")
             status = 429 if isinstance(exc, RateLimitedError) else None
-            return self.render.error(request, exc, status=status, **form_context(self.settings, {}))
+            return self.render.error(request, exc, status=status, **form_context(self.catalog, {}))
         self.guard.audit.record("searched")
         return self.render.page(request, "results.html", context)
 

@@ -23,8 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, TraindexError
 from traindex.nearcopy.report import report_items
 from traindex.server.limits import ClientLimit
@@ -46,18 +45,20 @@ _REPORT_FORM_BYTES = 32 * 1024 * 1024
 class NearCopyPages:
     """Builds the near-copy page router for one app."""
 
-    def __init__(self, settings: Settings, sessions: Sessions, renderer: Renderer) -> None:
+    def __init__(self, services: Services, sessions: Sessions, renderer: Renderer) -> None:
+        settings = services.settings
         self.settings = settings
+        self.catalog = services.catalog
         self.sessions = sessions
         self.render = renderer
-        self.desk = NearCopyDesk(settings)
-        self.reports = NearCopyReports(settings)
+        self.desk = NearCopyDesk(services)
+        self.reports = NearCopyReports(services)
         self.report_rate = ClientLimit(settings, "report")
 
     def _context(self, fields: dict[str, str]) -> dict[str, Any]:
         checker = self.desk.checker
         return {
-            **form_context(self.settings, fields),
+            **form_context(self.catalog, fields),
             "limits_rules": asdict(checker.rules),
             "keypoint_min_inliers": checker.keypoint_rules.min_inliers,
         }
@@ -80,7 +81,7 @@ class NearCopyPages:
             return self.reports.download(html, fmt)
         items = report_items(
             report,
-            Catalog(self.settings),
+            self.catalog,
             unsafe=self.settings.evidence_unsafe_threshold,
             files=dict(form.files),
         )

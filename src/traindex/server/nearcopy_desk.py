@@ -13,8 +13,7 @@ import threading
 
 from starlette.requests import Request
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, RateLimitedError
 from traindex.nearcopy.check import NearCopyChecker, NearCopyReport
 from traindex.nearcopy.report import render_report
@@ -29,13 +28,15 @@ __all__ = ["NearCopyDesk"]
 class NearCopyDesk:
     """One app's near-copy service for web requests."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
         self.settings = settings
+        self.catalog = services.catalog
         self.limits = UploadLimits.from_settings(settings, unit="check")
         self.buckets = TokenBuckets(
             settings.web_nearcopy_per_minute / 60, settings.web_nearcopy_burst
         )
-        self.checker = NearCopyChecker.from_settings(settings)
+        self.checker = NearCopyChecker.from_settings(settings, catalog=services.catalog)
         self._lock = threading.Lock()  # one checker (its caches), one check at a time
 
     def admit(self, request: Request) -> None:
@@ -65,7 +66,7 @@ class NearCopyDesk:
         """The side-by-side report (``traindex nearcopy --report``) of this check."""
         return render_report(
             report,
-            Catalog(self.settings),
+            self.catalog,
             unsafe=self.settings.evidence_unsafe_threshold,
             files=dict(form.files),
         )

@@ -16,10 +16,9 @@ from __future__ import annotations
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.responses import Response
 
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError
 from traindex.evidence.render import html_to_pdf
-from traindex.evidence.service import EvidenceService
 from traindex.server.sessions import app_secret
 
 __all__ = ["FORMATS", "NearCopyReports"]
@@ -30,10 +29,11 @@ FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 class NearCopyReports:
     """Sign a rendered report into a token, and turn a token back into a download."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
         self.max_age = settings.web_session_seconds
         self.signer = URLSafeTimedSerializer(app_secret(settings), salt="traindex-nearcopy-report")
-        self.evidence = EvidenceService(settings)
 
     def token(self, html: str) -> str:
         token: str = self.signer.dumps(html)
@@ -58,7 +58,8 @@ class NearCopyReports:
         if fmt == "html":
             content = html.encode("utf-8")
         else:
-            content = self.evidence.signed_pdf(html_to_pdf(html), "traindex near-copy report")
+            pdf = html_to_pdf(html)
+            content = self.services.evidence.signed_pdf(pdf, "traindex near-copy report")
         headers = {
             "Content-Disposition": f'attachment; filename="traindex-nearcopy.{fmt}"',
             "X-Content-Type-Options": "nosniff",

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from traindex.bootstrap import Services
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import asks_any, query_terms
 from traindex.config import Settings
@@ -90,9 +91,9 @@ def coverage_rows(coverage: Coverage | None) -> list[dict[str, str]]:
     ]
 
 
-def form_context(settings: Settings, fields: Mapping[str, str]) -> dict[str, Any]:
+def form_context(catalog: Catalog, fields: Mapping[str, str]) -> dict[str, Any]:
     """What the search forms need: kinds, releases, the current values, the upload limits."""
-    names = [(m.name, m.release) for _, m in Catalog(settings).releases()]
+    names = [(m.name, m.release) for _, m in catalog.releases()]
     releases: list[tuple[str, str]] = []
     for name in dict.fromkeys(n for n, _ in names):
         own = [f"{name}/{release}" for n, release in names if n == name]
@@ -103,16 +104,18 @@ def form_context(settings: Settings, fields: Mapping[str, str]) -> dict[str, Any
         "kinds": KINDS,
         "releases": releases,
         "fields": dict(fields),
-        "limits": UploadLimits.from_settings(settings),
+        "limits": UploadLimits.from_settings(catalog.settings),
     }
 
 
 class WebPages:
     """Builds the page router for one app."""
 
-    def __init__(self, settings: Settings, sessions: Sessions, renderer: Renderer) -> None:
+    def __init__(self, services: Services, sessions: Sessions, renderer: Renderer) -> None:
+        settings = services.settings
         self.settings = settings
-        self.services = PerThread(settings)
+        self.catalog = services.catalog
+        self.services = PerThread(services)
         self.sessions = sessions
         self.render = renderer
         self.limits = UploadLimits.from_settings(settings)
@@ -121,7 +124,7 @@ class WebPages:
         self.signal_rate = ClientLimit(settings, "signal check")
 
     def form_context(self, fields: Mapping[str, str]) -> dict[str, Any]:
-        return form_context(self.settings, fields)
+        return form_context(self.catalog, fields)
 
     def results_context(
         self, ctx: WebContext, result: SearchResult | ImageSearchResult, fields: Mapping[str, str]
@@ -225,7 +228,7 @@ class WebPages:
         return self.render.page(request, "row.html", context)
 
     def datasets(self, request: Request) -> HTMLResponse:
-        summaries = summarise(Catalog(self.settings))
+        summaries = summarise(self.catalog)
         return self.render.page(request, "datasets.html", {"summaries": summaries})
 
     def thumb(self, dataset: str, release: str, shard_id: int, name: str) -> Response:

@@ -19,12 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, TraindexError
 from traindex.evidence.firstpage import LANGUAGES as REPORT_LANGUAGES
 from traindex.evidence.firstpage import Language as ReportLanguage
 from traindex.evidence.letters import KINDS, LANGUAGES, compose_letter
-from traindex.evidence.service import EvidenceService, RenderedReport
+from traindex.evidence.service import RenderedReport
 from traindex.search.queries import Query
 from traindex.server.limits import ClientLimit
 from traindex.server.rendering import Renderer
@@ -49,8 +49,9 @@ _FORM_BYTES = 8 * 1024 * 1024
 class ReportPages:
     """Builds the report router for one app."""
 
-    def __init__(self, settings: Settings, sessions: Sessions, renderer: Renderer) -> None:
-        self.service = EvidenceService(settings)
+    def __init__(self, services: Services, sessions: Sessions, renderer: Renderer) -> None:
+        settings = services.settings
+        self.services = services
         self.results = SignedResults(settings)
         self.sessions = sessions
         self.render = renderer
@@ -64,13 +65,13 @@ class ReportPages:
             run = self.results.load(fields["result"])
         elif kind in QUERY_FIELDS:
             query = Query(cast(Literal["url"], kind), fields.get("value", ""))
-            run = self.service.search_query(query, fields.get("dataset") or None)
+            run = self.services.evidence.search_query(query, fields.get("dataset") or None)
         else:
             raise InputError(f"a report needs a search kind, not {kind!r}")
         lang = fields.get("lang", "en")
         requested_by = fields.get("requested_by", "").strip()[:500]
         language: ReportLanguage = lang if lang in REPORT_LANGUAGES else "en"
-        return self.service.report([run], requested_by, language)
+        return self.services.evidence.report([run], requested_by, language)
 
     def _report(self, form: SearchForm) -> tuple[bytes, str, str]:
         fmt = form.fields.get("format", "pdf")

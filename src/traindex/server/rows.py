@@ -72,11 +72,11 @@ class Rows:
         # (image + trimmed border), so the query needs no crops, flips or rotations, and
         # no keypoints (~24 ms of extraction plus a look-up on every row page)
         self.same_image = ImageSearch(
-            search.text.catalog, search.text.views, plan=DATASET_PLAN, keypoints=False
+            search.service.catalog, search.service.views, plan=DATASET_PLAN, keypoints=False
         )
 
     def view(self, dataset: str, release: str) -> ReleaseView:
-        views = self.search.text.views.select(f"{dataset}/{release}")
+        views = self.search.service.views.select(f"{dataset}/{release}")
         return views[0]
 
     def shard_id(self, view: ReleaseView, shard: str) -> int:
@@ -126,7 +126,7 @@ class Rows:
             found += images.matches
         if url:
             query = Query("url", url)
-            found += self.search.text.search(query, limit=_ELSEWHERE_LIMIT).matches
+            found += self.search.service.search(query, limit=_ELSEWHERE_LIMIT).matches
         seen = {ref}
         unique = []
         for match in found:

@@ -3,7 +3,8 @@
 Pages and ``POST /api/search`` both land here, so the browser, the JSON API and the CLI
 answer a query identically (``SearchResult`` / ``ImageSearchResult``, whose ``to_json``
 is the ``traindex search --json`` contract). One ``WebSearch`` lives as long as the app:
-its ``ViewCache`` keeps each release's readers open between requests.
+its ``ViewCache`` keeps each release's readers open between requests. Every kind of
+query goes through the thread's ``SearchService.search`` (``bootstrap.Services``).
 """
 
 from __future__ import annotations
@@ -11,25 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, get_args
+from typing import get_args
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.config import Settings
 from traindex.core.flickr import flickr_owner, parse_flickr_url
 from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
 from traindex.search.candidates import CandidateSource, ClipCandidates, MetadataCandidates
-from traindex.search.fanout import search_views
-from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage
-from traindex.search.iscc import IsccSearch, code_queries
-from traindex.search.queries import Query, QueryKind
+from traindex.search.images import ImageSearchResult, QueryImage
+from traindex.search.iscc import code_queries
+from traindex.search.queries import ImageQuery, IsccCodesQuery, Query, QueryKind
 from traindex.search.service import SearchService
 from traindex.search.verify import CandidateVerifier
 from traindex.server.uploads import SearchForm
-
-if TYPE_CHECKING:  # the clip extra (onnxruntime) is imported only when CLIP is asked for
-    from traindex.search.similar import SimilarSearch
 
 __all__ = ["QUERY_FIELDS", "WebSearch", "guess_kind", "query_from_fields"]
 
@@ -98,24 +95,16 @@ def _int(fields: Mapping[str, str], name: str, default: int, low: int, high: int
 
 @dataclass
 class WebSearch:
-    """The search services of one running app (image search fanned out over a Ray cluster
-    when ``search_ray_address`` is set: ``search.fanout.search_views``)."""
+    """A web request's search, through the calling thread's search entry (image search
+    fanned out over a Ray cluster when ``search_ray_address`` is set:
+    ``search.fanout.search_views``)."""
 
     settings: Settings
-    text: SearchService
-    images: ImageSearch
-    iscc: IsccSearch
-    similar: SimilarSearch | None = None
+    service: SearchService
 
     @classmethod
-    def open(cls, settings: Settings) -> WebSearch:
-        catalog = Catalog(settings)
-        views = search_views(catalog, settings)
-        images = ImageSearch(
-            catalog, views, max_pixels=settings.web_max_pixels,
-            max_file_bytes=settings.web_max_file_bytes,
-        )  # fmt: skip
-        return cls(settings, SearchService(catalog, views), images, IsccSearch(catalog, views))
+    def open(cls, services: Services) -> WebSearch:
+        return cls(services.settings, services.search)
 
     def dataset(self, fields: Mapping[str, str]) -> str | None:
         """The ``dataset`` field (``all`` or empty means every release)."""
@@ -128,15 +117,16 @@ class WebSearch:
     def by_query(self, query: Query, fields: Mapping[str, str]) -> SearchResult:
         """One page of a URL/domain/Flickr/caption/digest search."""
         offset = _int(fields, "offset", 0, 0, 10_000_000)
-        return self.text.search(
+        return self.service.search(
             query, dataset=self.dataset(fields), limit=self.page_size(fields), offset=offset
         )
 
     def by_images(self, form: SearchForm) -> ImageSearchResult:
         """Search the uploaded files; files refused by the upload limits are listed as errors."""
-        result = self.images.search(
-            form.files, dataset=self.dataset(form.fields), limit=self.page_size(form.fields)
-        )
+        result = self.service.search(
+            ImageQuery(form.files), dataset=self.dataset(form.fields),
+            limit=self.page_size(form.fields),
+        )  # fmt: skip
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
 
@@ -155,16 +145,18 @@ class WebSearch:
             )
         if not form.files:
             raise InputError("choose the images to check against the downloaded rows")
-        source = self._clip_candidates() if query is None else MetadataCandidates(query, self.text)
+        source = (
+            self._clip_candidates() if query is None else MetadataCandidates(query, self.service)
+        )
         cap = self.settings.web_verify_candidates
-        verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.images)
+        verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.service.images)
         result = verifier.verify(form.files, source, dataset=self.dataset(form.fields))
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
 
     def _clip_candidates(self) -> CandidateSource:
-        """Nearest rows by CLIP, with the weights the server's operator configured (one
-        ``SimilarSearch`` for the app's life: it keeps each release's embedding index)."""
+        """Nearest rows by CLIP, with the weights the server's operator configured (the
+        thread's search entry keeps each release's embedding index between requests)."""
         if self.settings.clip_model_dir is None:
             raise InputError(
                 "picking candidates by CLIP needs CLIP weights, and this server has none "
@@ -172,16 +164,14 @@ class WebSearch:
                 "traindex never downloads weights). Pick the rows by your domain, a URL "
                 "prefix, your Flickr account or your name instead."
             )
-        if self.similar is None:
-            try:
-                from traindex.search.similar import SimilarSearch
-            except ModuleNotFoundError as exc:
-                raise InputError(
-                    f"picking candidates by CLIP needs the clip extra ({exc.name} is not "
-                    "installed on this server): pip install 'traindex[clip]'"
-                ) from None
-            self.similar = SimilarSearch.from_settings(self.settings)
-        return ClipCandidates(self.similar, self.settings.web_verify_clip_per_image)
+        try:
+            similar = self.service.similar
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"picking candidates by CLIP needs the clip extra ({exc.name} is not "
+                "installed on this server): pip install 'traindex[clip]'"
+            ) from None
+        return ClipCandidates(similar, self.settings.web_verify_clip_per_image)
 
     def by_iscc(self, form: SearchForm) -> SearchResult:
         """Rows whose image's ISCC Image-Code is within the ISCC radius of the form's ``iscc``
@@ -191,8 +181,8 @@ class WebSearch:
             raise InputError("search by an ISCC code or by one other field, not both")
         code = fields["iscc"].strip()
         offset = _int(fields, "offset", 0, 0, 10_000_000)
-        return self.iscc.search(
-            code_queries([code]), query={"kind": "iscc", "value": code},
+        return self.service.search(
+            IsccCodesQuery(code_queries([code]), "iscc", code),
             dataset=self.dataset(fields), limit=self.page_size(fields), offset=offset,
         )  # fmt: skip
 

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, TraindexError
 from traindex.server.rendering import SECURITY_HEADERS, Renderer
 from traindex.server.sessions import SessionOwner, Sessions
@@ -28,7 +28,6 @@ from traindex.server.signed_results import SignedResults
 from traindex.server.uploads import SearchForm, UploadLimits, read_search_form
 from traindex.watch.model import KEY_KINDS, Alert, Watch
 from traindex.watch.notify import alert_links
-from traindex.watch.service import WatchService
 
 __all__ = ["WEB_KINDS", "WatchPages", "alert_answer"]
 
@@ -63,9 +62,10 @@ def alert_answer(watch: Watch, alert: Alert) -> tuple[dict[str, Any], dict[str, 
 class WatchPages:
     """Builds the "My watches" router for one app."""
 
-    def __init__(self, settings: Settings, sessions: Sessions, renderer: Renderer) -> None:
+    def __init__(self, services: Services, sessions: Sessions, renderer: Renderer) -> None:
+        settings = services.settings
         self.settings = settings
-        self.service = WatchService(settings)
+        self.service = services.watches
         self.sessions = sessions
         self.render = renderer
         self.signed = SignedResults(settings)

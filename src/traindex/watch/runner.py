@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
 from traindex.core.coverage import ReleaseCoverage
 from traindex.errors import TraindexError
-from traindex.search.views import ReleaseView, ViewCache
+from traindex.search.service import SearchService
+from traindex.search.views import ReleaseView
 from traindex.watch.finder import WatchFinder
 from traindex.watch.model import Watch
 from traindex.watch.store import WatchStore
@@ -73,12 +72,12 @@ def _stage_shards(view: ReleaseView, stage: str) -> set[int]:
 class WatchRunner:
     """Runs saved watches over the rows each has not compared yet."""
 
-    def __init__(self, settings: Settings, store: WatchStore | None = None) -> None:
-        self.settings = settings
-        self.store = store or WatchStore(settings.home)
-        self.catalog = Catalog(settings)
-        self.views = ViewCache(self.catalog)
-        self.finder = WatchFinder(self.catalog, self.views)
+    def __init__(self, search: SearchService, store: WatchStore | None = None) -> None:
+        self.settings = search.catalog.settings
+        self.store = store or WatchStore(self.settings.home)
+        self.catalog = search.catalog
+        self.views = search.views
+        self.finder = WatchFinder(search)
 
     def run(
         self, *, dataset: str | None = None, watch_ids: Sequence[str] | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from traindex.catalog.store import Catalog
 from traindex.config import Settings
+from traindex.search.service import SearchService
 from traindex.watch.finder import check_face
 from traindex.watch.model import Watch, WatchKind, new_watch
 from traindex.watch.notify import Notifier, Sent
@@ -25,24 +27,32 @@ class Outcome:
 
 
 class WatchService:
-    """Add, run and notify watches of one traindex home."""
+    """Add, run and notify watches of one traindex home.
 
-    def __init__(self, settings: Settings) -> None:
+    ``search`` gives the calling thread's search entry (``bootstrap.Services``); without
+    it, each run opens its own over a new catalog of ``settings``.
+    """
+
+    def __init__(
+        self, settings: Settings, *, search: Callable[[], SearchService] | None = None
+    ) -> None:
         self.settings = settings
         self.store = WatchStore(settings.home)
+        self._search = search or (lambda: SearchService(Catalog(settings)))
 
     def add(self, kind: WatchKind, value: str, **contacts: str | None) -> Watch:
         """Check and save a watch (atomically); ``run`` searches what is already ingested.
         ``contacts``: ``owner_id``, ``email``, ``webhook`` as ``new_watch`` takes them."""
         watch = new_watch(kind, value, **contacts)
         if kind == "face":
-            check_face(self.settings, Path(watch.value))
+            check_face(self._search(), Path(watch.value))
         self.store.add(watch)
         return watch
 
     def run(self, *, dataset: str | None = None, watch_ids: Sequence[str] | None = None) -> Outcome:
         """Run watches over the rows they have not compared, then notify what is new."""
-        report = WatchRunner(self.settings, self.store).run(dataset=dataset, watch_ids=watch_ids)
+        runner = WatchRunner(self._search(), self.store)
+        report = runner.run(dataset=dataset, watch_ids=watch_ids)
         return Outcome(report, Notifier(self.settings, self.store).send())
 
     def after_new_rows(self, dataset: str) -> Outcome | None:

@@ -19,6 +19,7 @@ from PIL import Image
 from tests.unit.clip.conftest import write_model
 from typer.testing import CliRunner
 
+from traindex.bootstrap import Services
 from traindex.cli.main import app
 from traindex.config import Settings
 from traindex.errors import InputError
@@ -196,13 +197,13 @@ def test_the_web_check_by_clip_uses_the_configured_weights(
         home=home, clip_model_dir=model, web_verify_candidates=CAP,
         web_verify_clip_per_image=PER_IMAGE,
     )  # fmt: skip
-    result = WebSearch.open(settings).verify(form)
+    result = WebSearch.open(Services.for_web(settings)).verify(form)
     assert [(m.query, m.url, m.method) for m in result.matches] == [
         ("edited.jpg", urls[4], "same_image")
     ]
     assert result.candidates is not None
     assert result.candidates["source"] == "clip"
     assert result.candidates["picked"] == PER_IMAGE
-    without = WebSearch.open(Settings(home=home))
+    without = WebSearch.open(Services.for_web(Settings(home=home)))
     with pytest.raises(InputError, match="this server has none configured"):
         without.verify(form)

@@ -70,9 +70,10 @@ def test_every_answer_is_hits_and_equals_brute_force(tmp_path: Path, kind: str) 
     assert _pairs(hits) == _oracle(kind)
 
 
-@pytest.mark.parametrize("kind", ["hamming", "keypoints"])
+@pytest.mark.parametrize("kind", ["hamming", "keypoints", "vectors"])
 def test_sharded_indexes_restrict_to_named_shards(tmp_path: Path, kind: str) -> None:
-    index, search = (_hamming if kind == "hamming" else _keypoints)(tmp_path)
+    build = {"hamming": _hamming, "keypoints": _keypoints, "vectors": _vectors}[kind]
+    index, search = build(tmp_path)
     assert isinstance(index, ShardedIndex)
     names = index.shard_names
     assert len(names) >= 3

@@ -26,7 +26,7 @@ from traindex.index.base import RangeHits
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.search.images import ImageSearch
-from traindex.search.views import ViewCache
+from traindex.search.views import IndexOpeners, ViewCache
 from traindex.server.pages import coverage_rows
 
 pytestmark = pytest.mark.shared
@@ -85,7 +85,7 @@ def test_coverage_record_names_lost_shards() -> None:
 
 def _search(settings: Settings, losing: bool = True) -> ImageSearch:
     catalog = Catalog(settings)
-    views = ViewCache(catalog, pdq_opener=_LosingOne) if losing else ViewCache(catalog)
+    views = ViewCache(catalog, IndexOpeners(pdq=_LosingOne)) if losing else ViewCache(catalog)
     return ImageSearch(catalog, views, keypoints=False)
 
 
@@ -143,7 +143,7 @@ def test_a_shard_lost_in_an_earlier_batch_stays_in_the_portfolio_answer(
             lost = (LOST,) if next(calls, False) else ()
             return RangeHits(hits.query, hits.ids, hits.distances, hits.num_queries, lost)
 
-    search.views = ViewCache(search.views.catalog, pdq_opener=_LostOnce)
+    search.views = ViewCache(search.views.catalog, IndexOpeners(pdq=_LostOnce))
     result = search.search_paths(_files(shared_data), batch=1)  # only batch 1 loses a shard
     assert result.index_shards_lost == [f"cc3m/main:{LOST}"]
     assert result.coverage is not None

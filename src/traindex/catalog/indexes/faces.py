@@ -32,11 +32,11 @@ from traindex.fingerprint.faces import EMBEDDING_DIM
 from traindex.index.vectors import VectorIndex
 
 __all__ = [
+    "FACE_INDEX_DIR",
     "FACE_SCHEMA",
     "face_table_path",
     "face_tables",
     "index_faces",
-    "index_stamp",
     "open_face_index",
     "read_faces",
 ]
@@ -59,7 +59,7 @@ FACE_SCHEMA = pa.schema(
         pa.field("error", pa.string()),
     ]
 )
-_INDEX_DIR = "face_index"
+FACE_INDEX_DIR = "face_index"
 
 
 def face_table_path(release_dir: Path, shard_id: int) -> Path:
@@ -71,14 +71,9 @@ def face_tables(release: Release) -> list[int]:
     return release.stage_tables("faces")
 
 
-def index_stamp(release: Release) -> float:
-    """Changes whenever faces are added to the index (a search cache key)."""
-    return release.indexed_stamp("faces")
-
-
 def open_face_index(release: Release) -> VectorIndex | None:
     """The release's face index, memory-mapped, or ``None`` before any face was indexed."""
-    folder = release.dir / _INDEX_DIR
+    folder = release.dir / FACE_INDEX_DIR
     return VectorIndex.open(folder) if (folder / "manifest.json").exists() else None
 
 
@@ -102,7 +97,7 @@ def index_faces(release: Release) -> int:
     todo = [s for s in face_tables(release) if s not in done]
     if not todo:
         return 0
-    index = VectorIndex.create(release.dir / _INDEX_DIR, EMBEDDING_DIM, "l2", exist_ok=True)
+    index = VectorIndex.create(release.dir / FACE_INDEX_DIR, EMBEDDING_DIM, "l2", exist_ok=True)
     added = 0
     batch: list[tuple[NDArray[np.float32], list[int]]] = []
     pending: list[int] = []

@@ -31,22 +31,16 @@ from traindex.jobs.ray import RayOptions
 from traindex.jobs.tiles import STAGE, tile_shard
 from traindex.nearcopy.tiles import pack_region_id
 
-__all__ = ["index_tiles", "open_tiles", "tiles_stamp"]
+__all__ = ["REGION_INDEX_DIR", "index_tiles", "open_tiles"]
 
-
-def _folder(release: Release) -> Path:
-    return release.dir / STAGE
+REGION_INDEX_DIR = f"{STAGE}/tiles"
+"""Where a release keeps its region index."""
 
 
 def open_tiles(release: Release) -> MultiIndexHashIndex | None:
     """The release's region index (memory-mapped), or ``None`` if never built."""
-    folder = _folder(release) / "tiles"
+    folder = release.dir / REGION_INDEX_DIR
     return MultiIndexHashIndex(folder) if (folder / "manifest.json").exists() else None
-
-
-def tiles_stamp(release: Release) -> float:
-    """Changes whenever shards are added to the region index (a cache key for readers)."""
-    return release.indexed_stamp(STAGE)
 
 
 def _add_table(release: Release, index: MultiIndexHashIndex, shard_id: int) -> int:
@@ -70,7 +64,7 @@ def _commit(release: Release) -> int:
     """Add every written, not yet indexed region table, in shard order (so the index is
     the same whichever distributor ran the tasks); the region hashes added."""
     done = release.indexed(STAGE)
-    index = MultiIndexHashIndex(_folder(release) / "tiles")
+    index = MultiIndexHashIndex(release.dir / REGION_INDEX_DIR)
     added = 0
     for shard_id in release.stage_tables(STAGE):
         if shard_id not in done:

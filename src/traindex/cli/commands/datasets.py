@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
-from traindex.cli.common import console, print_json, print_table, settings
+from traindex.cli.common import console, print_json, print_table, services
 
 __all__ = ["register"]
 
@@ -18,7 +17,7 @@ def datasets_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the ingested dataset releases with row counts and source files."""
-    releases = [m for _, m in Catalog(settings(ctx)).releases()]
+    releases = [m for _, m in services(ctx).catalog.releases()]
     if as_json:
         print_json({"datasets": [m.model_dump(mode="json") for m in releases]})
         return

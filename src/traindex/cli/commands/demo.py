@@ -7,17 +7,15 @@ from typing import Annotated
 
 import typer
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.cli.commands.datasets import datasets_command
 from traindex.cli.commands.image_search import run_image_search
 from traindex.cli.commands.nearcopy import nearcopy_command
 from traindex.cli.commands.search import print_result
-from traindex.cli.common import console, settings, user_errors
+from traindex.cli.common import console, services, user_errors
 from traindex.cli.extras import needs
-from traindex.config import Settings
 from traindex.ingest.pipeline import IngestReport
 from traindex.search.queries import Query
-from traindex.search.service import SearchService
 from traindex.server.overview import summarise
 
 __all__ = ["register"]
@@ -44,27 +42,28 @@ def _print_builds(reports: list[IngestReport]) -> None:
         )
 
 
-def _image_searches(ctx: typer.Context, cfg: Settings) -> None:
+def _image_searches(ctx: typer.Context, run: Services) -> None:
     """Same image, a heavy crop of it, and the near-copy check on that crop."""
     from traindex.demo import DEMO_CROP_KEEP, demo_crop, demo_images
 
+    cfg = run.settings
     photo = demo_images(cfg) / "china.jpg"
     console.print(f"[bold]Image search[/] with {photo.name} (a CC BY 2.0 Flickr photo):")
-    run_image_search(cfg, [photo], dataset=None, limit=5, as_json=False, out=None)
+    run_image_search(run, [photo], dataset=None, limit=5, as_json=False, out=None)
     crop = demo_crop(cfg)
     console.print(
         f"[bold]Crop search[/] with the middle {DEMO_CROP_KEEP:.0%} of it ({crop}):",
         highlight=False,
     )
-    run_image_search(cfg, [crop], dataset=None, limit=5, as_json=False, out=None)
+    run_image_search(run, [crop], dataset=None, limit=5, as_json=False, out=None)
     console.print("[bold]Near-copy check[/] of the same crop, as if a model had generated it:")
     nearcopy_command(ctx, [crop])
 
 
-def _not_searched(cfg: Settings) -> None:
+def _not_searched(run: Services) -> None:
     """Say plainly which rows image search could not compare, and why."""
     # rows without a decoded, fingerprinted image: nothing for image search to compare
-    unseen = {s.name: s.rows - (s.images - s.image_errors) for s in summarise(Catalog(cfg))}
+    unseen = {s.name: s.rows - (s.images - s.image_errors) for s in summarise(run.catalog)}
     names = ", ".join(f"{name} ({n:,} rows)" for name, n in unseen.items() if n)
     if not names:
         return
@@ -88,7 +87,8 @@ def demo_command(
     ] = None,
 ) -> None:
     """Build the demo catalog from real sample photos and rows, then run example searches."""
-    cfg = settings(ctx)
+    run = services(ctx)
+    cfg = run.settings
     with user_errors(), needs("demo"):
         from traindex.demo import build_demo, find_shared_data
     data = shared or find_shared_data()
@@ -98,11 +98,10 @@ def demo_command(
     with user_errors():
         _print_builds(build_demo(cfg, data))
         datasets_command(ctx)
-        service = SearchService(Catalog(cfg))
         for query in _SEARCHES:
-            print_result(service.search(query, limit=5))
-        _image_searches(ctx, cfg)
-        _not_searched(cfg)
+            print_result(run.search.search(query, limit=5))
+        _image_searches(ctx, run)
+        _not_searched(run)
     console.print(
         f"Try: traindex --home {cfg.home} search --text 'your name' "
         "(or --domain, --url, --flickr-user, --flickr-photo, --image)"

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
-from traindex.config import Settings
 from traindex.core.match_evidence import FaceEvidence
 from traindex.errors import InputError
+from traindex.search.queries import FaceQuery
 from traindex.server.face_guard import FaceAudit
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _table(result: FaceSearchResult) -> None:
 
 
 def run_face_search(
-    settings: Settings,
+    services: Services,
     path: Path,
     *,
     dataset: str | None,
@@ -63,13 +63,12 @@ def run_face_search(
     if not path.is_file():
         raise InputError("not a file", path=str(path))
     with needs("faces"):  # the rest of `search` runs without dlib
-        from traindex.search.faces import FaceSearch
+        import traindex.search.faces  # noqa: F401  (fail here, naming the extra)
 
-    audit = FaceAudit(settings.home)
+    audit = FaceAudit(services.settings.home)
     try:
-        result = FaceSearch(Catalog(settings)).search(
-            path.read_bytes(), name=str(path), dataset=dataset, limit=limit
-        )
+        query = FaceQuery(path.read_bytes(), name=str(path))
+        result = services.search.search(query, dataset=dataset, limit=limit)
     except InputError:
         audit.record("refused")
         raise

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from traindex.cli.common import console, exit_with, settings, user_errors
+from traindex.cli.common import console, exit_with, services, settings, user_errors
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.cli.watchhook import watch_new_rows
 from traindex.download.select import RowSelection, read_rows_file
@@ -173,7 +173,7 @@ def fingerprint_command(
             )
         if iscc:
             console.print(f"  iscc: {r.iscc_images:,} images (see iscc/*.parquet)")
-        watch_new_rows(settings(ctx), f"{r.dataset}/{r.release}")
+        watch_new_rows(services(ctx), f"{r.dataset}/{r.release}")
 
 
 def _selection(

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
-from traindex.config import Settings
 from traindex.core.match_evidence import Measure, SimilarEvidence, measure_of
 from traindex.errors import InputError
 from traindex.fingerprint.locate import IMAGE_SUFFIXES
-from traindex.search.queries import Query
+from traindex.search.queries import ImagePathsQuery, Query
 
 if TYPE_CHECKING:
     from traindex.search.images import ImageSearchResult
@@ -97,24 +96,24 @@ class Verification:
 
 
 def _verify(
-    settings: Settings, paths: list[Path], verification: Verification, dataset: str | None
+    services: Services, paths: list[Path], verification: Verification, dataset: str | None
 ) -> ImageSearchResult:
     """Download and prove the candidates, with a bar per downloaded and compared image."""
     from traindex.search.candidates import CandidateSource, ClipCandidates, MetadataCandidates
     from traindex.search.images import read_query_file
-    from traindex.search.service import SearchService
     from traindex.search.verify import CandidateVerifier
 
     files = [(str(p), read_query_file(p)) for p in paths]
-    verifier = CandidateVerifier(settings, max_candidates=verification.cap)
+    search = services.search
+    verifier = CandidateVerifier(
+        services.settings, max_candidates=verification.cap, search=search.images
+    )
     source: CandidateSource
     if verification.query is not None:
-        views = verifier.search.views
-        source = MetadataCandidates(verification.query, SearchService(views.catalog, views))
+        source = MetadataCandidates(verification.query, search)
     else:
         with needs("clip"):
-            from traindex.search.similar import SimilarSearch
-        source = ClipCandidates(SimilarSearch.from_settings(settings), verification.per_image)
+            source = ClipCandidates(search.similar, verification.per_image)
     with Progress(
         TextColumn("{task.description} candidates"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
@@ -128,7 +127,7 @@ def _verify(
 
 
 def run_image_search(
-    settings: Settings,
+    services: Services,
     paths: list[Path],
     *,
     dataset: str | None,
@@ -136,30 +135,22 @@ def run_image_search(
     as_json: bool,
     out: Path | None,
     verification: Verification | None = None,
-    ray_address: str | None = None,
 ) -> None:
     """Search ``paths``; print a table (or JSON) and optionally write the JSON to ``out``.
     With ``verification``, prove candidate rows by download instead of the indexes.
-    Releases placed on the cluster at ``ray_address`` (default: the setting
-    ``search_ray_address``; see ``place-index``) are searched where their shards are held."""
+    Releases placed on the cluster at the setting ``search_ray_address`` (see
+    ``place-index``) are searched where their shards are held."""
     with needs("images"):  # the rest of `search` runs without Pillow, PDQ and faiss
-        from traindex.search.images import ImageSearch
+        import traindex.search.images  # noqa: F401  (fail here, naming the extra)
     if verification is not None:
-        _show(_verify(settings, paths, verification, dataset), as_json, out)
+        _show(_verify(services, paths, verification, dataset), as_json, out)
         return
-    from traindex.search.fanout import search_views
-
-    if ray_address is not None:
-        settings = settings.model_copy(update={"search_ray_address": ray_address})
-    catalog = Catalog(settings)
-    search = ImageSearch(catalog, search_views(catalog, settings))
     with Progress(
         TextColumn("images"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as progress:
         task = progress.add_task("images", total=len(paths))
-        result = search.search_paths(
-            paths, dataset=dataset, limit=limit, on_progress=lambda n: progress.advance(task, n)
-        )
+        query = ImagePathsQuery(paths, lambda n: progress.advance(task, n))
+        result = services.search.search(query, dataset=dataset, limit=limit)
     _show(result, as_json, out)
 
 

@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from traindex.cli.common import console, exit_with, settings, user_errors
+from traindex.cli.common import console, exit_with, services, settings, user_errors
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.cli.watchhook import watch_new_rows
 from traindex.errors import BadRowError
@@ -147,7 +147,7 @@ def ingest_command(
                 ray=ray,
             )
     _summary(report)
-    watch_new_rows(cfg, f"{dataset}/{release}")
+    watch_new_rows(services(ctx), f"{dataset}/{release}")
 
 
 def register(app: typer.Typer) -> None:

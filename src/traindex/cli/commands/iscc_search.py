@@ -6,20 +6,20 @@ from pathlib import Path
 
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.cli.common import console, emit_json, print_table
 from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
-from traindex.config import Settings
 from traindex.core.match_evidence import IsccEvidence
 from traindex.core.matches import SearchResult
 from traindex.errors import InputError
+from traindex.search.queries import IsccCodesQuery
 
 __all__ = ["run_iscc_search"]
 
 
 def run_iscc_search(
-    settings: Settings,
+    services: Services,
     codes: list[str],
     declaration: Path | None,
     *,
@@ -31,7 +31,7 @@ def run_iscc_search(
 ) -> None:
     """Search the ISCC codes given and those of a declaration file; print or emit JSON."""
     with needs("images"):  # iscc-core
-        from traindex.search.iscc import IsccSearch, code_queries, declaration_queries
+        from traindex.search.iscc import code_queries, declaration_queries
     queries = code_queries(codes)
     if declaration is not None:
         try:
@@ -41,8 +41,8 @@ def run_iscc_search(
         queries += declaration_queries(text, str(declaration))
     kind = "declaration" if declaration is not None else "iscc"
     value = str(declaration) if declaration is not None else " ".join(codes)
-    result = IsccSearch(Catalog(settings)).search(
-        queries, query={"kind": kind, "value": value}, dataset=dataset, limit=limit, offset=offset
+    result = services.search.search(
+        IsccCodesQuery(queries, kind, value), dataset=dataset, limit=limit, offset=offset
     )
     if not emit_json(result.to_json(), out, as_json):
         _print(result)

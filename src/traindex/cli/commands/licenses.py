@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
-from traindex.cli.common import console, print_json, settings, user_errors
+from traindex.cli.common import console, print_json, services, user_errors
 from traindex.cli.extras import needs
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ def licenses_command(
                 parse_scope,
                 write_attribution,
             )
-        catalog = Catalog(settings(ctx))
+        catalog = services(ctx).catalog
         audits = audit_licenses(catalog, dataset)
         if attribution is not None:
             rows = list(attribution_list(catalog, dataset, parse_scope(scope)))

@@ -13,21 +13,22 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from traindex.catalog.store import Catalog
+from traindex.bootstrap import Services
 from traindex.cli.commands.image_search import portfolio_files
 from traindex.cli.common import (
     console,
     emit_json,
     print_table,
+    services,
     settings,
     user_errors,
 )
 from traindex.cli.distribution import DistributorOption, RayAddressOption, ray_options
 from traindex.cli.extras import needs
-from traindex.config import Settings
 from traindex.core.match_evidence import NearCopyEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import InputError
+from traindex.search.queries import SimilarQuery, SimilarTextQuery
 
 if TYPE_CHECKING:
     from traindex.nearcopy.check import NearCopyReport
@@ -37,11 +38,9 @@ __all__ = ["register", "similar_result", "with_clip"]
 _CLIP_HELP = "CLIP ONNX folder with clip.json (default: TRAINDEX_CLIP_MODEL_DIR)."
 
 
-def with_clip(config: Settings, clip_model: Path | None) -> Settings:
-    """``config`` with ``--clip-model`` (when given) as its CLIP model folder."""
-    if clip_model is None:
-        return config
-    return config.model_copy(update={"clip_model_dir": clip_model})
+def with_clip(run: Services, clip_model: Path | None) -> Services:
+    """``run``'s services with ``--clip-model`` (when given) as their CLIP model folder."""
+    return run if clip_model is None else run.with_settings(clip_model_dir=clip_model)
 
 
 def _progress() -> Progress:
@@ -56,7 +55,7 @@ def _progress() -> Progress:
 
 
 def similar_result(
-    config: Settings,
+    run: Services,
     image: Path | None,
     text: str | None,
     *,
@@ -67,16 +66,15 @@ def similar_result(
     """``search --similar FILE`` / ``--similar-text "..."``: CLIP neighbours (``similar``)."""
     if image is not None and text is not None:
         raise InputError("give one of --similar FILE and --similar-text, not both")
-    with needs("clip"):
-        from traindex.search.similar import SimilarSearch
-    search = SimilarSearch.from_settings(with_clip(config, clip_model))
+    query: SimilarQuery | SimilarTextQuery = SimilarTextQuery(text or "")
     if image is not None:
         try:
             data = image.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(image)) from None
-        return search.search_images([(str(image), data)], dataset=dataset, limit=limit)
-    return search.search_text(text or "", dataset=dataset, limit=limit)
+        query = SimilarQuery([(str(image), data)])
+    with needs("clip"):
+        return with_clip(run, clip_model).search.search(query, dataset=dataset, limit=limit)
 
 
 def _outputs(images: list[Path]) -> list[Path]:
@@ -124,6 +122,9 @@ def _table(report: NearCopyReport) -> None:
     for name, coverage in report.coverage.items():
         for why in coverage.missing.values():
             console.print(f"  [yellow]{name}[/]: {why}")
+        if coverage.index_shards_not_searched:
+            shards = ", ".join(coverage.index_shards_not_searched)
+            console.print(f"  [red]{name}[/]: index shard(s) {shards} not reached, not compared")
 
 
 def nearcopy_command(
@@ -147,10 +148,12 @@ def nearcopy_command(
     with user_errors():
         with needs("images"):
             from traindex.nearcopy.check import NearCopyChecker
-            from traindex.search.similar import SimilarSearch
-        config = with_clip(settings(ctx), clip_model)
-        neighbours = SimilarSearch.from_settings(config) if clip else None
-        checker = NearCopyChecker.from_settings(config, clip=neighbours, workers=workers)
+        run = with_clip(services(ctx), clip_model)
+        config = run.settings
+        neighbours = run.search.similar if clip else None
+        checker = NearCopyChecker.from_settings(
+            config, catalog=run.catalog, clip=neighbours, workers=workers
+        )
         paths = _outputs(images)
         with _progress() as progress:
             task = progress.add_task("outputs", total=len(paths))
@@ -160,7 +163,7 @@ def nearcopy_command(
         if report is not None:
             with needs("evidence"):
                 from traindex.nearcopy.report import render_report
-            html = render_report(result, Catalog(config), unsafe=config.evidence_unsafe_threshold)
+            html = render_report(result, run.catalog, unsafe=config.evidence_unsafe_threshold)
             report.write_text(html, encoding="utf-8")
     if not emit_json(result.to_json(), out, as_json):
         _table(result)

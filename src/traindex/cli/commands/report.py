@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from traindex.cli.commands.image_search import portfolio_files
-from traindex.cli.common import console, exit_with, settings, user_errors
+from traindex.cli.common import console, exit_with, services, settings, user_errors
 from traindex.cli.trustopts import AcceptEmbeddedKey, KeyLists, TsaCertificates
 from traindex.config import Settings
 from traindex.core.signing import SignatureError
@@ -98,10 +98,8 @@ def report_command(
         formats: list[tuple[Path, ReportFormat]] = [(path, format_of(path)) for path in out]
         if "json" not in {fmt for _, fmt in formats}:
             formats.append((out[0].with_suffix(".json"), "json"))
-        config = settings(ctx)
-        if tsa is not None:
-            config = config.model_copy(update={"tsa_url": tsa})
-        service = EvidenceService(config)
+        run = services(ctx) if tsa is None else services(ctx).with_settings(tsa_url=tsa)
+        service = run.evidence
         paths = [image] if image is not None else (portfolio_files(images) if images else None)
         queries: dict[QueryKind, str | None] = {
             "domain": domain,

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from traindex.catalog.store import Catalog
 from traindex.cli.commands.face_search import run_face_search
 from traindex.cli.commands.image_search import Verification, portfolio_files, run_image_search
 from traindex.cli.commands.iscc_search import run_iscc_search
@@ -19,7 +18,7 @@ from traindex.cli.common import (
     emit_json,
     exit_with,
     print_table,
-    settings,
+    services,
     user_errors,
 )
 from traindex.cli.coverage import print_coverage
@@ -27,7 +26,6 @@ from traindex.config import Settings
 from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.search.queries import Query, QueryKind
-from traindex.search.service import SearchService
 
 __all__ = ["print_result", "register"]
 
@@ -186,8 +184,9 @@ def search_command(
         str | None,
         typer.Option(
             "--ray-address",
-            help="With --image/--images: search releases placed on this Ray cluster "
-            "(traindex place-index) where their PDQ shards are held.",
+            help="With --image/--images, --face or --similar/--similar-text: search "
+            "releases placed on this Ray cluster (traindex place-index) where their index "
+            "shards are held.",
         ),
     ] = None,
     verify_candidates: Annotated[
@@ -225,42 +224,43 @@ def search_command(
     caption."""
     if tsa is not None and not verify_candidates:
         exit_with("--tsa stamps download proofs: use it with --verify-candidates")
+    run = services(ctx)
+    if ray_address is not None:  # image, face and similar search read it from the settings
+        run = run.with_settings(search_ray_address=ray_address)
     if iscc or declaration is not None:
         with user_errors():
             run_iscc_search(
-                settings(ctx), iscc or [], declaration, dataset=dataset, limit=limit,
+                run, iscc or [], declaration, dataset=dataset, limit=limit,
                 offset=offset, as_json=as_json, out=out,
             )  # fmt: skip
         return
     if face is not None:
         with user_errors():
-            run_face_search(
-                settings(ctx), face, dataset=dataset, limit=limit, as_json=as_json, out=out
-            )
+            run_face_search(run, face, dataset=dataset, limit=limit, as_json=as_json, out=out)
         return
     if image is not None or images is not None:
-        config = with_clip(settings(ctx), clip_model)
+        run = with_clip(run, clip_model)
         verification = None
         if verify_candidates:
             selectors: dict[QueryKind, str | None] = {
                 "domain": domain, "url_prefix": url_prefix, "flickr_user": flickr_user,
                 "text": text,
             }  # fmt: skip
-            query = _candidate_query(selectors, clip_model, config)
+            query = _candidate_query(selectors, clip_model, run.settings)
             verification = Verification(query, per_image=per_image, cap=max_candidates)
         if tsa is not None:
-            config = config.model_copy(update={"tsa_url": tsa})
+            run = run.with_settings(tsa_url=tsa)
         with user_errors():
             paths = [image] if image is not None else portfolio_files(images or Path())
             run_image_search(
-                config, paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
-                verification=verification, ray_address=ray_address,
+                run, paths, dataset=dataset, limit=limit, as_json=as_json, out=out,
+                verification=verification,
             )  # fmt: skip
         return
     if similar is not None or similar_text is not None:
         with user_errors():
             result = similar_result(
-                settings(ctx),
+                run,
                 similar,
                 similar_text,
                 clip_model=clip_model,
@@ -281,8 +281,7 @@ def search_command(
             }
         )
         with user_errors():
-            service = SearchService(Catalog(settings(ctx)))
-            result = service.search(query, dataset=dataset, limit=limit, offset=offset)
+            result = run.search.search(query, dataset=dataset, limit=limit, offset=offset)
     if not emit_json(result.to_json(), out, as_json):
         print_result(result)
 

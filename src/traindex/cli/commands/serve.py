@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from traindex.catalog.store import Catalog
-from traindex.cli.common import console, settings, user_errors
+from traindex.bootstrap import Services
+from traindex.cli.common import console, services, user_errors
 from traindex.cli.extras import needs
 from traindex.config import Settings
 
@@ -17,16 +17,17 @@ __all__ = ["DEMO_HOME", "register"]
 DEMO_HOME = Path(".demo-home")  # the Makefile's DEMO_HOME, so `make demo` and this agree
 
 
-def _demo_settings(ctx: typer.Context) -> Settings:
+def _demo_services(ctx: typer.Context) -> Services:
     """The demo home: ``--home`` if given, else ``.demo-home``; built on first use."""
     given = ctx.find_root().params.get("home")
-    cfg = settings(ctx) if given is not None else Settings(home=DEMO_HOME)
-    if not any(m.name == "demo-photos" for _, m in Catalog(cfg).releases()):
+    run = services(ctx) if given is not None else Services(Settings(home=DEMO_HOME))
+    cfg = run.settings
+    if not any(m.name == "demo-photos" for _, m in run.catalog.releases()):
         with needs("demo"):
             from traindex.demo import build_demo, find_shared_data
         console.print(f"Building the demo catalog in {cfg.home} (once) …")
         build_demo(cfg, find_shared_data())
-    return cfg
+    return run
 
 
 def serve_command(
@@ -47,9 +48,10 @@ def serve_command(
 ) -> None:
     """Serve the web app (search, results, datasets, opt-out) and the JSON API (/docs)."""
     with user_errors():
-        cfg = _demo_settings(ctx) if demo else settings(ctx)
+        run = _demo_services(ctx) if demo else services(ctx)
         if ray_address is not None:
-            cfg = cfg.model_copy(update={"search_ray_address": ray_address})
+            run = run.with_settings(search_ray_address=ray_address)
+        cfg = run.settings
         with needs("web"):  # FastAPI, uvicorn and every route's services load only to serve
             import uvicorn
 

@@ -12,12 +12,19 @@ from typing import Annotated, cast
 import typer
 from rich.table import Table
 
-from traindex.cli.common import console, exit_with, print_json, print_table, settings, user_errors
+from traindex.cli.common import (
+    console,
+    exit_with,
+    print_json,
+    print_table,
+    services,
+    settings,
+    user_errors,
+)
 from traindex.cli.extras import needs
 from traindex.cli.watchhook import print_outcome
 from traindex.watch.model import Watch, WatchKind
 from traindex.watch.notify import alert_links
-from traindex.watch.service import WatchService
 
 __all__ = ["register"]
 
@@ -72,7 +79,7 @@ def add(
         exit_with("give exactly one of --images, --domain, --url-prefix, --flickr-user, "
                   "--text, --face")  # fmt: skip
     kind, value = chosen[0]
-    service = WatchService(settings(ctx))
+    service = services(ctx).watches
     with user_errors(), needs("faces" if kind == "face" else "images"):
         watch = service.add(
             cast(WatchKind, kind),
@@ -88,7 +95,7 @@ def add(
 
 def list_watches(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the saved watches with their alert and not-searched counts."""
-    service = WatchService(settings(ctx))
+    service = services(ctx).watches
     watches = service.store.watches()
     counts = service.store.summary()
     if as_json:
@@ -112,7 +119,7 @@ def run_watches(
 ) -> None:
     """Run watches over every row they have not compared yet, and send notifications."""
     with user_errors(), needs("images"):
-        outcome = WatchService(settings(ctx)).run(dataset=dataset, watch_ids=watch_id or None)
+        outcome = services(ctx).watches.run(dataset=dataset, watch_ids=watch_id or None)
     if as_json:
         print_json({"runs": [r.to_json() for r in outcome.report.runs],
                     "sent": outcome.sent.messages, "errors": outcome.sent.errors})  # fmt: skip
@@ -132,7 +139,7 @@ def alerts(
 ) -> None:
     """Rows the watches found (each once) and the releases they could not search."""
     cfg = settings(ctx)
-    store = WatchService(cfg).store
+    store = services(ctx).watches.store
     with user_errors():
         ids = [store.get(i).id for i in watch_id] if watch_id else None
     found, gaps = store.alerts(ids), store.gaps(ids)
@@ -158,7 +165,7 @@ def alerts(
 def remove(ctx: typer.Context, watch_id: Annotated[str, typer.Argument()]) -> None:
     """Delete a watch and its alerts."""
     with user_errors():
-        watch = WatchService(settings(ctx)).store.remove(watch_id)
+        watch = services(ctx).watches.store.remove(watch_id)
     console.print(f"watch {watch.id} removed: {watch.describe()}", highlight=False)
 
 

@@ -1,4 +1,4 @@
-"""API routers; each module exposes ``router(settings) -> APIRouter``. Add new modules here."""
+"""API routers; each module exposes ``router(services) -> APIRouter``. Add new modules here."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictBool
 
+from traindex.bootstrap import Services
 from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.core.signing import key_fingerprint, public_key_hex
@@ -150,7 +151,8 @@ def _licenses(catalog: Catalog, body: LicensesRequest) -> Response:
     return Response(text, media_type=_MEDIA[body.format])
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
+    settings = services.settings
     root = APIRouter()
     api = APIRouter(prefix="/api/evidence", tags=["evidence"])
     rate = ClientLimit(settings, "evidence")
@@ -165,7 +167,7 @@ def router(settings: Settings) -> APIRouter:
     @api.post("/report", response_class=Response, responses=_ERRORS)
     def report(body: ReportRequest, request: Request) -> Response:
         """A signed evidence report from search answers or one query."""
-        return limited(request, lambda: _report(EvidenceService(settings), body))
+        return limited(request, lambda: _report(services.evidence, body))
 
     @api.post("/verify")
     def verify(body: SignedReportBody) -> dict[str, Any]:
@@ -188,12 +190,12 @@ def router(settings: Settings) -> APIRouter:
     @api.post("/licenses", response_class=Response, responses=_ERRORS)
     def licenses(body: LicensesRequest, request: Request) -> Response:
         """Licence audit of a dataset's releases, optionally with its attribution list."""
-        return limited(request, lambda: _licenses(Catalog(settings), body))
+        return limited(request, lambda: _licenses(services.catalog, body))
 
     @api.get("/public-key")
     def public_key() -> dict[str, str]:
         """The Ed25519 key evidence reports are signed with."""
-        key = EvidenceService(settings).signer.public_key
+        key = services.evidence.signer.public_key
         return {
             "algorithm": "Ed25519",
             "public_key": public_key_hex(key),
@@ -204,7 +206,7 @@ def router(settings: Settings) -> APIRouter:
     @root.get(WELL_KNOWN_KEYS, tags=["evidence"])
     def key_list() -> dict[str, Any]:
         """Every key this operator signs with or signed with (rotated keys stay listed)."""
-        return EvidenceService(settings).keyring.document()
+        return services.evidence.keyring.document()
 
     root.include_router(api)
     return root

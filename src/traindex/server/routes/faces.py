@@ -17,10 +17,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, RateLimitedError
-from traindex.search.faces import FaceQueryError, FaceSearch
+from traindex.search.faces import FaceQueryError, FaceSearchResult
+from traindex.search.queries import FaceQuery
 from traindex.server.face_guard import FaceSearchDisabledError, FaceSearchGuard
 
 __all__ = ["router"]
@@ -45,10 +45,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
+    settings = services.settings
     api = APIRouter()
     guard = FaceSearchGuard(settings)
-    search = FaceSearch(Catalog(settings))
+
+    def search(data: bytes, dataset: str | None, limit: int) -> FaceSearchResult:
+        return services.search.search(FaceQuery(data), dataset=dataset, limit=limit)
 
     @api.post("/api/faces/search", tags=["faces"], response_model=None, responses=_ERRORS)
     async def face_search(
@@ -71,7 +74,7 @@ def router(settings: Settings) -> APIRouter:
             limit_bytes = settings.face_search_max_bytes
             return JSONResponse({"error": f"photo over {limit_bytes:,} bytes"}, status_code=413)
         try:
-            result = await run_in_threadpool(search.search, data, dataset=dataset, limit=limit)
+            result = await run_in_threadpool(search, data, dataset, limit)
         except FaceQueryError as exc:
             guard.audit.record("refused")
             return JSONResponse({"error": str(exc), "faces": exc.faces}, status_code=422)

@@ -7,18 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from traindex import __version__
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
+from traindex.bootstrap import Services
 
 __all__ = ["router"]
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
     api = APIRouter()
 
     @api.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:
-        releases = [f"{m.name}/{m.release}" for _, m in Catalog(settings).releases()]
+        releases = [f"{m.name}/{m.release}" for _, m in services.catalog.releases()]
         return {"status": "ok", "version": __version__, "datasets": releases}
 
     return api

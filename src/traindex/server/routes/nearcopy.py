@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import TraindexError
 from traindex.server.nearcopy_desk import NearCopyDesk
 from traindex.server.routes.search import error_answer, json_answer
@@ -54,9 +54,9 @@ _OPENAPI: dict[str, Any] = {
 }
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["nearcopy"])
-    desk = NearCopyDesk(settings)
+    desk = NearCopyDesk(services)
 
     @api.post("/nearcopy", openapi_extra=_OPENAPI, response_model=dict[str, Any])
     async def nearcopy(request: Request) -> JSONResponse:

@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from starlette.exceptions import HTTPException
 
+from traindex.bootstrap import Services
 from traindex.config import Settings
 from traindex.errors import InputError, RateLimitedError
 from traindex.registry.declarations import export_declarations, parse_declarations
@@ -264,7 +265,8 @@ class _Lazy:
         return self().authenticate(token, client=client_of(request))
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
+    settings = services.settings
     registry = _Lazy(settings)
     guard = _Guard(settings, registry)
     api = APIRouter(prefix="/api/registry", tags=["registry"], route_class=_route_class(guard))

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import InputError, TraindexError
 from traindex.server.context import PerThread
 from traindex.server.limits import ClientLimit, retry_headers
@@ -136,14 +136,15 @@ def checked(form: SearchForm) -> SearchForm:
     return form
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
+    settings = services.settings
     api = APIRouter(prefix="/api", tags=["search"])
-    services = PerThread(settings)
+    contexts = PerThread(services)
     limits = UploadLimits.from_settings(settings)
     rate = ClientLimit(settings, "search")
 
     def run(form: SearchForm) -> dict[str, Any]:
-        search = services.get().search
+        search = contexts.get().search
         if form.fields.get("iscc", "").strip():
             return search.by_iscc(form).to_json()
         return search.run(form).to_json()

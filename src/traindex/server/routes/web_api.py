@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from traindex.catalog.store import Catalog
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.errors import TraindexError
 from traindex.server.context import PerThread
 from traindex.server.overview import summarise
@@ -26,20 +25,20 @@ _ROW_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["catalog"])
-    services = PerThread(settings)
+    contexts = PerThread(services)
 
     @api.get("/datasets", response_model=dict[str, Any])
     def datasets() -> JSONResponse:
         """Ingested releases: rows, failed/rejected rows, fingerprint coverage, dates."""
         releases = [
-            {**asdict(s), "coverage": round(s.coverage, 6)} for s in summarise(Catalog(settings))
+            {**asdict(s), "coverage": round(s.coverage, 6)} for s in summarise(services.catalog)
         ]
         return json_answer({"datasets": releases})
 
     def detail(ref: RowRef) -> dict[str, Any]:
-        found = services.get().rows.detail(ref)
+        found = contexts.get().rows.detail(ref)
         return {
             "dataset": ref.dataset,
             "release": ref.release,

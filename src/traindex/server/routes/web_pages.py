@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from traindex.config import Settings
+from traindex.bootstrap import Services
 from traindex.server.faces import FacePages
 from traindex.server.nearcopy import NearCopyPages
 from traindex.server.optout import OptOutPages
@@ -19,19 +19,20 @@ from traindex.server.watches import WatchPages
 __all__ = ["router"]
 
 
-def router(settings: Settings) -> APIRouter:
+def router(services: Services) -> APIRouter:
+    settings = services.settings
     sessions = Sessions(settings)
     renderer = Renderer(sessions)
     renderer.templates.env.globals["optout_enabled"] = True
     api = APIRouter()
-    api.include_router(WebPages(settings, sessions, renderer).router())
+    api.include_router(WebPages(services, sessions, renderer).router())
     api.include_router(OptOutPages(settings, sessions, renderer).router())
-    api.include_router(ReportPages(settings, sessions, renderer).router())
-    api.include_router(NearCopyPages(settings, sessions, renderer).router())
-    api.include_router(WatchPages(settings, sessions, renderer).router())
+    api.include_router(ReportPages(services, sessions, renderer).router())
+    api.include_router(NearCopyPages(services, sessions, renderer).router())
+    api.include_router(WatchPages(services, sessions, renderer).router())
     renderer.templates.env.globals["face_enabled"] = settings.face_search_enabled
     if settings.face_search_enabled:  # off by default: no tab, no search route
-        api.include_router(FacePages(settings, sessions, renderer).router())
+        api.include_router(FacePages(services, sessions, renderer).router())
     else:  # a page saying so, and how an operator turns it on
 
         def faces_off(request: Request) -> HTMLResponse:
