@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     web_verify_candidates: int = Field(
         default=50, ge=1, le=1_000, description="rows one web candidate check downloads at most"
     )
+    web_verify_clip_per_image: int = Field(
+        default=20, ge=1, le=1_000, description="a web CLIP candidate check: K rows per image"
+    )
     web_unsafe_threshold: float = Field(
         default=0.1, ge=0.0, le=1.0, description="rows with punsafe above this: no thumbnail"
     )

@@ -13,10 +13,10 @@ so no row is ever counted twice. Image bytes live only while they are hashed, un
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+import multiprocessing as mp
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from traindex.fingerprint.locate import ImageRef
 from traindex.fingerprint.pdq import PdqFingerprinter
 from traindex.jobs.faces import FaceRow, face_records
 from traindex.jobs.keypoints import keypoint_record
+from traindex.jobs.lifeline import Lifeline, die_with_parent
 from traindex.jobs.stages import (
     FINGERPRINT_SCHEMA,
     ShardResult,
@@ -87,6 +88,16 @@ class _Tables:
     keypoints: list[dict[str, object]] = field(default_factory=list)
     faces: list[dict[str, object]] = field(default_factory=list)
 
+    def add(self, row: _Row, got: Download, key: str, hashed: _Hashed, keep: Path | None) -> None:
+        """One fetched image's rows (and its files, when the images are kept)."""
+        self.downloads.append(_status(row, got, hashed.fingerprint["sha256"]))
+        self.fingerprints.append(hashed.fingerprint)
+        if hashed.keypoints is not None:
+            self.keypoints.append(hashed.keypoints)
+        self.faces.extend(hashed.faces)
+        if keep is not None:
+            _keep(keep, key, row, got, hashed.fingerprint)
+
 
 @dataclass(frozen=True, slots=True)
 class _Row:
@@ -106,8 +117,17 @@ def _rows(release: Release, shard_id: int, wanted: tuple[int, ...] | None) -> li
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Hashed:
+    """One image's rows for the fingerprint, keypoint and face tables."""
+
+    fingerprint: dict[str, object]
+    keypoints: dict[str, object] | None
+    faces: list[dict[str, object]]
+
+
 class _Hasher:
-    """The per-image CPU work (decode, PDQ, keypoints, faces), run off the event loop."""
+    """The per-image CPU work (decode, PDQ, keypoints, faces)."""
 
     def __init__(self, task: DownloadTask) -> None:
         self.task = task
@@ -115,25 +135,34 @@ class _Hasher:
         self.pdq = PdqFingerprinter(max_pixels=self.max_pixels)
         self.faces = FaceFingerprinter(task.options.faces) if task.options.faces else None
 
-    def __call__(self, row: _Row, got: Download, tables: _Tables) -> None:
-        key = f"{self.task.shard.shard_id:05d}{row.row:06d}"
-        ref = ImageRef(key, got.body, got.url)
-        record = fingerprint_record(ref, row.row, self.pdq, self.max_pixels)
-        tables.fingerprints.append(record)
-        if self.task.options.keypoints is not None:
-            options = self.task.options.keypoints
-            tables.keypoints.append(keypoint_record(ref, row.row, options, self.max_pixels))
-        if self.faces is not None:
-            tables.faces.extend(face_records(ref, FaceRow(row.row, None, None), self.faces))
-        if self.task.options.keep_images is not None:
-            _keep(self.task.options.keep_images, self.task.shard.shard_id, key, row, got, record)
+    def __call__(self, row: int, key: str, body: bytes, url: str) -> _Hashed:
+        ref = ImageRef(key, body, url)
+        options = self.task.options.keypoints
+        return _Hashed(
+            fingerprint_record(ref, row, self.pdq, self.max_pixels),
+            keypoint_record(ref, row, options, self.max_pixels) if options else None,
+            face_records(ref, FaceRow(row, None, None), self.faces) if self.faces else [],
+        )
 
 
-def _keep(
-    root: Path, shard_id: int, key: str, row: _Row, got: Download, record: dict[str, object]
-) -> None:
+_HASHERS: list[_Hasher] = []  # the hashing process's one hasher, built by _start_hasher
+
+
+def _start_hasher(task: DownloadTask, lifeline: Lifeline) -> None:
+    die_with_parent(lifeline)
+    _HASHERS.append(_Hasher(task))
+
+
+_Job = tuple[int, str, bytes, str]  # row, key, body, URL
+
+
+def _hash_all(jobs: list[_Job]) -> list[_Hashed]:
+    return [_HASHERS[0](*job) for job in jobs]
+
+
+def _keep(root: Path, key: str, row: _Row, got: Download, record: dict[str, object]) -> None:
     """img2dataset's folder layout: ``<shard>/<key>.<ext>`` with ``.txt`` and ``.json``."""
-    folder = root / f"{shard_id:05d}"
+    folder = root / key[:5]  # a key is the shard's 5 digits, then the row's 6
     folder.mkdir(parents=True, exist_ok=True)
     ext = {"jpeg": "jpg"}.get(got.detail or "", got.detail or "img")
     (folder / f"{key}.{ext}").write_bytes(got.body)
@@ -145,38 +174,72 @@ def _keep(
     (folder / f"{key}.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
-def _status(row: _Row, got: Download) -> dict[str, object]:
+def _status(row: _Row, got: Download, sha256: object = None) -> dict[str, object]:
     return {
         "row": row.row, "url": row.url, "status": got.status, "detail": got.detail,
         "http_status": got.http_status, "final_url": got.final_url,
-        "content_type": got.content_type or None,
-        "sha256": hashlib.sha256(got.body).hexdigest() if got.ok else None,
+        "content_type": got.content_type or None, "sha256": sha256,
         "bytes": len(got.body) if got.ok else None, "fetched_at": got.fetched_at,
     }  # fmt: skip
 
 
+_BATCH = 16  # images per trip to the hashing process
+_TRIPS = 2  # batches under way at once: one is hashed while the next one is sent
+
+
 async def _download_all(task: DownloadTask, rows: Sequence[_Row]) -> _Tables:
-    """Fetch with at most ``download_concurrency`` images in flight; hash on 2 threads."""
+    """Fetch with at most ``download_concurrency`` requests in flight and hash in a process
+    of its own, at most as many fetched bodies again waiting for it (memory stays bounded).
+
+    Why a process: the event loop's many small socket calls each give up the GIL, and with
+    hashing threads in the same process every one of them waited for a thread's switch
+    interval to get it back. Why fetches do not wait for their hash: a request slot is
+    then never idle while the CPU catches up. Why batches: each trip to the process costs
+    wake-ups of the executor's threads, which compete with the event loop for the GIL."""
     settings = task.options.settings
     tables = _Tables()
-    hasher = _Hasher(task)
     queue: asyncio.Queue[_Row] = asyncio.Queue()
     for row in rows:
         queue.put_nowait(row)
+    fetched: asyncio.Queue[tuple[_Row, Download] | None] = asyncio.Queue()  # None: stop
+    waiting = asyncio.Semaphore(settings.download_concurrency)
     loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(2) as pool:
-        async with ImageDownloader(settings) as downloader:
+    spawn = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, spawn, _start_hasher, (task, Lifeline.here())) as pool:
 
-            async def worker() -> None:
-                while not queue.empty():
-                    row = queue.get_nowait()
-                    got = await downloader.get(row.url)
+        async def hash_batches() -> None:
+            stop = False
+            while not stop:
+                batch: list[tuple[_Row, Download]] = []
+                while not stop and (not batch or (len(batch) < _BATCH and not fetched.empty())):
+                    item = await fetched.get()
+                    stop = item is None  # each trip's task takes exactly one stop mark
+                    batch.extend([item] if item is not None else [])
+                keys = [f"{task.shard.shard_id:05d}{row.row:06d}" for row, _ in batch]
+                jobs = [(r.row, k, g.body, g.url) for (r, g), k in zip(batch, keys, strict=True)]
+                hashed = await loop.run_in_executor(pool, _hash_all, jobs) if jobs else []
+                for (row, got), key, done in zip(batch, keys, hashed, strict=True):
+                    tables.add(row, got, key, done, task.options.keep_images)
+                    waiting.release()
+
+        async def fetch(downloader: ImageDownloader) -> None:
+            while not queue.empty():
+                row = queue.get_nowait()
+                got = await downloader.get(row.url)
+                if not got.ok:
                     tables.downloads.append(_status(row, got))
-                    if got.ok:
-                        await loop.run_in_executor(pool, hasher, row, got, tables)
+                    continue
+                await waiting.acquire()
+                fetched.put_nowait((row, got))
 
-            workers = min(settings.download_concurrency, max(1, len(rows)))
-            await asyncio.gather(*(worker() for _ in range(workers)))
+        async with asyncio.TaskGroup() as hashing:
+            for _ in range(_TRIPS):
+                hashing.create_task(hash_batches())
+            async with ImageDownloader(settings) as downloader, asyncio.TaskGroup() as fetching:
+                for _ in range(min(settings.download_concurrency, max(1, len(rows)))):
+                    fetching.create_task(fetch(downloader))
+            for _ in range(_TRIPS):
+                fetched.put_nowait(None)
     return tables
 
 

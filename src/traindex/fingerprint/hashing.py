@@ -12,7 +12,11 @@ from __future__ import annotations
 from traindex.fingerprint.images import DecodedImage, decode_image
 from traindex.fingerprint.variants import DEFAULT_PLAN, VariantPlan
 
-__all__ = ["DATASET_PLAN", "decode_for_hashing"]
+__all__ = ["DATASET_PLAN", "PIPELINE_VERSION", "decode_for_hashing"]
+
+# Bump when a change here (or in the decoding and variants it calls) changes any output:
+# fingerprints kept under the old number (the candidate cache) are then computed anew.
+PIPELINE_VERSION = 1
 
 DATASET_PLAN = VariantPlan(
     dihedral=False,

@@ -4,24 +4,25 @@ For a release nobody fingerprinted, the rows a metadata search picks (``--domain
 ``--url-prefix``, ``--flickr-user``, ``--text``) or the nearest rows by the release's
 published CLIP embeddings (``--clip-model``) are candidates, not matches: the row's image
 may be anyone's (``search.candidates``). Their images are downloaded (politely, through
-``download.client``; at most ``max_candidates`` in all; cached, so a second search fetches
-nothing) and compared with each query file by SHA-256, PDQ (the query's variants, at the
-same radii as an index search) and keypoints (computed by default: a few images are
-cheap, and keypoints find heavy crops and overlays; an ``ImageSearch`` with
-``keypoints=False`` turns them off, which the benchmark uses). A candidate that matches becomes a
-``same_file``/``same_image`` match whose ``verified_by_download`` says when it was fetched,
-from where, the HTTP status, the content SHA-256 and the number behind it (with a
-timestamp authority configured, ``tsa_url`` / ``search --tsa``, also an RFC 3161 token over
-that proof: ``core.proofs``). A metadata
-candidate that does not match is simply not listed; a CLIP neighbour that does not match
-stays ``similar`` (in the answer's ``similar`` list, never in ``matches``: it is not
-evidence). The answer's coverage counts the candidates compared, so the rest of the
+``download.client``; at most ``max_candidates`` in all; cached with their fingerprints, so
+a second search neither fetches nor hashes them) and compared with each query file by
+SHA-256, PDQ (the query's variants, at the same radii as an index search) and keypoints
+(computed by default: a few images are cheap, and keypoints find heavy crops and
+overlays; an ``ImageSearch`` with ``keypoints=False`` turns them off, which the benchmark
+uses). A candidate that matches becomes a ``same_file``/``same_image`` match whose
+``verified_by_download`` says when it was fetched, from where, the HTTP status, the
+content SHA-256 and the number behind it (with a timestamp authority configured,
+``tsa_url`` / ``search --tsa``, also an RFC 3161 token over that proof: ``core.proofs``).
+A metadata candidate that does not match is simply not listed; a CLIP neighbour that does
+not match stays ``similar`` (in the answer's ``similar`` list, never in ``matches``: it is
+not evidence). The answer's coverage counts the candidates compared, so the rest of the
 release stays "not searched".
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -36,11 +37,16 @@ from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.match_evidence import ImageEvidence, SimilarEvidence
 from traindex.core.matches import Match
 from traindex.core.proofs import download_proof, proof_content
-from traindex.download.cache import CandidateCache
+from traindex.download.cache import CandidateCache, CandidatePrint, pipeline_key
 from traindex.download.client import Download, ImageDownloader
 from traindex.errors import InputError
 from traindex.fingerprint.base import MIN_PDQ_QUALITY, Fingerprint
-from traindex.fingerprint.keypoints import Keypoints, dataset_points, query_points
+from traindex.fingerprint.keypoints import (
+    KeypointOptions,
+    Keypoints,
+    dataset_points,
+    query_points,
+)
 from traindex.fingerprint.locate import ImageRef
 from traindex.index.keypoints import KeypointIndex
 from traindex.jobs.stages import fingerprint_record
@@ -175,21 +181,34 @@ class CandidateVerifier:
         return proof
 
     def _fingerprint(self, got: Download) -> _Printed | None:
-        """(sha256, PDQ digests, keypoints) of a fetched candidate, ``None`` if unusable."""
+        """(sha256, PDQ digests, keypoints) of a fetched candidate, ``None`` if unusable;
+        from the cache when these bytes were hashed before with the same pipeline."""
         if not got.ok:
             return None
+        sha256 = hashlib.sha256(got.body).hexdigest()
+        options = self.search.keypoint_options if self.search.keypoints else None
+        pipeline = pipeline_key(self.search.max_pixels, options)
+        printed = self.cache.fingerprints(sha256, pipeline)
+        if printed is None:
+            printed = self._hash(got, sha256, options)
+            self.cache.keep_fingerprints(printed, pipeline)
+        if not printed.pdq:
+            return None
+        return printed.sha256, list(printed.pdq), printed.keypoints
+
+    def _hash(self, got: Download, sha256: str, options: KeypointOptions | None) -> CandidatePrint:
         ref = ImageRef(got.url, got.body, got.url)
         record = fingerprint_record(ref, 0, self.search.hasher, self.search.max_pixels)
         if record.get("error") or int(str(record["pdq_quality"])) < MIN_PDQ_QUALITY:
-            return None  # undecodable or flat: proves nothing (as on the dataset side)
-        digests = [d for d in (record["pdq"], record.get("pdq_trim")) if isinstance(d, bytes)]
+            return CandidatePrint(sha256, (), None)  # undecodable or flat: proves nothing
+        digests = tuple(d for d in (record["pdq"], record.get("pdq_trim")) if isinstance(d, bytes))
         kp = None
-        if self.search.keypoints:
+        if options is not None:
             try:
-                kp = dataset_points(got.body, self.search.keypoint_options, name=got.url)
+                kp = dataset_points(got.body, options, name=got.url)
             except InputError:
                 kp = None  # too few points: PDQ and SHA-256 still compare it
-        return str(record["sha256"]), digests, kp
+        return CandidatePrint(sha256, digests, kp)
 
     def _keypoints(
         self, prints: list[_Printed | None], points: list[Keypoints | None]

@@ -141,6 +141,7 @@ class WebPages:
                 "coverage": coverage_rows(result.coverage),
                 "coverage_state": result.coverage.state if result.coverage else "not searched",
                 "verify_cap": self.settings.web_verify_candidates,
+                "verify_clip": self.settings.clip_model_dir is not None,
             }
         q = result.query
         size, offset = int(q["limit"]), int(q["offset"])

@@ -20,7 +20,7 @@ from traindex.core.flickr import flickr_owner, parse_flickr_url
 from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
-from traindex.search.candidates import MetadataCandidates
+from traindex.search.candidates import CandidateSource, ClipCandidates, MetadataCandidates
 from traindex.search.images import ImageSearchResult, QueryImage
 from traindex.search.iscc import code_queries
 from traindex.search.queries import ImageQuery, IsccCodesQuery, Query, QueryKind
@@ -132,23 +132,46 @@ class WebSearch:
 
     def verify(self, form: SearchForm) -> ImageSearchResult:
         """The results page's candidate check: download the rows of one release that the
-        form's query picks (a domain, URL prefix, Flickr account or caption words; at most
-        ``web_verify_candidates``) and keep those the uploaded files' pixels prove."""
-        query = query_from_fields(form.fields)
-        if query is None:
+        form's query picks (a domain, URL prefix, Flickr account or caption words) or, with
+        ``candidates=clip``, each file's nearest rows by the release's published CLIP
+        embeddings (at most ``web_verify_candidates`` in all), and keep those the uploaded
+        files' pixels prove."""
+        by_clip = form.fields.get("candidates") == "clip"
+        query = None if by_clip else query_from_fields(form.fields)
+        if query is None and not by_clip:
             raise InputError(
                 "to check candidates, give your site's domain, a URL prefix, your Flickr "
                 "account or your name: they pick the rows whose images are downloaded"
             )
         if not form.files:
             raise InputError("choose the images to check against the downloaded rows")
+        source = (
+            self._clip_candidates() if query is None else MetadataCandidates(query, self.service)
+        )
         cap = self.settings.web_verify_candidates
         verifier = CandidateVerifier(self.settings, max_candidates=cap, search=self.service.images)
-        result = verifier.verify(
-            form.files, MetadataCandidates(query, self.service), dataset=self.dataset(form.fields)
-        )
+        result = verifier.verify(form.files, source, dataset=self.dataset(form.fields))
         result.queries.extend(QueryImage(name, "", error=why) for name, why in form.rejected)
         return result
+
+    def _clip_candidates(self) -> CandidateSource:
+        """Nearest rows by CLIP, with the weights the server's operator configured (the
+        thread's search entry keeps each release's embedding index between requests)."""
+        if self.settings.clip_model_dir is None:
+            raise InputError(
+                "picking candidates by CLIP needs CLIP weights, and this server has none "
+                "configured (TRAINDEX_CLIP_MODEL_DIR: a folder with your own CLIP export; "
+                "traindex never downloads weights). Pick the rows by your domain, a URL "
+                "prefix, your Flickr account or your name instead."
+            )
+        try:
+            similar = self.service.similar
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"picking candidates by CLIP needs the clip extra ({exc.name} is not "
+                "installed on this server): pip install 'traindex[clip]'"
+            ) from None
+        return ClipCandidates(similar, self.settings.web_verify_clip_per_image)
 
     def by_iscc(self, form: SearchForm) -> SearchResult:
         """Rows whose image's ISCC Image-Code is within the ISCC radius of the form's ``iscc``

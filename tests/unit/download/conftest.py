@@ -12,6 +12,7 @@ crawling but says ``Content-Usage: train-ai=n`` for every path.
 from __future__ import annotations
 
 import contextlib
+import io
 import struct
 import threading
 import time
@@ -22,15 +23,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sklearn.datasets
+from PIL import Image
 from typer.testing import CliRunner
 
 from traindex.cli.main import app
 
 CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/files"
 HOSTS = ("photos.example", "cdn.example")
+STRANGER = Path(sklearn.datasets.__file__).parent / "images" / "china.jpg"
 STALL_SECONDS = 10.0
 ROBOTS = {
     "blocked.example": b"User-agent: traindex\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
@@ -251,3 +256,27 @@ def laion_like(image_site: ImageSite, tmp_path: Path, download_env: dict[str, st
         return LaionLike(home, image_site, source, expected, env)
 
     return make
+
+
+def write_clip_release(site: ImageSite, model: Path, source: Path) -> tuple[list[str], np.ndarray]:
+    """A LAION-embeddings release (``metadata/`` + ``img_emb/``) of ``site``'s photos whose
+    published embeddings are ``model``'s, plus one last row whose image is gone (404) and
+    whose embedding is the stranger's (``STRANGER``): (row URLs, float32 embeddings)."""
+    from traindex.fingerprint.clip import ClipEncoder
+
+    names = sorted(site.photos)
+    urls = [site.url(f"/img/{n}", HOSTS[i % 2]) for i, n in enumerate(names)]
+    urls.append(site.url("/missing.jpg"))
+    blobs = [site.photos[n] for n in names] + [STRANGER.read_bytes()]
+    images = [Image.open(io.BytesIO(blob)).convert("RGB") for blob in blobs]
+    vectors = ClipEncoder(model).embed_images(images)
+    (source / "metadata").mkdir(parents=True)
+    (source / "img_emb").mkdir()
+    keys = [f"{i:09d}" for i in range(len(urls))]
+    captions = [f"photo {i}" for i in range(len(urls))]
+    pq.write_table(
+        pa.table({"url": urls, "caption": captions, "key": keys}),
+        source / "metadata" / "metadata_0.parquet",
+    )
+    np.save(source / "img_emb" / "img_emb_0.npy", vectors.astype(np.float16))
+    return urls, vectors

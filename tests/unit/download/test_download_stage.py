@@ -100,3 +100,27 @@ def test_selectors_need_download(laion_like: MakeRelease) -> None:
     )
     assert both.exit_code == 2
     assert "not both" in both.output
+
+
+def test_downloaded_fingerprints_equal_the_local_path(
+    laion_like: MakeRelease, tmp_path: Path
+) -> None:
+    """PDQ distances between dataset and query side need identical decoding: the bytes that
+    ``--download`` hashed give the very fingerprints ``fingerprint`` computes from a folder."""
+    release = laion_like(special=False)
+    kept = tmp_path / "kept"
+    args = ("fingerprint", "-d", "laionlike", "--download", "--keep-images", str(kept))
+    assert runner.invoke(app, release.cli(*args)).exit_code == 0
+    local = runner.invoke(app, release.cli("ingest", str(kept), "-d", "local"))
+    assert local.exit_code == 0, local.output
+    assert runner.invoke(app, release.cli("fingerprint", "-d", "local")).exit_code == 0
+    columns = ("pdq", "pdq_quality", "pdq_trim", "width", "height", "error")
+
+    def by_sha(name: str) -> dict[str, tuple[object, ...]]:
+        rows = _table(release.home, name, "fingerprints")
+        return {str(r["sha256"]): tuple(r[c] for c in columns) for r in rows}
+
+    downloaded, folder = by_sha("laionlike"), by_sha("local")
+    assert len(downloaded) == len(release.expected)
+    assert downloaded == folder
+    assert all(values[0] is not None for values in downloaded.values()), "every image hashed"

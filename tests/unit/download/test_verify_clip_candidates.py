@@ -14,22 +14,23 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-import sklearn.datasets
 from PIL import Image
 from tests.unit.clip.conftest import write_model
 from typer.testing import CliRunner
 
+from traindex.bootstrap import Services
 from traindex.cli.main import app
+from traindex.config import Settings
+from traindex.errors import InputError
 from traindex.fingerprint.clip import ClipEncoder
+from traindex.server.searching import WebSearch
+from traindex.server.uploads import SearchForm
 
-from .conftest import HOSTS, ImageSite, MakeRelease
+from .conftest import HOSTS, STRANGER, ImageSite, MakeRelease, write_clip_release
 
 pytestmark = pytest.mark.shared
 runner = CliRunner()
-STRANGER = Path(sklearn.datasets.__file__).parent / "images" / "china.jpg"
 PER_IMAGE = 3
 CAP = 5
 
@@ -57,21 +58,8 @@ def embedded(
     image_site: ImageSite, tmp_path: Path, model: Path, download_env: dict[str, str]
 ) -> tuple[Path, list[str], np.ndarray]:
     """The ingested release: (home, row URLs, published unit embeddings)."""
-    names = sorted(image_site.photos)
-    urls = [image_site.url(f"/img/{n}", HOSTS[i % 2]) for i, n in enumerate(names)]
-    urls.append(image_site.url("/missing.jpg"))
-    encoder = ClipEncoder(model)
-    vectors = _embed(encoder, [image_site.photos[n] for n in names] + [STRANGER.read_bytes()])
     source = tmp_path / "laion-emb"
-    (source / "metadata").mkdir(parents=True)
-    (source / "img_emb").mkdir()
-    keys = [f"{i:09d}" for i in range(len(urls))]
-    captions = [f"photo {i}" for i in range(len(urls))]
-    pq.write_table(
-        pa.table({"url": urls, "caption": captions, "key": keys}),
-        source / "metadata" / "metadata_0.parquet",
-    )
-    np.save(source / "img_emb" / "img_emb_0.npy", vectors.astype(np.float16))
+    urls, vectors = write_clip_release(image_site, model, source)
     home = tmp_path / "home"
     args = ["--home", str(home), "ingest", str(source), "-d", "clipset"]
     ingested = runner.invoke(app, [*args, "--format", "laion-embeddings"])
@@ -189,3 +177,33 @@ def test_clip_candidates_need_published_embeddings(
     assert both.exit_code != 0
     assert "one metadata selector or --clip-model, not both" in both.output
     assert not [path for path, _ in release.site.seen if path.startswith("/img/")]
+
+
+def test_the_web_check_by_clip_uses_the_configured_weights(
+    embedded: tuple[Path, list[str], np.ndarray],
+    image_site: ImageSite,
+    model: Path,
+    tmp_path: Path,
+) -> None:
+    """The web app's "Download and check" with ``candidates=clip``: the same neighbours and
+    proof as the CLI with the server's CLIP weights, and a plain refusal without them."""
+    home, urls, _ = embedded
+    edited = _edit(image_site.photos[sorted(image_site.photos)[4]], tmp_path / "edited.jpg")
+    form = SearchForm(
+        fields={"candidates": "clip", "dataset": "clipset", "q": ""},
+        files=[("edited.jpg", edited.read_bytes())],
+    )
+    settings = Settings(
+        home=home, clip_model_dir=model, web_verify_candidates=CAP,
+        web_verify_clip_per_image=PER_IMAGE,
+    )  # fmt: skip
+    result = WebSearch.open(Services.for_web(settings)).verify(form)
+    assert [(m.query, m.url, m.method) for m in result.matches] == [
+        ("edited.jpg", urls[4], "same_image")
+    ]
+    assert result.candidates is not None
+    assert result.candidates["source"] == "clip"
+    assert result.candidates["picked"] == PER_IMAGE
+    without = WebSearch.open(Services.for_web(Settings(home=home)))
+    with pytest.raises(InputError, match="this server has none configured"):
+        without.verify(form)

@@ -81,7 +81,12 @@
       xhr.addEventListener("error", function () {
         label.textContent = "The upload failed (connection lost). Please try again.";
       });
-      xhr.send(new FormData(form));
+      var data = new FormData(form);
+      // the button pressed says which candidates (its name/value is not in FormData(form))
+      if (event.submitter && event.submitter.name) {
+        data.append(event.submitter.name, event.submitter.value);
+      }
+      xhr.send(data);
     });
   }
 
