@@ -6,15 +6,20 @@ embeddings (Euclidean) and 512-d CLIP embeddings (inner product) - the in-proces
 on each of two raylets on 127.0.0.1, the batch sent to both, hits merged). Queries: PDQ, a
 batch of ``--batch`` hashes (half near-copies of stored ones, half random) at radius 31;
 faces, one face (what a face search asks) within 0.6 of a stored one; CLIP, 8 embeddings,
-their 20 nearest. Answers are checked equal before timing. The overhead ratio is fan-out
+their 20 nearest. And the catalog: ``--shards`` LAION-like source files of
+``--catalog-rows`` rows each, one release, searched through ``SearchService`` by exact URL
+and by caption words (``ingest_lookup``'s queries), in-process vs with the catalog shards
+held on both nodes. Answers are checked equal before timing. The overhead ratio is fan-out
 p50 / in-process p50 (issue target: <= 1.5 at 16 shards).
 
     python bench/fanout_search.py [--shards 16] [--per-shard 50000] [--vectors 5000]
+                                  [--catalog-rows 20000]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -30,15 +35,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 
 from _common import emit, percentiles
+from ingest_lookup import _queries as catalog_queries
+from laion_like import generate
+from traindex.catalog.store import Catalog, Release
+from traindex.config import Settings
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.index.vectors import VectorIndex
+from traindex.ingest.pipeline import ingest
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import (
     FanoutHashes,
     FanoutVectors,
     IndexKind,
     deploy_index,
+    fanout_views,
+    placement_path,
 )
+from traindex.search.queries import Query
+from traindex.search.service import SearchService
 
 RADIUS = 31
 FACE_RADIUS = 0.6
@@ -91,6 +105,44 @@ def _cases(work: Path, args: argparse.Namespace, rng: np.random.Generator) -> di
     }
 
 
+def _catalog(work: Path, args: argparse.Namespace) -> tuple[Settings, Release, dict]:
+    """A LAION-like release of ``--shards`` source files, and URL and caption queries."""
+    data = work / "laion-like"
+    generate(data, args.shards * args.catalog_rows, per_file=args.catalog_rows)
+    settings = Settings(home=work / "home")
+    ingest(settings, data, dataset="laion-like", release="bench", fmt="laion")
+    [(release, _)] = Catalog(settings).select("laion-like")
+    found = catalog_queries(data, 40)
+    return settings, release, {"url": found["url"], "text": found["text"]}
+
+
+def _catalog_calls(
+    settings: Settings, options: RayOptions, queries: dict[str, list[str]]
+) -> dict[str, dict[str, object]]:
+    """Per query kind, the in-process and the fanned-out search, each call the next query;
+    every query's answers checked equal first (caption ties may come in either order)."""
+    local = SearchService(Catalog(settings))
+    fanned = SearchService(Catalog(settings), fanout_views(Catalog(settings), options, 120))
+
+    def ranked(service: SearchService, query: Query) -> tuple[int, list]:
+        answer = service.search(query, limit=20).to_json()
+        return answer["total"], sorted(
+            (m["score"], m["shard"], m["row"]) for m in answer["matches"]
+        )
+
+    calls: dict[str, dict[str, object]] = {}
+    for kind, values in queries.items():
+        asked = [Query(kind, v) for v in values]
+        for query in asked:
+            assert ranked(local, query) == ranked(fanned, query), query
+        mine, theirs = itertools.cycle(asked), itertools.cycle(asked)
+        calls[f"catalog {kind}"] = {
+            "in-process": lambda q=mine: local.search(next(q), limit=20),
+            "fan-out (2 nodes)": lambda q=theirs: fanned.search(next(q), limit=20),
+        }
+    return calls
+
+
 def _same(kind: str, a: Any, b: Any) -> bool:
     if kind == "pdq":
         return a.as_sets() == b.as_sets()
@@ -106,6 +158,7 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=5_000, help="vectors per shard")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--catalog-rows", type=int, default=20_000, help="rows per file")
     args = parser.parse_args()
     import ray
     from ray.cluster_utils import Cluster
@@ -113,6 +166,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     work = Path(tempfile.mkdtemp(prefix="traindex-fanout-"))
     cases = _cases(work, args, rng)
+    settings, release, texts = _catalog(work, args)
     cluster = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 2**27},
@@ -133,6 +187,10 @@ def main() -> None:
             calls = {"in-process": lambda a=ask, i=local: a(i),
                      "fan-out (2 nodes)": lambda a=ask, i=fanned: a(i)}  # fmt: skip
             timings[kind] = _time(calls, args.reps)
+        deploy_index("catalog", release.dir, placement_path(release, "catalog"), options,
+                      label="bench", nodes=nodes)  # fmt: skip
+        for kind, calls in _catalog_calls(settings, options, texts).items():
+            timings[kind] = _time(calls, args.reps * 4)
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -147,7 +205,8 @@ def main() -> None:
     emit(
         "fanout_search",
         f"Fan-out over 2 nodes, {args.shards} shards: PDQ {args.per_shard:,} hashes/shard "
-        f"(batch {args.batch}), faces and CLIP {args.vectors:,} vectors/shard",
+        f"(batch {args.batch}), faces and CLIP {args.vectors:,} vectors/shard, catalog "
+        f"{args.catalog_rows:,} rows/shard",
         rows,
         {**vars(args), "radius": RADIUS, "face_radius": FACE_RADIUS, "clip_k": CLIP_K,
          "timings": timings},

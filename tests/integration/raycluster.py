@@ -139,6 +139,6 @@ def catalog_state(release_dir: Path) -> dict[str, object]:
     for path in sorted(release.keys_dir.rglob("*.npy")):
         state[path.relative_to(release.dir).as_posix()] = np.load(path).tolist()
     # every hit (ties in score come in index order, which segment layout may change)
-    total, hits = TextIndex(release.text_dir).search("dog OR beach OR house", 100_000)
-    state["text"] = (total, sorted((h.shard_id, h.row, round(h.score, 4)) for h in hits))
+    text = TextIndex(release.text_dir).search("dog OR beach OR house", 100_000)
+    state["text"] = (text.total, sorted((h.shard_id, h.row, round(h.score, 4)) for h in text.hits))
     return state

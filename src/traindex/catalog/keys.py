@@ -14,6 +14,7 @@ batch, then sorted once, so memory stays bounded by one field of one shard.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import mmh3
@@ -25,7 +26,7 @@ import pyarrow.compute as pc
 from traindex.catalog.merged_keys import MergedKeys, open_merged
 from traindex.core.distinct import map_distinct
 
-__all__ = ["KEY_FIELDS", "KeyIndex", "KeySpiller", "hash_values"]
+__all__ = ["KEY_FIELDS", "KeyIndex", "KeyRows", "KeySpiller", "hash_values"]
 
 KEY_FIELDS: tuple[str, ...] = (
     "url", "domain", "flickr_photo_id", "flickr_owner", "sha256", "md5",
@@ -89,6 +90,15 @@ class KeySpiller:
             fh.close()
 
 
+@dataclass(frozen=True, slots=True)
+class KeyRows:
+    """The rows found per shard, and the shards not looked at: named (``catalog/<id>``)
+    when a look-up fanned out over a cluster could not reach their holder."""
+
+    found: dict[int, npt.NDArray[np.int64]]
+    not_searched: tuple[str, ...] = ()
+
+
 class KeyIndex:
     """Read side: which rows of which shards hold a key value."""
 
@@ -111,9 +121,7 @@ class KeyIndex:
         self._maps[(field, shard_id)] = arrays
         return arrays
 
-    def rows(
-        self, field: str, value: object, shard_ids: Sequence[int]
-    ) -> dict[int, npt.NDArray[np.int64]]:
+    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows:
         """Shard id -> sorted rows whose ``field`` hashes like ``value`` (may hold collisions),
         in ``shard_ids`` order: from the merged index where the release was compacted, per
         shard for the shards added since."""
@@ -135,4 +143,4 @@ class KeyIndex:
             lo, hi = np.searchsorted(hashes, key, "left"), np.searchsorted(hashes, key, "right")
             if hi > lo:
                 found[sid] = np.asarray(rows[lo:hi])
-        return found
+        return KeyRows(found)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import tantivy
 from traindex.catalog.locations import loc_of, split_loc
 from traindex.errors import InputError
 
-__all__ = ["TextHit", "TextIndex", "asks_any", "fold", "query_terms"]
+__all__ = ["TextHit", "TextHits", "TextIndex", "asks_any", "fold", "query_terms"]
 
 _FIELD = "caption"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -63,6 +63,16 @@ class TextHit:
     shard_id: int
     row: int
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TextHits:
+    """How many captions match, one page of them, and the shards not looked at: named
+    (``catalog/<id>``) when a search fanned out over a cluster could not reach them."""
+
+    total: int
+    hits: list[TextHit]
+    not_searched: tuple[str, ...] = ()
 
 
 def _schema() -> tantivy.Schema:
@@ -107,17 +117,30 @@ class TextIndex:
     def delete_shard(writer: tantivy.IndexWriter, shard_id: int) -> None:
         writer.delete_documents_by_term("shard", shard_id)
 
-    def search(self, query: str, limit: int, offset: int = 0) -> tuple[int, list[TextHit]]:
-        """Total hit count and one page of hits, best BM25 score first.
+    def search(
+        self, query: str, limit: int, offset: int = 0, *, shards: Collection[int] | None = None
+    ) -> TextHits:
+        """Total hit count and one page of hits, best BM25 score first; only captions of
+        ``shards`` when given (a part of the release, as a cluster node holds it).
 
         ``query`` uses Tantivy's syntax: words (all must match), ``a OR b`` (either),
         ``"exact phrase"``, ``-excluded``. A query that does not parse is an ``InputError``.
+        Scores are the release's BM25 scores with or without ``shards`` (the filter adds
+        nothing to them), so the answers of several parts merge into the whole's ranking.
         """
         self.index.reload()
         try:
             parsed = self.index.parse_query(query, [_FIELD], conjunction_by_default=True)
         except ValueError as exc:
             raise InputError(f"cannot parse text query {query!r}: {exc}") from exc
+        if shards is not None:
+            within = tantivy.Query.term_set_query(self.index.schema, "shard", sorted(shards))
+            parsed = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, parsed),
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(within, 0.0)),
+                ]
+            )
         searcher = self.index.searcher()
         result = searcher.search(parsed, limit=limit, offset=offset, count=True)
         addresses = [addr for _, addr in result.hits]
@@ -128,4 +151,4 @@ class TextIndex:
             if loc is not None
         ]
         # tantivy's stubs omit SearchResult.count, which search(count=True) fills
-        return int(result.count or 0), hits  # type: ignore[attr-defined]
+        return TextHits(int(result.count or 0), hits)  # type: ignore[attr-defined]

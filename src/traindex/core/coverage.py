@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 __all__ = [
+    "CATALOG_SIGNAL",
     "SIGNALS",
     "Coverage",
     "CoverageState",
@@ -28,6 +29,9 @@ __all__ = [
 Signal = Literal["sha256", "pdq", "keypoints", "faces", "clip", "iscc"]
 SIGNALS: tuple[Signal, ...] = ("sha256", "pdq", "keypoints", "faces", "clip", "iscc")
 CoverageState = Literal["searched", "partly searched", "not searched"]
+CATALOG_SIGNAL = "catalog"
+"""What URL, domain, Flickr and caption answers compare: the catalog's rows themselves.
+Such an answer carries a coverage only when a fanned-out look-up lost catalog shards."""
 
 
 def _state(covered: int, rows: int) -> CoverageState:

@@ -1,18 +1,21 @@
-"""Search fanned out over a Ray cluster: a release's image index shards (PDQ, keypoints,
-faces, CLIP, near-copy regions) held by actors on many nodes.
+"""Search fanned out over a Ray cluster: a release's index shards (PDQ, keypoints, faces,
+CLIP, near-copy regions, and the catalog's key and caption look-ups) held by actors on
+many nodes.
 
 ``deploy_index`` starts one detached Ray actor per node it is given, each holding (memory-
 mapping) its share of one index's shards, and writes where every shard actually landed
 (the node id each actor reports) to a placement file (``<kind>-placement.json`` in the
 release): later searches read placement from there, never guess it. The ``Fanout*``
 classes are drop-ins for the in-process indexes, one per index interface: ``FanoutHashes``
-(PDQ and region indexes, ``RangeHits``), ``FanoutKeypoints`` (``KeypointHits``) and
-``FanoutVectors`` (faces and exact CLIP, ``VectorHits``). A query batch goes to every
-holder at once, the answers are merged into the in-process index's answer (same order),
-and the shards of a holder that does not answer (its node was lost, it timed out) are
-listed in ``not_searched`` as ``<kind>/<shard>`` (PDQ shards by their bare name), so the
-answer says what it did not cover instead of silently holding fewer matches.
-``fanout_views`` plugs them into the views every search reads (``ImageSearch``,
+(PDQ and region indexes, ``RangeHits``), ``FanoutKeypoints`` (``KeypointHits``),
+``FanoutVectors`` (faces and exact CLIP, ``VectorHits``), ``FanoutKeys`` (URL, domain,
+Flickr and digest look-ups, ``KeyRows``) and ``FanoutCaptions`` (caption words,
+``TextHits``; catalog shards are held as ``catalog.part.CatalogPart``). A query goes to
+every holder at once, the answers are merged into the in-process index's answer, and the
+shards of a holder that does not answer (its node was lost, it timed out) are listed in
+``not_searched`` as ``<kind>/<shard>`` (PDQ shards by their bare name), so the answer says
+what it did not cover instead of silently holding fewer matches. ``fanout_views`` plugs
+them into the views every search reads (``SearchService``, ``ImageSearch``,
 ``FaceSearch``, ``SimilarSearch``, ``NearCopyChecker``); ``search_views`` does so when the
 settings name a cluster.
 
@@ -32,7 +35,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from traindex.catalog.indexes.pdq import open_pdq
+from traindex.catalog.keys import KeyRows
+from traindex.catalog.part import CatalogPart, shard_name
 from traindex.catalog.store import Catalog, Release
+from traindex.catalog.text import TextHits
 from traindex.config import Settings
 from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
@@ -41,11 +47,15 @@ from traindex.index.base import RangeHits, RangeSearcher, as_hash_array
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, connect_ray, import_ray, ray_session
 from traindex.search.views import (
+    CaptionSearcher,
     IndexOpeners,
+    KeyLookup,
     PdqOpener,
     VectorKind,
     ViewCache,
+    open_captions,
     open_keypoint_index,
+    open_keys,
     open_region_index,
     open_vector_index,
 )
@@ -55,8 +65,10 @@ if TYPE_CHECKING:
     from traindex.index.vectors import Metric, VectorHits, VectorIndex, VectorSearcher
 
 __all__ = [
+    "FanoutCaptions",
     "FanoutHashes",
     "FanoutKeypoints",
+    "FanoutKeys",
     "FanoutVectors",
     "Holder",
     "IndexHolder",
@@ -74,7 +86,7 @@ __all__ = [
 
 NAMESPACE = "traindex"
 DEFAULT_TIMEOUT = 30.0
-IndexKind = Literal["pdq", "keypoints", "faces", "clip", "tiles"]
+IndexKind = Literal["pdq", "keypoints", "faces", "clip", "tiles", "catalog"]
 _METRICS: dict[IndexKind, Metric] = {"faces": "l2", "clip": "ip"}
 
 
@@ -95,7 +107,9 @@ class Holder:
 
 def _open_index(
     kind: IndexKind, index_dir: str
-) -> MultiIndexHashIndex | KeypointIndex | VectorIndex:
+) -> MultiIndexHashIndex | KeypointIndex | VectorIndex | CatalogPart:
+    if kind == "catalog":
+        return CatalogPart(index_dir)
     if kind in ("pdq", "tiles"):
         return MultiIndexHashIndex(index_dir)
     if kind == "keypoints":
@@ -107,8 +121,9 @@ def _open_index(
     return VectorIndex.open(index_dir)
 
 
-_CALLS = frozenset({"search", "range_search", "knn"})
-"""The index methods a holder answers (every one: a query batch and a radius or k)."""
+_CALLS = frozenset({"search", "range_search", "knn", "rows", "text_search"})
+"""The index methods a holder answers: an image index's query batch with a radius or k,
+a catalog part's key and caption look-ups."""
 
 
 class IndexHolder:
@@ -120,11 +135,11 @@ class IndexHolder:
     def node_id(self) -> str:
         return str(import_ray().get_runtime_context().get_node_id())
 
-    def call(self, method: str, batch: NDArray[Any], arg: float) -> Any:
-        """The part's answer to ``index.<method>(batch, arg)``."""
+    def call(self, method: str, *args: Any) -> Any:
+        """The part's answer to ``index.<method>(*args)``."""
         if method not in _CALLS:
             raise ValueError(f"an index holder answers {sorted(_CALLS)}, not {method!r}")
-        return getattr(self.index, method)(batch, arg)
+        return getattr(self.index, method)(*args)
 
 
 def placement_path(release: Release, kind: IndexKind = "pdq") -> Path:
@@ -133,7 +148,9 @@ def placement_path(release: Release, kind: IndexKind = "pdq") -> Path:
 
 def index_dir(release: Release, kind: IndexKind) -> Path:
     """Where a release keeps one placeable index (the exact CLIP index only: an IVF-PQ
-    one is a single file, not sharded, and is not placed)."""
+    one is a single file, not sharded, and is not placed; the catalog is the release)."""
+    if kind == "catalog":
+        return release.dir
     # Imported here: these modules need the images extra; the web app imports this one
     from traindex.catalog.indexes.faces import FACE_INDEX_DIR
     from traindex.catalog.indexes.keypoints import KEYPOINT_DIR
@@ -261,14 +278,12 @@ class _Fanout:
             # replaced is the answer's (its last reference going would close it)
             self._stdout = connect_ray(self.ray, address=address)
 
-    def gather(
-        self, method: str, batch: NDArray[Any], arg: float
-    ) -> tuple[list[Any], tuple[str, ...]]:
-        """Every answering holder's ``index.<method>(batch, arg)``, in holder order, and the
+    def gather(self, method: str, *args: Any) -> tuple[list[Any], tuple[str, ...]]:
+        """Every answering holder's ``index.<method>(*args)``, in holder order, and the
         labels of the shards not searched: the other holders' and the unplaced ones. A
         holder that raises (bad input) re-raises here: an error of the query, not a lost
         shard."""
-        asked = [(h, self._ask(h, method, batch, arg)) for h in self.holders]
+        asked = [(h, self._ask(h, method, *args)) for h in self.holders]
         parts: list[Any] = []
         missed = [shard_label(self.kind, shard) for shard in self.unplaced]
         for holder, ref in asked:
@@ -282,7 +297,7 @@ class _Fanout:
                 missed.extend(shard_label(self.kind, shard) for shard in holder.shards)
         return parts, tuple(missed)
 
-    def _ask(self, holder: Holder, method: str, batch: NDArray[Any], arg: float) -> Any:
+    def _ask(self, holder: Holder, method: str, *args: Any) -> Any:
         actor = self._actors.get(holder.actor)
         if actor is None:
             try:
@@ -290,7 +305,7 @@ class _Fanout:
             except ValueError:  # gone (its node was lost): reported as not searched
                 return None
             self._actors[holder.actor] = actor
-        return actor.call.remote(method, batch, arg)
+        return actor.call.remote(method, *args)
 
 
 class FanoutHashes(_Fanout):
@@ -360,12 +375,41 @@ class FanoutVectors(_Fanout):
         return replace(merged, not_searched=missed)
 
 
+class FanoutKeys(_Fanout):
+    """A release's key look-ups (URL, domain, Flickr ids, digests) answered by the holders
+    of its catalog shards; shards wanted but not reached are named in ``not_searched``."""
+
+    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows:
+        parts, missed = self.gather("rows", field, value, list(shard_ids))
+        found = {sid: rows for part in parts for sid, rows in part.found.items()}
+        wanted = {shard_label("catalog", shard_name(sid)) for sid in shard_ids}
+        return KeyRows(
+            {sid: found[sid] for sid in shard_ids if sid in found},
+            tuple(label for label in missed if label in wanted),
+        )
+
+
+class FanoutCaptions(_Fanout):
+    """A release's caption search answered by the holders of its catalog shards: each
+    holder's best ``offset + limit`` hits (release-wide BM25 scores), merged by score."""
+
+    def search(self, query: str, limit: int, offset: int = 0) -> TextHits:
+        parts, missed = self.gather("text_search", query, offset + limit)
+        hits = sorted(
+            (hit for part in parts for hit in part.hits),
+            key=lambda hit: (-hit.score, hit.shard_id, hit.row),
+        )
+        total = sum(part.total for part in parts)
+        return TextHits(total, hits[offset : offset + limit], missed)
+
+
 def fanout_views(
     catalog: Catalog, options: RayOptions, timeout: float = DEFAULT_TIMEOUT
 ) -> ViewCache:
     """Views whose indexes are the fanned-out ones where a release has a placement file
-    for them (``deploy_index``), and the on-disk ones elsewhere: pass to ``ImageSearch``,
-    ``FaceSearch``, ``SimilarSearch`` or ``NearCopyChecker`` as ``views``."""
+    for them (``deploy_index``), and the on-disk ones elsewhere: pass to
+    ``SearchService``, ``ImageSearch``, ``FaceSearch``, ``SimilarSearch`` or
+    ``NearCopyChecker`` as ``views``."""
 
     def placed(release: Release, kind: IndexKind) -> tuple[list[Holder], list[str]] | None:
         path = placement_path(release, kind)
@@ -395,15 +439,27 @@ def fanout_views(
             return open_vector_index(release, kind)
         return FanoutVectors(found[0], options, timeout, kind, found[1])
 
+    def keys(release: Release) -> KeyLookup:
+        found = placed(release, "catalog")
+        if found is None:
+            return open_keys(release)
+        return FanoutKeys(found[0], options, timeout, "catalog", found[1])
+
+    def captions(release: Release) -> CaptionSearcher:
+        found = placed(release, "catalog")
+        if found is None:
+            return open_captions(release)
+        return FanoutCaptions(found[0], options, timeout, "catalog", found[1])
+
     openers = IndexOpeners(
         pdq=hashes("pdq", open_pdq), keypoints=keypoints, vectors=vectors,
-        regions=hashes("tiles", open_region_index),
+        regions=hashes("tiles", open_region_index), keys=keys, captions=captions,
     )  # fmt: skip
     return ViewCache(catalog, openers)
 
 
 def search_views(catalog: Catalog, settings: Settings) -> ViewCache:
-    """The views image search uses under ``settings``: fanned out over the cluster at
+    """The views every search uses under ``settings``: fanned out over the cluster at
     ``search_ray_address`` where a release is placed there, the local disk otherwise (and
     everywhere without an address). The web app, ``search`` and ``report`` all take this."""
     if settings.search_ray_address is None:

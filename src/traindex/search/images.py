@@ -343,13 +343,20 @@ class ImageSearch:
             assert part.coverage is not None  # search() always measures it
             total.coverage = part.coverage.with_index_shards_lost(lost)
 
-    def _same_file(self, view: ReleaseView, queries: list[QueryImage]) -> set[_Key]:
+    def _same_file(
+        self, view: ReleaseView, queries: list[QueryImage]
+    ) -> tuple[set[_Key], set[str]]:
+        """Rows holding each query's bytes, and the catalog shards a fanned-out look-up
+        could not reach."""
         found: set[_Key] = set()
+        missed: set[str] = set()
         for qi, query in enumerate(queries):
             for field_name in ("sha256", IMAGE_SHA256):
-                for sid, rows in view.keys.rows(field_name, query.sha256, view.shard_ids).items():
+                looked = view.keys.rows(field_name, query.sha256, view.shard_ids)
+                missed.update(looked.not_searched)
+                for sid, rows in looked.found.items():
                     found.update((qi, (sid << 40) | int(r)) for r in rows)
-        return found
+        return found, missed
 
     def _same_image(
         self, view: ReleaseView, hashes: list[list[Fingerprint]]
@@ -386,7 +393,7 @@ class ImageSearch:
         hashes: list[list[Fingerprint]],
         points: list[Keypoints | None],
     ) -> tuple[list[Match], set[str]]:
-        same_file = self._same_file(view, queries)
+        same_file, unlooked = self._same_file(view, queries)
         same_image, not_searched = self._same_image(view, hashes)
         index = view.keypoints if self.keypoints else None
         located, unreached = (
@@ -410,7 +417,7 @@ class ImageSearch:
                         located.get((qi, loc)),
                     )
                 )
-        return matches, not_searched | set(unreached)
+        return matches, not_searched | set(unreached) | unlooked
 
     def match_row(
         self,

@@ -23,10 +23,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from traindex.catalog.keys import KeyRows
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import fold, query_terms
+from traindex.core.coverage import CATALOG_SIGNAL, Coverage, ReleaseCoverage
 from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.matches import Match, SearchResult
+from traindex.errors import TraindexError
 from traindex.search.queries import (
     FaceQuery,
     ImagePathsQuery,
@@ -64,6 +67,16 @@ class _Hit:
     shard_id: int
     row: int
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """One release's hits for a metadata query: their total, the first ones, and the
+    catalog shards not reached (``catalog/<id>``)."""
+
+    total: int
+    hits: list[_Hit]
+    not_searched: tuple[str, ...]
 
 
 class SearchService:
@@ -173,22 +186,24 @@ class SearchService:
         resolved = resolve(query)
         views = self.views.select(dataset)
         per_view = [self._hits(view, resolved, limit + offset) for view in views]
-        total = sum(count for count, _ in per_view)
-        merged = [(v, h) for v, (_, hits) in zip(views, per_view, strict=True) for h in hits]
+        total = sum(found.total for found in per_view)
+        merged = [(v, h) for v, found in zip(views, per_view, strict=True) for h in found.hits]
         if resolved.field is None:
             merged.sort(key=lambda vh: -vh[1].score)
         page = merged[offset : offset + limit]
         matches = self._matches(page, resolved)
+        missed = [found.not_searched for found in per_view]
         described: dict[str, Any] = {**resolved.to_json(), "dataset": dataset}
-        described.update(limit=limit, offset=offset, searched=_coverage(views))
-        return SearchResult(query=described, matches=matches, total=total)
+        described.update(limit=limit, offset=offset, searched=_searched(views, missed))
+        return SearchResult(
+            query=described, matches=matches, total=total, coverage=_lost(views, missed)
+        )
 
     def positions(self, view: ReleaseView, query: Query) -> dict[int, list[int]]:
         """Every row of one release matching ``query``, as catalog positions per shard (no
         page limit): how ``fingerprint --download`` fetches only a creator's candidates."""
-        _, hits = self._hits(view, resolve(query), max(view.manifest.rows, 1))
         found: dict[int, list[int]] = defaultdict(list)
-        for hit in hits:
+        for hit in self._every_hit(view, resolve(query)):
             found[hit.shard_id].append(hit.row)
         return dict(found)
 
@@ -198,19 +213,34 @@ class SearchService:
         """Every match of ``query`` in these shards of one release (no page limit): what a
         watch compares when a release gains new shards (``traindex.watch``)."""
         resolved = resolve(query)
-        _, hits = self._hits(view, resolved, max(view.manifest.rows, 1))
+        hits = self._every_hit(view, resolved)
         return self._matches([(view, h) for h in hits if h.shard_id in shard_ids], resolved)
 
-    def _hits(self, view: ReleaseView, resolved: Resolved, want: int) -> tuple[int, list[_Hit]]:
+    def _every_hit(self, view: ReleaseView, resolved: Resolved) -> list[_Hit]:
+        """Every hit in the release; a look-up that could not reach some catalog shards
+        raises (these callers act on the whole list, never on a part taken for it)."""
+        found = self._hits(view, resolved, max(view.manifest.rows, 1))
+        if found.not_searched:
+            shards = ", ".join(found.not_searched)
+            raise TraindexError(
+                f"{view.manifest.name}/{view.manifest.release}: catalog shard(s) {shards} did "
+                f"not answer (their cluster node was lost); place the catalog again with "
+                f"traindex place-index --dataset {view.manifest.name}/{view.manifest.release}"
+            )
+        return found.hits
+
+    def _hits(self, view: ReleaseView, resolved: Resolved, want: int) -> _Found:
         if resolved.field is None:
-            count, text_hits = view.text.search(resolved.query.value, limit=max(want, 1))
+            text = view.text.search(resolved.query.value, limit=max(want, 1))
             known = set(view.shard_ids)
-            return count, [
+            ranked = [
                 _Hit(i, h.shard_id, h.row, h.score)
-                for i, h in enumerate(text_hits)
+                for i, h in enumerate(text.hits)
                 if h.shard_id in known
             ]
-        found = _key_rows(view, resolved)
+            return _Found(text.total, ranked, text.not_searched)
+        keyed = _key_rows(view, resolved)
+        found = keyed.found
         if resolved.host is not None or resolved.prefix is not None:
             found = {sid: self._filtered(view, sid, rows, resolved) for sid, rows in found.items()}
         total = sum(len(rows) for rows in found.values())
@@ -219,7 +249,7 @@ class SearchService:
             if len(hits) >= want:
                 break
             hits.extend(_Hit(0, sid, int(r), 1.0) for r in found[sid][: want - len(hits)])
-        return total, hits
+        return _Found(total, hits, keyed.not_searched)
 
     @staticmethod
     def _filtered(
@@ -256,24 +286,58 @@ class SearchService:
         return [built[p] for p in sorted(built)]
 
 
-def _coverage(views: list[ReleaseView]) -> list[dict[str, Any]]:
-    """The releases (and their row counts) this answer compared: "not found" covers these."""
+def _searched(views: list[ReleaseView], missed: list[tuple[str, ...]]) -> list[dict[str, Any]]:
+    """The releases this answer compared, their rows and the rows compared: "not found"
+    covers those (all rows but the shards a fanned-out look-up did not reach)."""
     return [
-        {"dataset": v.manifest.name, "release": v.manifest.release, "rows": v.manifest.rows}
-        for v in views
+        {
+            "dataset": v.manifest.name,
+            "release": v.manifest.release,
+            "rows": v.manifest.rows,
+            "rows_searched": v.manifest.rows - _rows_of(v, lost),
+        }
+        for v, lost in zip(views, missed, strict=True)
     ]
 
 
-def _key_rows(view: ReleaseView, resolved: Resolved) -> dict[int, npt.NDArray[np.int64]]:
+def _lost(views: list[ReleaseView], missed: list[tuple[str, ...]]) -> Coverage | None:
+    """The coverage of a metadata answer that could not reach some catalog shards (their
+    cluster node was lost); ``None`` when it saw every ingested row, as usual."""
+    if not any(missed):
+        return None
+    releases = tuple(
+        ReleaseCoverage(
+            v.manifest.name,
+            v.manifest.release,
+            v.manifest.rows,
+            covered={CATALOG_SIGNAL: v.manifest.rows - _rows_of(v, lost)},
+            shards=len(v.shard_ids),
+            index_shards_lost=lost,
+        )
+        for v, lost in zip(views, missed, strict=True)
+    )
+    return Coverage((CATALOG_SIGNAL,), releases)
+
+
+def _rows_of(view: ReleaseView, labels: tuple[str, ...]) -> int:
+    """The rows of the catalog shards named ``catalog/<id>``."""
+    ids = {int(label.rpartition("/")[2]) for label in labels}
+    return sum(s.rows for s in view.manifest.sources if s.id in ids)
+
+
+def _key_rows(view: ReleaseView, resolved: Resolved) -> KeyRows:
     """Shard id -> sorted candidate rows; an exact URL is looked up in both schemes."""
     assert resolved.field is not None
     assert resolved.key is not None
     keys = resolved.url_keys if resolved.method == "exact_url" else (resolved.key,)
     found: dict[int, npt.NDArray[np.int64]] = {}
+    missed: set[str] = set()
     for key in keys:
-        for sid, rows in view.keys.rows(resolved.field, key, view.shard_ids).items():
+        looked = view.keys.rows(resolved.field, key, view.shard_ids)
+        missed.update(looked.not_searched)
+        for sid, rows in looked.found.items():
             found[sid] = np.union1d(found[sid], rows) if sid in found else rows
-    return found
+    return KeyRows(found, tuple(sorted(missed)))
 
 
 def _match(

@@ -5,8 +5,8 @@ indexes (PDQ, keypoints, faces, CLIP, near-copy regions) lazily and keeps them;
 ``ViewCache`` hands out one view per release and replaces it when the release changes
 (new shards ingested, new fingerprints, keypoints, faces or regions indexed), so a
 long-running server sees new data without a restart. How the image indexes are opened
-is an ``IndexOpeners``: from this disk by default, or held across a cluster
-(``search.fanout``).
+(and the key and caption look-ups) is an ``IndexOpeners``: from this disk by default,
+or held across a cluster (``search.fanout``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from traindex.catalog.indexes.coverage import DOWNLOAD_STAGE, measure_release
 from traindex.catalog.indexes.pdq import open_pdq
-from traindex.catalog.keys import KeyIndex
+from traindex.catalog.keys import KeyIndex, KeyRows
 from traindex.catalog.manifest import Manifest
 from traindex.catalog.rows import ShardReader
 from traindex.catalog.store import Catalog, Release
-from traindex.catalog.text import TextIndex
+from traindex.catalog.text import TextHits, TextIndex
 from traindex.core.coverage import Coverage, ReleaseCoverage
 from traindex.core.match_evidence import MatchEvidence
 from traindex.core.matches import Match, MatchMethod
@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from traindex.index.vectors import VectorSearcher
 
 __all__ = [
-    "ROW_COLUMNS", "IndexOpeners", "KeypointOpener", "PdqOpener", "ReleaseView", "VectorKind",
-    "VectorOpener", "ViewCache", "coverage_of", "open_keypoint_index", "open_region_index",
+    "ROW_COLUMNS", "CaptionSearcher", "IndexOpeners", "KeyLookup", "KeypointOpener",
+    "PdqOpener", "ReleaseView", "VectorKind", "VectorOpener", "ViewCache", "coverage_of",
+    "open_captions", "open_keypoint_index", "open_keys", "open_region_index",
     "open_vector_index", "row_match",
 ]  # fmt: skip
 
@@ -46,6 +47,28 @@ KeypointOpener = Callable[[Release], "KeypointSearcher | None"]
 """Opens a release's keypoint index, on this disk or held across a cluster, likewise."""
 VectorOpener = Callable[[Release, VectorKind], "VectorSearcher | None"]
 """Opens a release's face index or exact CLIP index, on this disk or across a cluster."""
+
+
+class KeyLookup(Protocol):
+    """Exact-value look-ups of a release (``KeyIndex``, or fanned out over a cluster)."""
+
+    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows: ...
+
+
+class CaptionSearcher(Protocol):
+    """Caption search of a release (``TextIndex``, or fanned out over a cluster)."""
+
+    def search(self, query: str, limit: int, offset: int = 0) -> TextHits: ...
+
+
+def open_keys(release: Release) -> KeyLookup:
+    """The release's key indexes on this disk."""
+    return KeyIndex(release.keys_dir)
+
+
+def open_captions(release: Release) -> CaptionSearcher:
+    """The release's caption index on this disk."""
+    return TextIndex(release.text_dir)
 
 
 def open_keypoint_index(release: Release) -> KeypointSearcher | None:
@@ -75,12 +98,14 @@ def open_region_index(release: Release) -> RangeSearcher | None:
 
 @dataclass(frozen=True, slots=True)
 class IndexOpeners:
-    """How a view opens each image index of a release."""
+    """How a view opens each index of a release."""
 
     pdq: PdqOpener = open_pdq
     keypoints: KeypointOpener = open_keypoint_index
     vectors: VectorOpener = open_vector_index
     regions: PdqOpener = open_region_index
+    keys: Callable[[Release], KeyLookup] = open_keys
+    captions: Callable[[Release], CaptionSearcher] = open_captions
 
 
 ROW_COLUMNS: tuple[str, ...] = (
@@ -115,13 +140,13 @@ class ReleaseView:
         self.stamp = _stamp(release, manifest)
         self.shard_ids = [s.id for s in manifest.sources]
         self.relpaths = {s.id: s.relpath for s in manifest.sources}
-        self.keys = KeyIndex(release.keys_dir)
+        self.keys = self.openers.keys(release)
         self.rows = ShardReader(release)
         self._coverage: dict[tuple[str, ...], ReleaseCoverage] = {}
 
     @cached_property
-    def text(self) -> TextIndex:
-        return TextIndex(self.release.text_dir)
+    def text(self) -> CaptionSearcher:
+        return self.openers.captions(self.release)
 
     @cached_property
     def pdq(self) -> RangeSearcher | None:

@@ -160,6 +160,7 @@ class WebPages:
             "next_offset": offset + size if offset + size < result.total else None,
             "words": query_terms(str(q["value"])),
             "any_words": asks_any(str(q["value"])),
+            "coverage": coverage_rows(result.coverage),
         }
 
     def search_get(self, request: Request) -> HTMLResponse:

@@ -43,7 +43,7 @@ def _brute(shards: list[list[str | None]], value: str) -> dict[int, list[int]]:
 
 def _lookup(keys_dir: Path, value: str, shard_ids: list[int]) -> dict[int, list[int]]:
     found = KeyIndex(keys_dir).rows("url", value, shard_ids)
-    return {sid: rows.tolist() for sid, rows in found.items()}
+    return {sid: rows.tolist() for sid, rows in found.found.items()}
 
 
 values = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "é", "x" * 40])))

@@ -7,39 +7,20 @@ this process); the real cluster is in tests/integration/test_ray_fanout_more.py.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from traindex.index.vectors import Metric, VectorHits, VectorIndex
 from traindex.search.fanout import FanoutVectors, Holder, IndexKind, unplaced_shards
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fakeray import FakeRay, RayError
+
 KINDS: dict[Metric, IndexKind] = {"l2": "faces", "ip": "clip"}
-
-
-class _RayError(Exception):
-    """Stands for ``ray.exceptions.RayError``: a holder that did not answer in time."""
-
-
-class _FakeRay:
-    """The part of the ``ray`` module a fan-out's ``gather`` uses: an answer is its own
-    reference, an exception stored as the answer is raised by ``get``."""
-
-    class exceptions:  # noqa: N801 - the attribute path of ``ray.exceptions``
-        RayError = _RayError
-
-        class RayTaskError(_RayError):
-            def as_instanceof_cause(self) -> Exception:
-                return ValueError("bad query")
-
-    @staticmethod
-    def get(ref: Any, timeout: float) -> Any:
-        if isinstance(ref, Exception):
-            raise ref
-        return ref
 
 
 class _LocalParts(FanoutVectors):
@@ -59,16 +40,16 @@ class _LocalParts(FanoutVectors):
         self.kind = KINDS[index.metric]
         self.unplaced = unplaced
         self.timeout = 1.0
-        self.ray = _FakeRay()
+        self.ray = FakeRay()
         self.parts = {h.actor: index.restrict(h.shards) for h in holders}
         self.gone, self.slow = gone, slow
 
-    def _ask(self, holder: Holder, method: str, batch: NDArray[Any], arg: float) -> Any:
+    def _ask(self, holder: Holder, method: str, *args: Any) -> Any:
         if holder.actor in self.gone:
             return None
         if holder.actor in self.slow:
-            return _RayError("timed out")
-        return getattr(self.parts[holder.actor], method)(batch, arg)
+            return RayError("timed out")
+        return getattr(self.parts[holder.actor], method)(*args)
 
 
 def _index(metric: Metric, seed: int) -> VectorIndex:
@@ -145,8 +126,8 @@ def test_a_holder_error_is_the_query_s_not_a_lost_shard() -> None:
     index = _index("l2", 0)
     fanned = _LocalParts(index, _holders(index, 2))
 
-    def fail(holder: Holder, method: str, batch: NDArray[Any], arg: float) -> Any:
-        return _FakeRay.exceptions.RayTaskError("holder raised")
+    def fail(holder: Holder, method: str, *args: Any) -> Any:
+        return FakeRay.exceptions.RayTaskError("holder raised")
 
     fanned._ask = fail  # type: ignore[method-assign]
     with pytest.raises(ValueError, match="bad query"):

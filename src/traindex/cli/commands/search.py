@@ -83,6 +83,12 @@ def _nothing_found(query: dict[str, Any]) -> str:
         return f"nothing searched for {asked}: no dataset is ingested (traindex ingest PATH)"
     names = ", ".join(f"{r['dataset']}/{r['release']}" for r in searched)
     rows = sum(int(r["rows"]) for r in searched)
+    compared = sum(int(r.get("rows_searched", r["rows"])) for r in searched)
+    if compared < rows:  # catalog shards a fanned-out look-up did not reach: see coverage
+        return (
+            f"nothing found among the rows searched: no row of {names} ({compared:,} of "
+            f"{rows:,} rows searched) matches {asked}"
+        )
     return f"nothing found: no row of {names} ({rows:,} rows searched) matches {asked}"
 
 
@@ -184,9 +190,8 @@ def search_command(
         str | None,
         typer.Option(
             "--ray-address",
-            help="With --image/--images, --face or --similar/--similar-text: search "
-            "releases placed on this Ray cluster (traindex place-index) where their index "
-            "shards are held.",
+            help="Search releases placed on this Ray cluster (traindex place-index) where "
+            "their catalog and index shards are held: every query kind.",
         ),
     ] = None,
     verify_candidates: Annotated[
@@ -225,7 +230,7 @@ def search_command(
     if tsa is not None and not verify_candidates:
         exit_with("--tsa stamps download proofs: use it with --verify-candidates")
     run = services(ctx)
-    if ray_address is not None:  # image, face and similar search read it from the settings
+    if ray_address is not None:  # every search reads it from the settings
         run = run.with_settings(search_ray_address=ray_address)
     if iscc or declaration is not None:
         with user_errors():
