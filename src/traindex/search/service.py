@@ -287,17 +287,20 @@ class SearchService:
 
 
 def _searched(views: list[ReleaseView], missed: list[tuple[str, ...]]) -> list[dict[str, Any]]:
-    """The releases this answer compared, their rows and the rows compared: "not found"
-    covers those (all rows but the shards a fanned-out look-up did not reach)."""
-    return [
-        {
-            "dataset": v.manifest.name,
-            "release": v.manifest.release,
-            "rows": v.manifest.rows,
-            "rows_searched": v.manifest.rows - _rows_of(v, lost),
+    """The releases this answer compared and their rows: "not found" covers those. A
+    release whose catalog shards a fanned-out look-up did not reach also says how many
+    rows were compared (``rows_searched``; the JSON is otherwise as it always was)."""
+    searched: list[dict[str, Any]] = []
+    for view, lost in zip(views, missed, strict=True):
+        entry = {
+            "dataset": view.manifest.name,
+            "release": view.manifest.release,
+            "rows": view.manifest.rows,
         }
-        for v, lost in zip(views, missed, strict=True)
-    ]
+        if lost:
+            entry["rows_searched"] = view.manifest.rows - _rows_of(view, lost)
+        searched.append(entry)
+    return searched
 
 
 def _lost(views: list[ReleaseView], missed: list[tuple[str, ...]]) -> Coverage | None:
