@@ -14,7 +14,8 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,22 @@ def fingerprinted_cc3m(shared_data: Path, home: Path, **options: Any) -> tuple[S
     fingerprint(settings, "cc3m", workers=1, **options)
     [(release, _)] = Catalog(settings).select("cc3m")
     return settings, release
+
+
+LOSS_SEEN_WITHIN = 60.0  # seconds; Ray marks a node dead after missed heartbeats
+
+
+def answer_after_loss(ask: Callable[[], dict[str, Any]], key: str) -> dict[str, Any]:
+    """The first answer (``ask()``) holding ``key``, i.e. seeing a lost node. Actor calls
+    go straight to the actor's worker process, which can outlive its killed raylet for a
+    moment and still answer (a complete, correct answer); the loss must show once that
+    process is gone."""
+    deadline = time.monotonic() + LOSS_SEEN_WITHIN
+    while True:
+        answer = ask()
+        if key in answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
 
 
 def edited_copy(path: Path) -> bytes:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,12 @@ from traindex.search.queries import Query
 from traindex.search.service import SearchService
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, fresh_driver, run_cli, two_nodes
+from raycluster import TwoNodes, answer_after_loss, fresh_driver, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
 
 LAION = "img2dataset/tests/test_files/test_10000.parquet"
-LOSS_SEEN_WITHIN = 60.0  # seconds; Ray marks a node dead after missed heartbeats
 
 
 def _ranked(answer: dict[str, Any]) -> list[tuple[float, str, int]]:
@@ -86,7 +84,7 @@ def test_catalog_look_ups_fan_out_over_two_nodes(
 
     two_nodes.cluster.remove_node(holder, allow_graceful=False)
     lost = f"catalog/{shard_name(second.id)}"
-    gone = _search_after_loss(fanned, Query("url", url))
+    gone = answer_after_loss(lambda: fanned.search(Query("url", url)).to_json(), "coverage")
     assert gone["matches"] == []
     assert gone["coverage"]["state"] == "partly searched"
     assert gone["coverage"]["releases"][0]["index_shards_not_searched"] == [lost]
@@ -106,14 +104,3 @@ def test_catalog_look_ups_fan_out_over_two_nodes(
     again = run_cli([*url_cli, "--ray-address", two_nodes.address], tmp_path,
                     two_nodes.address)  # fmt: skip
     assert json.loads(again) == local_cli
-
-
-def _search_after_loss(search: SearchService, query: Query) -> dict[str, Any]:
-    """The first answer that sees the loss (a killed node's actor process can answer for
-    a moment after its raylet is gone: a complete, correct answer)."""
-    deadline = time.monotonic() + LOSS_SEEN_WITHIN
-    while True:
-        answer = search.search(query).to_json()
-        if "coverage" in answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.5)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,14 +18,13 @@ from traindex.search.fanout import deploy_pdq, fanout_views, placement_path
 from traindex.search.images import ImageSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, edited_copy, run_cli, two_nodes
+from raycluster import TwoNodes, answer_after_loss, edited_copy, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
 
 CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
 PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_images"
-LOSS_SEEN_WITHIN = 60.0  # seconds; Ray marks a node dead after missed heartbeats
 
 
 def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
@@ -70,7 +67,8 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     assert json.loads(fanned_cli) == local_cli
 
     two_nodes.cluster.remove_node(holder, allow_graceful=False)
-    partial = _search_after_loss(search, photos)
+    lost_key = "index_shards_not_searched"
+    partial = answer_after_loss(lambda: search.search(photos).to_json(), lost_key)
     assert partial["index_shards_not_searched"] == ["cc3m/main:shard-000002"]
     assert "index_shards_not_searched" not in local
     assert partial["not_found"] == []  # a file without a match is not claimed absent
@@ -88,15 +86,3 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     again = run_cli([*search_cli, "--ray-address", two_nodes.address], tmp_path,
                     two_nodes.address)  # fmt: skip
     assert json.loads(again) == local_cli
-
-
-def _search_after_loss(search: ImageSearch, photos: list[tuple[str, bytes]]) -> dict[str, Any]:
-    """The first answer that sees the loss. Actor calls go straight to the actor's worker
-    process, which can outlive its killed raylet for a moment and still answer (a complete,
-    correct answer); the loss must show once that process is gone."""
-    deadline = time.monotonic() + LOSS_SEEN_WITHIN
-    while True:
-        answer = search.search(photos).to_json()
-        if "index_shards_not_searched" in answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.5)
