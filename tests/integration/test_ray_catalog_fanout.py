@@ -95,10 +95,10 @@ def test_catalog_look_ups_fan_out_over_two_nodes(
                    two_nodes.address)  # fmt: skip
     assert "nothing found among the rows searched" in said
     assert lost in said
-    assert "traindex place-index --dataset laion/t" in said
+    assert "traindex place-index --dataset laion/t --catalog" in said
 
     # placed again over the nodes still alive, the answer is whole again
-    run_cli(["place-index", "-d", "laion"], tmp_path, two_nodes.address)
+    run_cli(["place-index", "-d", "laion", "--catalog"], tmp_path, two_nodes.address)
     alive = {h["node_id"] for h in json.loads(placement.read_text())["holders"]}
     assert holder.node_id not in alive
     again = run_cli([*url_cli, "--ray-address", two_nodes.address], tmp_path,

@@ -219,7 +219,9 @@ def cover_command(release: ReleaseCoverage, signals: Sequence[str]) -> str:
     if "clip" in signals:
         return f"ingest {release.name} with its published CLIP embeddings (LAION layout)"
     if release.index_shards_lost:  # placing the index again reaches every shard
-        return f"traindex place-index --dataset {release.name}"
+        command = f"traindex place-index --dataset {release.name}"
+        catalog = any(s.startswith(f"{CATALOG_SIGNAL}/") for s in release.index_shards_lost)
+        return command + " --catalog" if catalog else command
     if "iscc" in signals:  # the ISCC stage reads images on disk only (not --download)
         return f"traindex fingerprint --dataset {release.name} --iscc [--images DIR]"
     command = f"traindex fingerprint --dataset {release.name} --download"

@@ -225,7 +225,8 @@ class SearchService:
             raise TraindexError(
                 f"{view.manifest.name}/{view.manifest.release}: catalog shard(s) {shards} did "
                 f"not answer (their cluster node was lost); place the catalog again with "
-                f"traindex place-index --dataset {view.manifest.name}/{view.manifest.release}"
+                f"traindex place-index --dataset {view.manifest.name}/{view.manifest.release} "
+                "--catalog"
             )
         return found.hits
 

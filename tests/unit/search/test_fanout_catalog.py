@@ -202,7 +202,7 @@ def test_the_web_page_and_a_report_say_partly_searched(
         words = client.get("/search", params={"q": "dog", "kind": "text"}).text
     assert "Nothing found among the rows searched" in page
     assert label in page
-    assert "traindex place-index --dataset laion/t" in page
+    assert "traindex place-index --dataset laion/t --catalog" in page
     assert 'id="coverage"' in words
     assert label in words
 

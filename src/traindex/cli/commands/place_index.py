@@ -16,6 +16,7 @@ import typer
 
 from traindex.cli.common import console, services, user_errors
 from traindex.cli.distribution import RayAddressOption
+from traindex.errors import InputError
 from traindex.jobs.ray import RayOptions
 
 __all__ = ["register"]
@@ -25,21 +26,34 @@ def place_index_command(
     ctx: typer.Context,
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="NAME or NAME/RELEASE.")],
     ray_address: RayAddressOption = None,
+    catalog: Annotated[
+        bool,
+        typer.Option(
+            "--catalog",
+            help="Also hold the catalog's shards (URL, domain, Flickr and caption look-ups).",
+        ),
+    ] = False,
 ) -> None:
-    """Spread a release's catalog shards (URL, domain, Flickr and caption look-ups) and
-    each image index it has (PDQ, keypoints, faces, exact CLIP, near-copy regions) over the
-    cluster's nodes (fan-out search)."""
+    """Spread each image index a release has (PDQ, keypoints, faces, exact CLIP, near-copy
+    regions), and with --catalog its catalog shards (URL, domain, Flickr and caption
+    look-ups), over the cluster's nodes (fan-out search)."""
     # Imported here: the indexes need the images extra (faiss), the CLI's start does not
     from traindex.search.fanout import IndexKind, deploy_index, index_dir, placement_path
 
-    kinds: tuple[IndexKind, ...] = ("catalog", "pdq", "keypoints", "faces", "clip", "tiles")
+    images: tuple[IndexKind, ...] = ("pdq", "keypoints", "faces", "clip", "tiles")
+    kinds: tuple[IndexKind, ...] = ("catalog", *images) if catalog else images
     with user_errors():
         for release, manifest in services(ctx).catalog.select(dataset):
             label = f"{manifest.name}/{manifest.release}"
-            for kind in kinds:
+            present = [k for k in kinds if (index_dir(release, k) / "manifest.json").is_file()]
+            if not present:
+                raise InputError(
+                    "nothing to place: no image index (fingerprint it first, or place its "
+                    "catalog with --catalog)",
+                    path=str(release.dir),
+                )
+            for kind in present:
                 folder = index_dir(release, kind)
-                if not (folder / "manifest.json").is_file():
-                    continue  # an index this release does not have (the catalog has one)
                 placement = placement_path(release, kind)
                 options = RayOptions(address=ray_address)
                 holders = deploy_index(kind, folder, placement, options, label=label)
