@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from traindex.catalog.keys import KeyRows
 from traindex.catalog.store import Catalog
 from traindex.catalog.text import fold, query_terms
-from traindex.core.coverage import CATALOG_SIGNAL, Coverage, ReleaseCoverage
+from traindex.core.coverage import CATALOG_SIGNAL, Coverage, ReleaseCoverage, cover_command
 from traindex.core.match_evidence import UrlFormEvidence
 from traindex.core.matches import Match, SearchResult
 from traindex.errors import TraindexError
@@ -220,13 +220,12 @@ class SearchService:
         """Every hit in the release; a look-up that could not reach some catalog shards
         raises (these callers act on the whole list, never on a part taken for it)."""
         found = self._hits(view, resolved, max(view.manifest.rows, 1))
-        if found.not_searched:
-            shards = ", ".join(found.not_searched)
+        lost = _lost([view], [found.not_searched])
+        if lost is not None:
+            [release] = lost.releases
             raise TraindexError(
-                f"{view.manifest.name}/{view.manifest.release}: catalog shard(s) {shards} did "
-                f"not answer (their cluster node was lost); place the catalog again with "
-                f"traindex place-index --dataset {view.manifest.name}/{view.manifest.release} "
-                "--catalog"
+                f"{release.name}: {release.describe(lost.signals)}; to cover the rest: "
+                f"{cover_command(release, lost.signals)}"
             )
         return found.hits
 
