@@ -43,14 +43,8 @@ from traindex.index.binary import MultiIndexHashIndex
 from traindex.index.vectors import VectorIndex
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import (
-    FanoutHashes,
-    FanoutVectors,
-    IndexKind,
-    deploy_index,
-    fanout_views,
-    placement_path,
-)
+from traindex.search.fanout import FanoutHashes, FanoutVectors, fanout_views
+from traindex.search.placement import IndexKind, deploy_index, placement_path
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
 

@@ -17,7 +17,8 @@ from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import deploy_index, fanout_views, placement_path
+from traindex.search.fanout import fanout_views
+from traindex.search.placement import deploy_index, placement_path
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
 

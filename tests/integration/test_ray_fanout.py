@@ -14,8 +14,9 @@ from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import deploy_pdq, fanout_views, placement_path
+from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
+from traindex.search.placement import deploy_pdq, placement_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from raycluster import TwoNodes, answer_after_loss, edited_copy, run_cli, two_nodes

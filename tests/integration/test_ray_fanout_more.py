@@ -24,14 +24,8 @@ from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
 from traindex.nearcopy.check import NearCopyChecker
 from traindex.search.faces import FaceSearch
-from traindex.search.fanout import (
-    NAMESPACE,
-    IndexKind,
-    deploy_index,
-    fanout_views,
-    index_dir,
-    placement_path,
-)
+from traindex.search.fanout import fanout_views
+from traindex.search.placement import NAMESPACE, IndexKind, deploy_index, index_dir, placement_path
 from traindex.search.similar import SimilarSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

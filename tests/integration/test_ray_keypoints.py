@@ -15,8 +15,9 @@ from PIL import Image
 from traindex.catalog.store import Catalog
 from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import NAMESPACE, fanout_views, placement_path
+from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
+from traindex.search.placement import NAMESPACE, placement_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from raycluster import PHOTOS, TwoNodes, fingerprinted_cc3m, run_cli, two_nodes

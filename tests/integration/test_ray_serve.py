@@ -22,8 +22,9 @@ from traindex.config import Settings
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
-from traindex.search.fanout import NAMESPACE, deploy_pdq, fanout_views, placement_path
+from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
+from traindex.search.placement import NAMESPACE, deploy_pdq, placement_path
 from traindex.server.running import serve_in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -26,7 +26,8 @@ from traindex.config import Settings
 from traindex.errors import TraindexError
 from traindex.evidence.build import build_report, runs_from_result
 from traindex.ingest.pipeline import ingest
-from traindex.search.fanout import FanoutCaptions, FanoutKeys, Holder
+from traindex.search.fanout import FanoutCaptions, FanoutKeys
+from traindex.search.placement import Holder
 from traindex.search.queries import Query
 from traindex.search.service import SearchService
 from traindex.search.views import IndexOpeners, ViewCache

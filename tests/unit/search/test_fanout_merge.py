@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from traindex.index.vectors import Metric, VectorHits, VectorIndex
-from traindex.search.fanout import FanoutVectors, Holder, IndexKind, unplaced_shards
+from traindex.search.fanout import FanoutVectors
+from traindex.search.placement import Holder, IndexKind, unplaced_shards
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fakeray import FakeRay, RayError

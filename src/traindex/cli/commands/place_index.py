@@ -2,7 +2,7 @@
 image indexes (PDQ, keypoints, faces, exact CLIP, near-copy regions) on a Ray cluster's
 nodes.
 
-A thin adapter over ``traindex.search.fanout.deploy_index``: per index, one detached actor
+A thin adapter over ``traindex.search.placement.deploy_index``: per index, one detached actor
 per node holds its share of the index shards; where each shard landed is recorded in the
 release's ``<kind>-placement.json`` (``catalog-placement.json``, ``pdq-placement.json`` ...),
 which ``traindex search --ray-address``, ``nearcopy`` and ``serve --ray-address`` then use.
@@ -38,7 +38,7 @@ def place_index_command(
     regions), and with --catalog its catalog shards (URL, domain, Flickr and caption
     look-ups), over the cluster's nodes (fan-out search)."""
     # Imported here: the indexes need the images extra (faiss), the CLI's start does not
-    from traindex.search.fanout import IndexKind, deploy_index, index_dir, placement_path
+    from traindex.search.placement import IndexKind, deploy_index, index_dir, placement_path
 
     images: tuple[IndexKind, ...] = ("pdq", "keypoints", "faces", "clip", "tiles")
     kinds: tuple[IndexKind, ...] = ("catalog", *images) if catalog else images
