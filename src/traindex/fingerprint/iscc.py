@@ -87,13 +87,16 @@ def image_code_body(code: str) -> str:
     unit or a composite ISCC-CODE that contains one. Raises ``InputError`` otherwise."""
     text = code.strip()
     try:
-        units = iscc_core.iscc_decompose(text)
-        decoded = [iscc_core.Code(unit) for unit in units]
+        # a unit's type is decoded lazily: an unknown type raises from .subtype (KeyError)
+        images = [
+            unit
+            for unit in map(iscc_core.Code, iscc_core.iscc_decompose(text))
+            if unit.maintype == iscc_core.MT.CONTENT and unit.subtype == iscc_core.ST_CC.IMAGE
+        ]
     except (ValueError, TypeError, KeyError) as exc:  # binascii.Error is a ValueError
         raise InputError(f"not a valid ISCC code {text[:80]!r}: {exc}") from None
-    for unit in decoded:
-        if unit.maintype == iscc_core.MT.CONTENT and unit.subtype == iscc_core.ST_CC.IMAGE:
-            return str(unit.hash_hex)[: ISCC_BITS // 4]
+    if images:
+        return str(images[0].hash_hex)[: ISCC_BITS // 4]
     raise InputError(f"ISCC {text[:80]!r} has no Image-Code unit (content code of an image)")
 
 

@@ -210,3 +210,10 @@ def test_a_malformed_stage_table_is_named(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist(rows, schema=ISCC_SCHEMA), out)
     with pytest.raises(InputError, match="not 16 hex characters"):
         IsccCodes.read(release)
+
+
+@pytest.mark.parametrize("code", ["EA2A", "ISCC:EA2A"])
+def test_a_code_of_an_unknown_unit_type_is_bad_input(code: str) -> None:
+    """Found by schemathesis: iscc_core decodes a unit's type lazily and raised KeyError."""
+    with pytest.raises(InputError, match="not a valid ISCC code"):
+        image_code_body(code)
