@@ -19,7 +19,7 @@ from traindex.search.images import ImageSearch
 from traindex.search.placement import deploy_pdq, placement_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import TwoNodes, answer_after_loss, edited_copy, run_cli, two_nodes
+from raycluster import TwoNodes, answer_after_loss, edited_copy, fresh_driver, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -31,6 +31,7 @@ PHOTOS = "conceptual-captions/competition/skeleton/conceptual-captions/test_imag
 def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
+    fresh_driver()
     settings = Settings(home=tmp_path)
     ingest(settings, shared_data / CC3M, dataset="cc3m", release="main")
     fingerprint(settings, "cc3m", workers=1)
