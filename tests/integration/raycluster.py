@@ -111,15 +111,18 @@ LOSS_SEEN_WITHIN = 60.0  # seconds; Ray marks a node dead after missed heartbeat
 
 
 def answer_after_loss(ask: Callable[[], dict[str, Any]], key: str) -> dict[str, Any]:
-    """The first answer (``ask()``) holding ``key``, i.e. seeing a lost node. Actor calls
-    go straight to the actor's worker process, which can outlive its killed raylet for a
-    moment and still answer (a complete, correct answer); the loss must show once that
-    process is gone."""
+    """The first answer (``ask()``) holding ``key``, i.e. seeing a lost node, after one
+    that held it already. Actor calls go straight to the actor's worker process, which can
+    outlive its killed raylet for a moment and still answer: an answer asks the index
+    more than once (one look-up per radius), so the first one to see the loss may still
+    hold hits of the lost shards; once two in a row see it, the process is gone."""
     deadline = time.monotonic() + LOSS_SEEN_WITHIN
+    seen = False
     while True:
         answer = ask()
-        if key in answer or time.monotonic() > deadline:
+        if (key in answer and seen) or time.monotonic() > deadline:
             return answer
+        seen = key in answer
         time.sleep(0.5)
 
 
