@@ -7,6 +7,8 @@ The cluster (``raycluster.two_nodes``) is two raylets on 127.0.0.1; tasks pinned
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import threading
 import time
@@ -39,18 +41,13 @@ CC3M = "_generated/img2dataset-1.47.0-output-cc3m-test-images/webdataset"
 URLS = "img2dataset/tests/test_files/test_10000.parquet"
 
 
-def _laion_parts(shared_data: Path, folder: Path, parts: range, copies: int = 1) -> Path:
+def _laion_parts(shared_data: Path, folder: Path, parts: range) -> Path:
     """LAION-layout parquet parts made of real rows (URLs made distinct per part)."""
     table = pq.read_table(shared_data / URLS, columns=["URL", "TEXT"])
     folder.mkdir(parents=True, exist_ok=True)
     for part in parts:
-        tables = [
-            table.set_column(
-                0, "URL", pc.binary_join_element_wise(table["URL"], pa.scalar(f"#{part}.{c}"), "")
-            )
-            for c in range(copies)
-        ]
-        pq.write_table(pa.concat_tables(tables), folder / f"part-{part:05d}.parquet")
+        urls = pc.binary_join_element_wise(table["URL"], pa.scalar(f"#{part}"), "")
+        pq.write_table(table.set_column(0, "URL", urls), folder / f"part-{part:05d}.parquet")
     return folder
 
 
@@ -136,33 +133,61 @@ def test_fingerprint_faces_keypoints_pinned_to_the_second_node_equal_local(
     assert {"fingerprints", "faces", "keypoints"} <= stages
 
 
+def _webdataset(shared_data: Path, folder: Path, shards: dict[str, str]) -> Path:
+    """Real img2dataset webdataset shards (tar + sidecar parquet) under new names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, original in shards.items():
+        for suffix in (".tar", ".parquet"):
+            shutil.copyfile(shared_data / CC3M / f"{original}{suffix}", folder / f"{name}{suffix}")
+    return folder
+
+
 def test_killing_the_worker_node_leaves_the_catalog_and_the_rerun_completes(
     shared_data: Path, two_nodes: TwoNodes, tmp_path: Path
 ) -> None:
-    parts = _laion_parts(shared_data, tmp_path / "parts", range(2), copies=4)
-    release = _ingest(tmp_path / "ray", parts)  # a committed catalog to leave untouched
-    _laion_parts(shared_data, parts, range(2, 5), copies=4)  # new files: the job to kill
+    source = _webdataset(shared_data, tmp_path / "shards", {"00000": "00000", "00001": "00001"})
+    release = _ingest(tmp_path / "ray", source)  # a committed catalog to leave untouched
     before = release.joinpath("manifest.json").read_bytes()
+    # the job to kill reads a shard that is a pipe nobody writes to: its task cannot finish
+    # before the node dies, however fast the machine (the driver never opens a tar)
+    pipe = source / "00002.tar"
+    os.mkfifo(pipe)
     doomed = two_nodes.add_node("doomed")
     failure: list[BaseException] = []
 
     def job() -> None:
         pinned = RayOptions(address=two_nodes.address, resources={"doomed": 1}, max_retries=0)
         try:
-            _ingest(tmp_path / "ray", parts, pinned)
+            _ingest(tmp_path / "ray", source, pinned)
         except BaseException as exc:
             failure.append(exc)
 
     thread = threading.Thread(target=job)
     thread.start()
-    staged = Release(release).tmp_dir / "staged"
+    staged = Release(release).tmp_dir / "staged" / "00002"
     deadline = time.monotonic() + 300
     while not staged.is_dir() and time.monotonic() < deadline:
-        time.sleep(0.05)  # the first task has started on the doomed node
+        time.sleep(0.05)  # the task has started on the doomed node
+    assert staged.is_dir()
     two_nodes.cluster.remove_node(doomed, allow_graceful=False)
     thread.join(timeout=300)
+    assert not thread.is_alive()
     assert [type(e) for e in failure] == [TraindexError]
     assert "failed" in str(failure[0])
     assert release.joinpath("manifest.json").read_bytes() == before
-    _ingest(tmp_path / "ray", parts, RayOptions(address=two_nodes.address))
-    assert catalog_state(release) == catalog_state(_ingest(tmp_path / "local", parts))
+    _release_reader(pipe)
+    _webdataset(shared_data, source, {"00002": "00001"})
+    _ingest(tmp_path / "ray", source, RayOptions(address=two_nodes.address))
+    assert catalog_state(release) == catalog_state(_ingest(tmp_path / "local", source))
+    assert len(Release(release).manifest().sources) == 3
+
+
+def _release_reader(pipe: Path) -> None:
+    """End the pipe: a worker process that outlived its node stops waiting on it."""
+    try:
+        fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader left: the worker died with its node
+        pass
+    else:
+        os.close(fd)
+    pipe.unlink()
