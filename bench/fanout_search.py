@@ -114,15 +114,17 @@ def _catalog_calls(
     settings: Settings, options: RayOptions, queries: dict[str, list[str]]
 ) -> dict[str, dict[str, object]]:
     """Per query kind, the in-process and the fanned-out search, each call the next query;
-    every query's answers checked equal first (caption ties may come in either order)."""
+    every query's answers checked equal first (up to ties at the page's cut)."""
     local = SearchService(Catalog(settings))
     fanned = SearchService(Catalog(settings), fanout_views(Catalog(settings), options, 120))
 
-    def ranked(service: SearchService, query: Query) -> tuple[int, list]:
+    def ranked(service: SearchService, query: Query) -> tuple[int, list, set]:
+        """Total, scores, and the hits above the lowest score: which of the hits tied at
+        the cut make the page is the index's choice (in-process: index order)."""
         answer = service.search(query, limit=20).to_json()
-        return answer["total"], sorted(
-            (m["score"], m["shard"], m["row"]) for m in answer["matches"]
-        )
+        hits = [(m["score"], m["shard"], m["row"]) for m in answer["matches"]]
+        cut = min((score for score, _, _ in hits), default=0.0)
+        return answer["total"], sorted(h[0] for h in hits), {h for h in hits if h[0] > cut}
 
     calls: dict[str, dict[str, object]] = {}
     for kind, values in queries.items():

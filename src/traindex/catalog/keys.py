@@ -121,26 +121,33 @@ class KeyIndex:
         self._maps[(field, shard_id)] = arrays
         return arrays
 
-    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows:
-        """Shard id -> sorted rows whose ``field`` hashes like ``value`` (may hold collisions),
-        in ``shard_ids`` order: from the merged index where the release was compacted, per
-        shard for the shards added since."""
-        key = hash_values([value])[0]
+    def rows(self, field: str, values: Sequence[object], shard_ids: Sequence[int]) -> KeyRows:
+        """Shard id -> sorted rows whose ``field`` hashes like one of ``values`` (may hold
+        collisions), in ``shard_ids`` order: from the merged index where the release was
+        compacted, per shard for the shards added since. Several values are one call so
+        that a look-up fanned out over a cluster is one round trip (a URL in both schemes)."""
+        keys = np.unique(hash_values(list(values)))
         if field not in self._merged:
             self._merged[field] = open_merged(self.keys_dir / field)
         merged = self._merged[field]
-        covered = merged.rows(key, set(shard_ids)) if merged is not None else {}
         found: dict[int, npt.NDArray[np.int64]] = {}
-        for sid in shard_ids:
-            if merged is not None and sid in merged.shards:
-                if sid in covered:
-                    found[sid] = covered[sid]
-                continue
-            arrays = self._arrays(field, sid)
-            if arrays is None:
-                continue
-            hashes, rows = arrays
-            lo, hi = np.searchsorted(hashes, key, "left"), np.searchsorted(hashes, key, "right")
-            if hi > lo:
-                found[sid] = np.asarray(rows[lo:hi])
-        return KeyRows(found)
+        for key in keys:
+            covered = merged.rows(key, set(shard_ids)) if merged is not None else {}
+            for sid in shard_ids:
+                if merged is not None and sid in merged.shards:
+                    rows = covered.get(sid)
+                else:
+                    rows = self._shard_rows(field, sid, key)
+                if rows is not None:
+                    found[sid] = np.union1d(found[sid], rows) if sid in found else rows
+        return KeyRows({sid: found[sid] for sid in shard_ids if sid in found})
+
+    def _shard_rows(
+        self, field: str, shard_id: int, key: np.uint64
+    ) -> npt.NDArray[np.int64] | None:
+        arrays = self._arrays(field, shard_id)
+        if arrays is None:
+            return None
+        hashes, rows = arrays
+        lo, hi = np.searchsorted(hashes, key, "left"), np.searchsorted(hashes, key, "right")
+        return np.asarray(rows[lo:hi]) if hi > lo else None

@@ -45,9 +45,9 @@ class CatalogPart:
         """The part holding only the shards named (``shard_name``)."""
         return CatalogPart(self.release.dir, [int(name) for name in names])
 
-    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows:
+    def rows(self, field: str, values: Sequence[object], shard_ids: Sequence[int]) -> KeyRows:
         """``KeyIndex.rows`` over the wanted shards this part holds."""
-        return self.keys.rows(field, value, [s for s in shard_ids if s in self._held])
+        return self.keys.rows(field, values, [s for s in shard_ids if s in self._held])
 
     def text_search(self, query: str, limit: int) -> TextHits:
         """``TextIndex.search``'s first ``limit`` hits among this part's captions."""

@@ -205,8 +205,8 @@ class FanoutKeys(_Fanout):
     """A release's key look-ups (URL, domain, Flickr ids, digests) answered by the holders
     of its catalog shards; shards wanted but not reached are named in ``not_searched``."""
 
-    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows:
-        parts, missed = self.gather("rows", field, value, list(shard_ids))
+    def rows(self, field: str, values: Sequence[object], shard_ids: Sequence[int]) -> KeyRows:
+        parts, missed = self.gather("rows", field, list(values), list(shard_ids))
         found = {sid: rows for part in parts for sid, rows in part.found.items()}
         wanted = {shard_label("catalog", shard_name(sid)) for sid in shard_ids}
         return KeyRows(

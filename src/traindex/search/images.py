@@ -352,7 +352,7 @@ class ImageSearch:
         missed: set[str] = set()
         for qi, query in enumerate(queries):
             for field_name in ("sha256", IMAGE_SHA256):
-                looked = view.keys.rows(field_name, query.sha256, view.shard_ids)
+                looked = view.keys.rows(field_name, [query.sha256], view.shard_ids)
                 missed.update(looked.not_searched)
                 for sid, rows in looked.found.items():
                     found.update((qi, (sid << 40) | int(r)) for r in rows)

@@ -333,14 +333,7 @@ def _key_rows(view: ReleaseView, resolved: Resolved) -> KeyRows:
     assert resolved.field is not None
     assert resolved.key is not None
     keys = resolved.url_keys if resolved.method == "exact_url" else (resolved.key,)
-    found: dict[int, npt.NDArray[np.int64]] = {}
-    missed: set[str] = set()
-    for key in keys:
-        looked = view.keys.rows(resolved.field, key, view.shard_ids)
-        missed.update(looked.not_searched)
-        for sid, rows in looked.found.items():
-            found[sid] = np.union1d(found[sid], rows) if sid in found else rows
-    return KeyRows(found, tuple(sorted(missed)))
+    return view.keys.rows(resolved.field, keys, view.shard_ids)
 
 
 def _match(

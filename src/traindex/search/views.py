@@ -52,7 +52,7 @@ VectorOpener = Callable[[Release, VectorKind], "VectorSearcher | None"]
 class KeyLookup(Protocol):
     """Exact-value look-ups of a release (``KeyIndex``, or fanned out over a cluster)."""
 
-    def rows(self, field: str, value: object, shard_ids: Sequence[int]) -> KeyRows: ...
+    def rows(self, field: str, values: Sequence[object], shard_ids: Sequence[int]) -> KeyRows: ...
 
 
 class CaptionSearcher(Protocol):

@@ -33,16 +33,16 @@ def _write_shards(keys_dir: Path, work: Path, shards: list[list[str | None]]) ->
         spiller.finish(keys_dir, sid)
 
 
-def _brute(shards: list[list[str | None]], value: str) -> dict[int, list[int]]:
+def _brute(shards: list[list[str | None]], *wanted: str) -> dict[int, list[int]]:
     found = {
-        sid: [row for row, v in enumerate(values) if v == value]
+        sid: [row for row, v in enumerate(values) if v in wanted]
         for sid, values in enumerate(shards)
     }
     return {sid: rows for sid, rows in found.items() if rows}
 
 
-def _lookup(keys_dir: Path, value: str, shard_ids: list[int]) -> dict[int, list[int]]:
-    found = KeyIndex(keys_dir).rows("url", value, shard_ids)
+def _lookup(keys_dir: Path, values: list[str], shard_ids: list[int]) -> dict[int, list[int]]:
+    found = KeyIndex(keys_dir).rows("url", values, shard_ids)
     return {sid: rows.tolist() for sid, rows in found.found.items()}
 
 
@@ -60,10 +60,13 @@ def test_partly_compacted_lookups_equal_brute_force(
     ids = list(range(len(shards)))
     compact_keys(keys_dir, ids[:compacted])  # shards after these are probed one by one
     for value in ("a", "b", "c", "d", "é", "x" * 40, "missing"):
-        assert _lookup(keys_dir, value, ids) == _brute(shards, value)
-        assert _lookup(keys_dir, value, ids[1:]) == {
+        assert _lookup(keys_dir, [value], ids) == _brute(shards, value)
+        assert _lookup(keys_dir, [value], ids[1:]) == {
             s: r for s, r in _brute(shards, value).items() if s != 0
         }
+    # several values in one look-up (a URL in both schemes): the union, rows sorted
+    for pair in (["a", "b"], ["c", "missing"], ["é", "é"]):
+        assert _lookup(keys_dir, pair, ids) == _brute(shards, *pair)
 
 
 def test_recompaction_covers_new_shards_and_removes_old_arrays(tmp_path: Path) -> None:
@@ -81,7 +84,7 @@ def test_recompaction_covers_new_shards_and_removes_old_arrays(tmp_path: Path) -
         "merged-2.loc.npy",
     ]
     for value in ("v0", "v7", "v49"):
-        assert _lookup(keys_dir, value, [0, 1, 2, 3]) == _brute(shards, value)
+        assert _lookup(keys_dir, [value], [0, 1, 2, 3]) == _brute(shards, value)
 
 
 @pytest.mark.shared
