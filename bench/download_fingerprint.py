@@ -10,8 +10,8 @@ clip-retrieval samples, cycled) on ``--origins`` ports; the same URL list is fet
   (never a project dependency: its pins, e.g. opencv<5 and pandas<3, do not fit),
 
 with the same processes x concurrency, in one run. Peak RSS is the sum over the process
-tree, polled every 50 ms. Candidate verification has its own bench
-(``bench/candidate_verify.py``).
+tree, polled every 50 ms; CPU per image from the children's rusage. Candidate verification
+has its own bench (``bench/candidate_verify.py``).
 
     python bench/download_fingerprint.py [--images 2000] [--origins 20]
         [--img2dataset /tmp/venv/bin/img2dataset]
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -83,8 +84,11 @@ def _serve(ports: Any, origins: int, ready: Any) -> None:
     threading.Event().wait()
 
 
-def _measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB of the process tree) of one command."""
+def _measure(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB of the process tree, CPU seconds of the tree) of one
+    command. CPU comes from the children's rusage: every process of both tools is waited
+    for by its parent, so it counts; it is the figure other load on the machine moves least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -97,11 +101,19 @@ def _measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
             pass
         time.sleep(0.05)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(
             f"{command[0]} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
         )
-    return seconds, peak / 1e6
+    return seconds, peak / 1e6, cpu
+
+
+def _row(tool: str, done: int, measured: tuple[float, float, float]) -> dict[str, Any]:
+    seconds, rss, cpu = measured
+    return {"tool": tool, "images": done, "seconds": seconds, "images_per_s": done / seconds,
+            "peak_rss_mb": rss, "cpu_ms_per_image": 1000 * cpu / max(1, done)}  # fmt: skip
 
 
 def _urls(ports: list[int], count: int) -> list[str]:
@@ -129,13 +141,12 @@ def run_traindex(urls: list[str], work: Path, processes: int, threads: int) -> d
         sys.executable, "-c", "from traindex.cli.main import app; app()", "--home", str(home),
         "fingerprint", "-d", "bench", "--download", "--workers", str(processes),
     ]  # fmt: skip
-    seconds, rss = _measure(command, env)
+    measured = _measure(command, env)
     done = sum(
         pq.ParquetFile(p).metadata.num_rows
         for p in (home / "datasets/bench/main/fingerprints").glob("*.parquet")
     )
-    return {"tool": "traindex --download (+SHA-256, PDQ)", "images": done, "seconds": seconds,
-            "images_per_s": done / seconds, "peak_rss_mb": rss}  # fmt: skip
+    return _row("traindex --download (+SHA-256, PDQ)", done, measured)
 
 
 def run_img2dataset(
@@ -150,10 +161,9 @@ def run_img2dataset(
         "--enable_wandb", "False", "--retries", "0", "--timeout", "10",
     ]  # fmt: skip
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    seconds, rss = _measure(command, env)
+    measured = _measure(command, env)
     done = len(list(out.rglob("*.jpg")))
-    return {"tool": "img2dataset 1.47 (files, no resize)", "images": done, "seconds": seconds,
-            "images_per_s": done / seconds, "peak_rss_mb": rss}  # fmt: skip
+    return _row("img2dataset 1.47 (files, no resize)", done, measured)
 
 
 def main() -> None:
