@@ -22,6 +22,7 @@ from traindex.config import Settings
 from traindex.registry.errors import ClaimRejected, VerificationFailedError
 from traindex.registry.models import Selector
 from traindex.registry.service import RegistryService
+from traindex.signals import fetch
 
 
 @dataclass
@@ -30,12 +31,14 @@ class Published:
 
     files: dict[tuple[str, str], str] = field(default_factory=dict)
     txt: dict[str, str] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _handler(published: Published) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             host = (self.headers.get("Host") or "").split(":")[0]
+            published.requests.append((host, self.path))
             body = published.files.get((host, self.path))
             self.send_response(404 if body is None else 200)
             self.end_headers()
@@ -201,4 +204,39 @@ def test_private_addresses_are_refused_by_default(settings: Settings) -> None:
     service.verification_instructions(owner, claim.id)
     with pytest.raises(VerificationFailedError, match="refused: IP-literal host"):
         service.verify(owner, claim.id)
+    service.close()
+
+
+def test_a_domain_that_rebinds_to_loopback_is_fetched_only_where_the_policy_approved(
+    settings: Settings, internet: tuple[Published, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the owner's domain answers a public address when the address policy
+    asks, then loopback. The request must go to the approved address (and fail there,
+    no route in a sandbox), never to this machine's server, which holds a valid token."""
+    published, http_port, _ = internet
+    answers: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        answers.append(host)
+        return ["8.8.8.8"] if len(answers) == 1 else ["127.0.0.1"]
+
+    monkeypatch.setattr(fetch, "system_resolver", rebinding)
+    strict = Settings(
+        home=settings.home,
+        registry_verify_scheme="http",
+        registry_verify_port=http_port,
+        registry_dns_nameserver="127.0.0.1",
+        registry_dns_port=9,
+        registry_verify_timeout=0.5,
+    )
+    service = RegistryService.open(strict)
+    owner, _ = service.register_owner("rebinder")
+    claim = service.add_claim(owner, Selector("domain", "rebind.example"))
+    steps = service.verification_instructions(owner, claim.id)
+    published.files[("rebind.example", "/.well-known/traindex-verification.txt")] = steps.token
+    published.requests.clear()
+    with pytest.raises(VerificationFailedError, match="could not be fetched"):
+        service.verify(owner, claim.id)
+    assert answers == ["rebind.example"]  # resolved once, by the policy
+    assert published.requests == []  # nothing reached the loopback server
     service.close()

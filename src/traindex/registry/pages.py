@@ -38,7 +38,7 @@ from traindex.core.urls import UrlError, url_parts
 from traindex.registry.errors import ClaimRejected
 from traindex.registry.models import Selector
 from traindex.registry.selectors import flickr_key, url_key
-from traindex.signals.fetch import Fetcher
+from traindex.registry.verify import proof_fetcher
 from traindex.signals.fetched import FetchResult
 
 __all__ = ["PageOutcome", "PageProver", "Scope", "proof_scope"]
@@ -152,18 +152,8 @@ class PageProver:
         return PageOutcome(False, True, f"{final} does not show the code{cut}", page)
 
     async def _fetch(self, page: str) -> FetchResult:
-        settings, resolver = self.settings, None
-        connect = settings.registry_verify_connect_host
-        if connect:
-            # The operator's override (tests): every host is reached at that address.
-            settings = settings.model_copy(update={"signals_allow_loopback": True})
-
-            async def resolver(host: str, port: int) -> list[str]:
-                del host, port
-                return [connect]
-
-        async with Fetcher(settings, resolver=resolver) as fetcher:
-            return await fetcher.fetch(self._target(page), settings.registry_proof_max_bytes)
+        async with proof_fetcher(self.settings) as fetcher:
+            return await fetcher.fetch(self._target(page), self.settings.registry_proof_max_bytes)
 
     def _target(self, page: str) -> str:
         """Where to send the request: the configured scheme and port, if any."""

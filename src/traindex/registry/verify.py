@@ -6,6 +6,11 @@ record at ``_traindex-verification.DOMAIN`` equal to ``traindex-verification=<to
 Scheme, port, the address to connect to (like ``curl --resolve``) and the DNS server are
 settings, so tests run both proofs against real servers on 127.0.0.1. Bodies are read up
 to 64 KiB; redirects are not followed (the proof must come from the domain itself).
+
+The HTTP proof goes through the signal checker's ``Fetcher``: the owner names the domain,
+so the address policy applies, and the connection goes to the very address the policy
+approved (a DNS answer that changes between the check and the connect, rebinding, cannot
+point the request into the operator's network).
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from dataclasses import dataclass
 
 import dns.exception
 import dns.resolver
-import httpx
 
 from traindex.config import Settings
-from traindex.signals.policy import AddressPolicy, UrlRefusedError
+from traindex.signals.fetch import Fetcher
+from traindex.signals.fetched import FailureKind, FetchResult
 
-__all__ = ["DNS_PREFIX", "WELL_KNOWN", "ProofResult", "Verifier"]
+__all__ = ["DNS_PREFIX", "WELL_KNOWN", "ProofResult", "Verifier", "proof_fetcher"]
 
 WELL_KNOWN = "/.well-known/traindex-verification.txt"
 DNS_PREFIX = "_traindex-verification."
@@ -58,46 +63,27 @@ class Verifier:
 
     def _http(self, domain: str, token: str) -> str | None:
         url = self.http_url(domain)
-        target, headers = url, {}
-        connect = self.settings.registry_verify_connect_host
-        if connect:
-            target = url.replace(f"://{domain}", f"://{connect}", 1)
-            headers["Host"] = domain
-        # A configured connect host is the operator's choice; the owner's domain is not.
-        refused = None if connect else self._refused(target)
-        if refused is not None:
-            return f"{url} refused: {refused}"
-        try:
-            with (
-                httpx.Client(timeout=self.settings.registry_verify_timeout) as client,
-                client.stream("GET", target, headers=headers) as response,
-            ):
-                if not 200 <= response.status_code < 300:
-                    return f"{url} answered HTTP {response.status_code}"
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) >= _MAX_BODY:
-                        break
-        except httpx.HTTPError as exc:
-            return f"{url} could not be fetched ({type(exc).__name__}: {exc})"
-        lines = {line.strip() for line in body[:_MAX_BODY].decode("utf-8", "replace").splitlines()}
+        fetched = asyncio.run(self._fetch(url))
+        if fetched.failure is FailureKind.REFUSED:
+            return f"{url} refused: {fetched.error}"
+        if fetched.error is not None:
+            return f"{url} could not be fetched ({fetched.error})"
+        if fetched.status is None or not 200 <= fetched.status < 300:
+            return f"{url} answered HTTP {fetched.status}"
+        lines = {line.strip() for line in fetched.body.decode("utf-8", "replace").splitlines()}
         if token in lines or f"traindex-verification={token}" in lines:
             return None
         return f"{url} does not list the token"
 
-    def _refused(self, target: str) -> str | None:
-        """The signal fetcher's address policy: owners name the domain, so without it a
-        verification request could reach the operator's own network (SSRF)."""
-        policy = AddressPolicy(
-            refuse_private=self.settings.signals_refuse_private_addresses,
-            allow_loopback=self.settings.signals_allow_loopback,
-        )
-        try:
-            asyncio.run(policy.check(target))
-        except UrlRefusedError as exc:
-            return str(exc)
-        return None
+    async def _fetch(self, url: str) -> FetchResult:
+        wait = self.settings.registry_verify_timeout
+        timeouts = {
+            "signals_connect_timeout": wait,
+            "signals_read_timeout": wait,
+            "signals_total_timeout": wait,
+        }
+        async with proof_fetcher(self.settings.model_copy(update=timeouts)) as fetcher:
+            return await fetcher.fetch(url, _MAX_BODY, follow_redirects=False)
 
     def _dns(self, domain: str, token: str) -> str | None:
         name = DNS_PREFIX + domain
@@ -116,3 +102,19 @@ class Verifier:
             if b"".join(record.strings).strip() == wanted:
                 return None
         return f"TXT records at {name} do not hold the token"
+
+
+def proof_fetcher(settings: Settings) -> Fetcher:
+    """The fetcher of ownership proofs. With ``registry_verify_connect_host`` (the
+    operator's override, like ``curl --resolve``; tests) every host is reached at that
+    address, which the operator chose, so loopback is allowed for it; otherwise the
+    signal checker's address policy decides."""
+    connect = settings.registry_verify_connect_host
+    if not connect:
+        return Fetcher(settings)
+
+    async def resolver(host: str, port: int) -> list[str]:
+        del host, port
+        return [connect]
+
+    return Fetcher(settings.model_copy(update={"signals_allow_loopback": True}), resolver=resolver)

@@ -105,12 +105,16 @@ class Fetcher:
         limit = self.settings.signals_max_site_file_bytes
         return await self.cache.get(origin, path, lambda: self.fetch(origin + path, limit))
 
-    async def fetch(self, raw_url: str, max_bytes: int | None = None) -> FetchResult:
-        """GET ``raw_url`` within every limit; never raises for remote failures."""
+    async def fetch(
+        self, raw_url: str, max_bytes: int | None = None, *, follow_redirects: bool = True
+    ) -> FetchResult:
+        """GET ``raw_url`` within every limit; never raises for remote failures. Without
+        ``follow_redirects`` a redirect is the answer (a proof must come from the URL
+        itself)."""
         limit = max_bytes if max_bytes is not None else self.settings.signals_max_body_bytes
-        return await self._follow(raw_url, limit)
+        return await self._follow(raw_url, limit, follow_redirects)
 
-    async def _follow(self, raw_url: str, limit: int) -> FetchResult:
+    async def _follow(self, raw_url: str, limit: int, follow: bool) -> FetchResult:
         seen: list[str] = []
         current = raw_url
         for _hop in range(self.settings.signals_max_redirects + 1):
@@ -119,7 +123,7 @@ class Fetcher:
             except UrlRefusedError as exc:
                 return _failed(raw_url, str(exc), FailureKind.REFUSED, current, tuple(seen))
             result = await self._get_once(url, limit)
-            if result.error is not None or result.status not in _REDIRECTS:
+            if not follow or result.error is not None or result.status not in _REDIRECTS:
                 return _with_origin(result, raw_url, tuple(seen))
             location = next((v for k, v in result.headers if k.lower() == "location"), None)
             if location is None:

@@ -58,10 +58,18 @@ def place_index_command(
                 options = RayOptions(address=ray_address)
                 holders = deploy_index(kind, folder, placement, options, label=label)
                 for holder in holders:
+                    held = _shard_list(holder.shards)
                     console.print(
-                        f"{label} {kind}: {', '.join(holder.shards)} on node {holder.node_id[:12]}",
-                        highlight=False,
+                        f"{label} {kind}: {held} on node {holder.node_id[:12]}", highlight=False
                     )
+
+
+def _shard_list(shards: list[str], shown: int = 6) -> str:
+    """The shards a holder took; a long list (a LAION release has ~1,000 catalog shards)
+    as its count and a few names: the placement file records every one."""
+    if len(shards) <= shown:
+        return ", ".join(shards)
+    return f"{len(shards)} shards ({', '.join(shards[:3])}, ..., {shards[-1]})"
 
 
 def register(app: typer.Typer) -> None:
