@@ -115,7 +115,7 @@ def chosen_shards(directory: object, have: Sequence[str], wanted: Sequence[str])
     return [i for i, name in enumerate(have) if name in set(wanted)]
 
 
-class ShardedBase:
+class ShardedBase(ABC):
     """``restrict`` for an index that keeps its shards in ``_shards``, in the order of
     ``shard_names`` (the keypoint and vector indexes): a :class:`ShardedIndex`."""
 
@@ -123,8 +123,9 @@ class ShardedBase:
     _shards: list[Any]
 
     @property
+    @abstractmethod
     def shard_names(self) -> list[str]:
-        raise NotImplementedError
+        """The names of the shards in ``_shards``, in that order."""
 
     def restrict(self, names: Sequence[str]) -> Self:
         """A read-only view searching only the named shards (one holder's part of a
