@@ -137,7 +137,8 @@ class ImageDownloader:
         refused = await self._robots(url)
         if refused is not None:
             return refused
-        await self.rate.wait(httpx.URL(url).netloc.decode("ascii"))
+        # parsed already by the robots.txt look-up (the policy caches it): no second parse
+        await self.rate.wait(self.fetcher.policy.parse(url).netloc.decode("ascii"))
         fetched = await self.fetcher.fetch(url, self.settings.download_max_bytes)
         return await self._judge(url, fetched)
 
