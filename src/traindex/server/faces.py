@@ -20,10 +20,10 @@ from starlette.responses import Response
 
 from traindex.bootstrap import Services
 from traindex.errors import InputError, RateLimitedError, TraindexError
+from traindex.search.face_guard import FaceSearchGuard
 from traindex.search.faces import FaceSearchResult
 from traindex.search.queries import FaceQuery
 from traindex.server.context import PerThread
-from traindex.server.face_guard import FaceSearchGuard
 from traindex.server.pages import form_context
 from traindex.server.present import build_groups
 from traindex.server.rendering import Renderer

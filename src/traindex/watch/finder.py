@@ -20,10 +20,10 @@ from pathlib import Path
 
 from traindex.core.matches import Match
 from traindex.errors import InputError
+from traindex.search.face_guard import FaceAudit
 from traindex.search.queries import FaceQuery, ImagePathsQuery
 from traindex.search.service import SearchService
 from traindex.search.views import ReleaseView
-from traindex.server.face_guard import FaceAudit
 from traindex.watch.model import KEY_KINDS, Watch, portfolio
 
 __all__ = ["WatchFinder", "check_face"]

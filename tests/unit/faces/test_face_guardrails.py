@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from traindex.cli.main import app as cli
 from traindex.config import Settings
 from traindex.errors import RateLimitedError
+from traindex.search.face_guard import FaceAudit, RateLimiter
 from traindex.server.app import create_app
-from traindex.server.face_guard import FaceAudit, RateLimiter
 
 pytestmark = pytest.mark.shared
 

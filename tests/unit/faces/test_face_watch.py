@@ -15,8 +15,8 @@ from traindex.fingerprint.faces import FaceOptions
 from traindex.ingest.pipeline import ingest
 from traindex.jobs.fingerprint import fingerprint
 from traindex.registry.service import RegistryService
+from traindex.search.face_guard import FaceAudit
 from traindex.server.app import create_app
-from traindex.server.face_guard import FaceAudit
 from traindex.watch.service import WatchService
 
 from .conftest import photo_bytes, write_gallery

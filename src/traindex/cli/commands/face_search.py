@@ -18,8 +18,8 @@ from traindex.cli.coverage import print_coverage
 from traindex.cli.extras import needs
 from traindex.core.match_evidence import FaceEvidence
 from traindex.errors import InputError
+from traindex.search.face_guard import FaceAudit
 from traindex.search.queries import FaceQuery
-from traindex.server.face_guard import FaceAudit
 
 if TYPE_CHECKING:
     from traindex.search.faces import FaceSearchResult

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from traindex.bootstrap import Services
 from traindex.errors import InputError, RateLimitedError
+from traindex.search.face_guard import FaceSearchDisabledError, FaceSearchGuard
 from traindex.search.faces import FaceQueryError, FaceSearchResult
 from traindex.search.queries import FaceQuery
-from traindex.server.face_guard import FaceSearchDisabledError, FaceSearchGuard
 
 __all__ = ["router"]
 
