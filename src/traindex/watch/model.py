@@ -10,10 +10,10 @@ search), so each run reads the files again.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 from urllib.parse import urlencode
 
 from traindex.core.coverage import ReleaseCoverage
@@ -25,11 +25,13 @@ __all__ = [
     "KEY_KINDS",
     "WATCH_KINDS",
     "Alert",
+    "Contacts",
     "Gap",
     "Watch",
     "WatchKind",
     "new_watch",
     "portfolio",
+    "with_contacts",
 ]
 
 WatchKind = Literal["images", "domain", "url_prefix", "flickr_user", "text", "face"]
@@ -123,10 +125,37 @@ def new_watch(
         if not photo.is_file():
             raise InputError("not a file", path=value)
         value = str(photo.resolve())
-    if email is not None and "@" not in email.strip(" <>"):
-        raise InputError(f"{email!r} is not an e-mail address")
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    return Watch(secrets.token_hex(6), kind, value, when, owner_id, email or None, webhook or None)
+    watch = Watch(secrets.token_hex(6), kind, value, when)
+    return with_contacts(watch, Contacts(owner_id=owner_id, email=email, webhook=webhook))
+
+
+class Contacts(TypedDict, total=False):
+    """Who a watch tells; a key left out stays as it was, ``None`` or empty means none."""
+
+    owner_id: str | None
+    email: str | None
+    webhook: str | None
+
+
+def with_contacts(watch: Watch, contacts: Contacts) -> Watch:
+    """``watch`` telling whom ``contacts`` name. Its search, id and history stay: alerts
+    already found are not found again, and each reaches each channel (e-mail, webhook)
+    once: a new address gets what is found from now on, a newly added channel also what
+    it has not had yet."""
+    email = contacts.get("email")
+    if email and "@" not in email.strip(" <>"):
+        raise InputError(f"{email!r} is not an e-mail address")
+
+    def given(key: Literal["owner_id", "email", "webhook"], now: str | None) -> str | None:
+        return (contacts[key] or None) if key in contacts else now
+
+    return replace(
+        watch,
+        owner_id=given("owner_id", watch.owner_id),
+        email=given("email", watch.email),
+        webhook=given("webhook", watch.webhook),
+    )
 
 
 @dataclass(frozen=True, slots=True)

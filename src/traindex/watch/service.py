@@ -10,7 +10,7 @@ from traindex.catalog.store import Catalog
 from traindex.config import Settings
 from traindex.search.service import SearchService
 from traindex.watch.finder import check_face
-from traindex.watch.model import Watch, WatchKind, new_watch
+from traindex.watch.model import Contacts, Watch, WatchKind, new_watch, with_contacts
 from traindex.watch.notify import Notifier, Sent
 from traindex.watch.runner import RunReport, WatchRunner
 from traindex.watch.store import WatchStore
@@ -48,6 +48,11 @@ class WatchService:
             check_face(self._search(), Path(watch.value))
         self.store.add(watch)
         return watch
+
+    def edit(self, watch_id: str, contacts: Contacts) -> Watch:
+        """Change who a watch tells, keeping its search and everything it found
+        (``model.with_contacts`` says what is sent where)."""
+        return self.store.update(watch_id, lambda watch: with_contacts(watch, contacts))
 
     def run(self, *, dataset: str | None = None, watch_ids: Sequence[str] | None = None) -> Outcome:
         """Run watches over the rows they have not compared, then notify what is new."""

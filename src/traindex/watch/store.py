@@ -20,7 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +102,14 @@ class WatchStore:
     def add(self, watch: Watch) -> None:
         with self.lock():
             self._save([*self.watches(), watch])
+
+    def update(self, watch_id: str, change: Callable[[Watch], Watch]) -> Watch:
+        """Replace a watch by ``change(watch)`` (same id), under the lock: its alerts, gaps
+        and scan ledger stay as they are."""
+        with self.lock():
+            changed = change(self.get(watch_id))
+            self._save([changed if w.id == watch_id else w for w in self.watches()])
+        return changed
 
     def remove(self, watch_id: str) -> Watch:
         """Forget a watch and everything it found."""

@@ -22,7 +22,9 @@ from tests.conftest import StartServer
 from traindex.config import Settings
 from traindex.core.keyring import Keyring
 from traindex.core.signing import SignatureError, key_fingerprint
+from traindex.errors import InputError
 from traindex.ingest.pipeline import ingest
+from traindex.watch.model import Contacts
 from traindex.watch.notify import verify_webhook
 from traindex.watch.service import WatchService
 
@@ -224,3 +226,42 @@ def test_webhook_posts_are_signed_by_the_instance_key(
         verify_webhook(key, raw, headers, now=sent_at + 3600)
     with pytest.raises(SignatureError, match="without"):
         verify_webhook(key, raw, {"Content-Type": "application/json"})
+
+
+def test_an_edited_watch_tells_its_new_address_only_of_new_rows(
+    tmp_path: Path, parts: tuple[Path, Path], wired: Wired
+) -> None:
+    box, receiver, url, settings = wired
+    service = WatchService(settings)
+    watch = service.add("domain", "staticflickr.com", email="old@example.org")
+    release = tmp_path / "release"
+    release.mkdir()
+    shutil.copy(parts[0], release)
+    ingest(settings, release, dataset="cc", release="v1")
+    service.after_new_rows("cc/v1")
+    assert [m["To"] for m in box.messages] == ["old@example.org"]
+
+    edited = service.edit(watch.id, Contacts(email="new@example.org", webhook=url))
+    assert (edited.id, edited.kind, edited.value) == (watch.id, watch.kind, watch.value)
+    assert len(service.store.alerts([watch.id])) == 9  # what it found stays
+    # each alert reaches each channel once: the e-mails were sent (to the old address), the
+    # newly added webhook gets what it has not had yet, once
+    service.run()
+    service.run()
+    assert len(box.messages) == 1
+    assert [len(body["alerts"]) for body in receiver.bodies] == [9]
+
+    shutil.copy(parts[1], release)
+    ingest(settings, release, dataset="cc", release="v1")
+    service.after_new_rows("cc/v1")
+    assert [m["To"] for m in box.messages] == ["old@example.org", "new@example.org"]
+    assert "9 new row(s)" in box.messages[1]["Subject"]
+    assert [len(body["alerts"]) for body in receiver.bodies] == [9, 9]
+
+    with pytest.raises(InputError, match="not an e-mail address"):
+        service.edit(watch.id, Contacts(email="nobody"))
+    assert service.store.get(watch.id).email == "new@example.org"  # unchanged
+    cleared = service.edit(watch.id, Contacts(email=""))
+    assert (cleared.email, cleared.webhook) == (None, url)
+    with pytest.raises(InputError, match="no watch"):
+        service.edit("0" * 12, Contacts(email="a@example.org"))

@@ -88,6 +88,22 @@ def test_remove_forgets_the_watch_and_its_alerts(cli: Cli, parts: tuple[Path, Pa
     assert cli("watch", "alerts", "--json", json_out=True)["alerts"] == []
 
 
+def test_edit_changes_where_alerts_go_and_keeps_what_was_found(
+    cli: Cli, parts: tuple[Path, Path]
+) -> None:
+    cli("ingest", str(parts[0]), "-d", "cc")
+    cli("watch", "add", "--domain", "staticflickr.com", "--email", "old@example.org")
+    [before] = cli("watch", "list", "--json", json_out=True)
+    out = cli("watch", "edit", before["id"], "--email", "new@example.org")
+    assert "now tells: new@example.org" in out
+    [after] = cli("watch", "list", "--json", json_out=True)
+    assert after == before | {"email": "new@example.org"}  # same id, search and alerts
+    assert "at least one of" in cli("watch", "edit", before["id"], code=2)
+    assert "not an e-mail address" in cli("watch", "edit", before["id"], "--email", "x", code=2)
+    assert "no watch" in cli("watch", "edit", "nope", "--email", "a@example.org", code=2)
+    assert cli("watch", "list", "--json", json_out=True) == [after]
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [

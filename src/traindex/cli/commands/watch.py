@@ -23,7 +23,7 @@ from traindex.cli.common import (
 )
 from traindex.cli.extras import needs
 from traindex.cli.watchhook import print_outcome
-from traindex.watch.model import Watch, WatchKind
+from traindex.watch.model import Contacts, Watch, WatchKind
 from traindex.watch.notify import alert_links
 
 __all__ = ["register"]
@@ -162,6 +162,36 @@ def alerts(
                       highlight=False, soft_wrap=True)  # fmt: skip
 
 
+def edit(
+    ctx: typer.Context,
+    watch_id: Annotated[str, typer.Argument()],
+    email: Annotated[
+        str | None, typer.Option("--email", help='Send alerts here ("" for no e-mail).')
+    ] = None,
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help='POST alerts here ("" for no webhook).')
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help='Registry owner name ("" for none).')
+    ] = None,
+) -> None:
+    """Change where a watch's alerts go; its search, id and alerts stay. Each alert reaches
+    each channel once: a new address gets new rows, a newly added channel the rest too."""
+    contacts = Contacts()
+    if email is not None:
+        contacts["email"] = email
+    if webhook is not None:
+        contacts["webhook"] = webhook
+    if owner is not None:
+        contacts["owner_id"] = _owner_id(ctx, owner) if owner else None
+    if not contacts:
+        exit_with("give at least one of --email, --webhook, --owner")
+    with user_errors():
+        watch = services(ctx).watches.edit(watch_id, contacts)
+    notify = ", ".join(x for x in (watch.email, watch.webhook) if x) or "nobody (alerts listed)"
+    console.print(f"watch {watch.id} ({watch.describe()}) now tells: {notify}", highlight=False)
+
+
 def remove(ctx: typer.Context, watch_id: Annotated[str, typer.Argument()]) -> None:
     """Delete a watch and its alerts."""
     with user_errors():
@@ -174,5 +204,6 @@ def register(app: typer.Typer) -> None:
     watch_app.command("list")(list_watches)
     watch_app.command("run")(run_watches)
     watch_app.command("alerts")(alerts)
+    watch_app.command("edit")(edit)
     watch_app.command("remove")(remove)
     app.add_typer(watch_app, name="watch")
