@@ -188,17 +188,22 @@ def test_image_claims_have_no_web_proof(registry: RegistryService) -> None:
         registry.verification_instructions(owner, claim.id)
 
 
-def test_private_addresses_are_refused_by_default(settings: Settings) -> None:
-    """An owner's domain that is (or resolves to) a private address is not fetched (SSRF)."""
-    strict = Settings(
+def _strict(settings: Settings, http_port: int) -> Settings:
+    """No connect-host override: the address policy decides where a proof is fetched (no
+    DNS server answers on port 9, so only the HTTP proof can succeed)."""
+    return Settings(
         home=settings.home,
         registry_verify_scheme="http",
-        registry_verify_port=9,
+        registry_verify_port=http_port,
         registry_dns_nameserver="127.0.0.1",
         registry_dns_port=9,
         registry_verify_timeout=0.5,
     )
-    service = RegistryService.open(strict)
+
+
+def test_private_addresses_are_refused_by_default(settings: Settings) -> None:
+    """An owner's domain that is (or resolves to) a private address is not fetched (SSRF)."""
+    service = RegistryService.open(_strict(settings, http_port=9))
     owner, _ = service.register_owner("eve")
     claim = service.add_claim(owner, Selector("domain", "127.0.0.1"))
     service.verification_instructions(owner, claim.id)
@@ -221,15 +226,7 @@ def test_a_domain_that_rebinds_to_loopback_is_fetched_only_where_the_policy_appr
         return ["8.8.8.8"] if len(answers) == 1 else ["127.0.0.1"]
 
     monkeypatch.setattr(fetch, "system_resolver", rebinding)
-    strict = Settings(
-        home=settings.home,
-        registry_verify_scheme="http",
-        registry_verify_port=http_port,
-        registry_dns_nameserver="127.0.0.1",
-        registry_dns_port=9,
-        registry_verify_timeout=0.5,
-    )
-    service = RegistryService.open(strict)
+    service = RegistryService.open(_strict(settings, http_port))
     owner, _ = service.register_owner("rebinder")
     claim = service.add_claim(owner, Selector("domain", "rebind.example"))
     steps = service.verification_instructions(owner, claim.id)
