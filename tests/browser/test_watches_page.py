@@ -1,5 +1,6 @@
 """ "My watches" in real Chromium: a creator saves a watch, a new release arrives, the row
-shows up once, and the report, the letter and the opt-out are one click from its alert."""
+shows up once, and the report, the letter and the opt-out are one click from its alert;
+she changes where alerts go, then deletes the watch."""
 
 from __future__ import annotations
 
@@ -71,5 +72,15 @@ def test_a_watch_reports_a_new_release_once_with_one_click_evidence(
     page.click("#claim-url-link")
     expect(page.locator("#claim-new-form")).to_be_visible()
     assert page.input_value("input[name=value]") == "https://janedoe-photo.org/2019/harbour.jpg"
+
+    # where alerts go is changed on the watch itself; what it found stays; then it is deleted
+    page.goto(f"{site.url}/watches")
+    page.fill("form.watch-edit input[name=email]", "jane@janedoe-photo.org")
+    page.click("form.watch-edit button[type=submit]")
+    expect(page.locator("section.watch")).to_contain_text("e-mails to jane@janedoe-photo.org")
+    expect(page.locator("table.alerts tbody tr")).to_have_count(1)
+    audit["/watches (edited)"] = page.evaluate(_AUDIT)
+    page.click("form.revoke button[type=submit]")
+    expect(page.locator("#no-watches")).to_be_visible()
     assert audit == {path: [] for path in audit}
     page.close()

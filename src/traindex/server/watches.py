@@ -26,7 +26,7 @@ from traindex.server.rendering import SECURITY_HEADERS, Renderer
 from traindex.server.sessions import SessionOwner, Sessions
 from traindex.server.signed_results import SignedResults
 from traindex.server.uploads import SearchForm, UploadLimits, read_search_form
-from traindex.watch.model import KEY_KINDS, Alert, Watch
+from traindex.watch.model import KEY_KINDS, Alert, Contacts, Watch
 from traindex.watch.notify import alert_links
 
 __all__ = ["WEB_KINDS", "WatchPages", "alert_answer"]
@@ -127,11 +127,21 @@ class WatchPages:
         )
         self.service.run(watch_ids=[watch.id])  # what is already ingested, at once
 
-    def _remove(self, owner: SessionOwner, form: SearchForm) -> None:
+    def _mine(self, owner: SessionOwner, form: SearchForm) -> Watch:
         watch = self.service.store.get(form.fields.get("watch", ""))
         if watch.owner_id != owner.id:
             raise InputError("that is not one of your watches")
-        self.service.store.remove(watch.id)
+        return watch
+
+    def _remove(self, owner: SessionOwner, form: SearchForm) -> None:
+        self.service.store.remove(self._mine(owner, form).id)
+
+    def _edit(self, owner: SessionOwner, form: SearchForm) -> None:
+        contacts = Contacts(
+            email=form.fields.get("email", "").strip(),
+            webhook=form.fields.get("webhook", "").strip(),
+        )
+        self.service.edit(self._mine(owner, form).id, contacts)
 
     async def _post(
         self, request: Request, act: Callable[[SessionOwner, SearchForm], None]
@@ -154,6 +164,9 @@ class WatchPages:
     async def remove(self, request: Request) -> Response:
         return await self._post(request, self._remove)
 
+    async def edit(self, request: Request) -> Response:
+        return await self._post(request, self._edit)
+
     def _alert(self, owner: SessionOwner, alert_id: int) -> dict[str, Any]:
         alert = self.service.store.alert(alert_id)
         watch = next((w for w in self._owned(owner) if w.id == alert.watch_id), None)
@@ -174,6 +187,7 @@ class WatchPages:
         api.add_api_route("/watches", self.page, methods=["GET"])
         api.add_api_route("/watches", self.add, methods=["POST"])
         api.add_api_route("/watches/remove", self.remove, methods=["POST"])
+        api.add_api_route("/watches/edit", self.edit, methods=["POST"])
         api.add_api_route("/watches/alerts/{alert_id}", self.alert_page, methods=["GET"])
         return api
 

@@ -80,3 +80,36 @@ def test_a_form_without_the_csrf_token_is_refused(client: TestClient) -> None:
     response = client.post("/watches", data={"kind": "domain", "value": "example.com"})
     assert response.status_code == 403
     assert 'id="no-watches"' in client.get("/watches").text
+
+
+def _edit(client: TestClient, page: str, **fields: str) -> str:
+    watch = re.search(r'name="watch" value="([0-9a-f]+)"', page)
+    assert watch is not None
+    data = {"watch": watch.group(1), "csrf_token": _csrf(page), **fields}
+    return client.post("/watches/edit", data=data).text
+
+
+def test_owners_change_where_alerts_go_and_keep_what_was_found(client: TestClient) -> None:
+    _signup(client, "Jane")
+    page = _add(client, "domain", "staticflickr.com")
+    found = page.count("Report, letter, opt out")
+    assert found == 9
+    page = _edit(client, page, email="jane@example.org", webhook="")
+    assert "e-mails to jane@example.org" in page
+    assert page.count("Report, letter, opt out") == found
+    page = _edit(client, page, email="not-an-address", webhook="")
+    assert "not an e-mail address" in page
+    assert "e-mails to jane@example.org" in client.get("/watches").text  # unchanged
+    page = _edit(client, client.get("/watches").text, email="", webhook="")
+    assert "e-mails to" not in page
+
+    # another owner cannot edit it, nor can a form without the CSRF token
+    client.cookies.clear()
+    _signup(client, "Mallory")
+    theirs = re.search(r'name="watch" value="([0-9a-f]+)"', page)
+    assert theirs is not None
+    mine = client.get("/watches").text
+    data = {"watch": theirs.group(1), "csrf_token": _csrf(mine), "email": "m@example.org"}
+    assert "not one of your watches" in client.post("/watches/edit", data=data).text
+    del data["csrf_token"]
+    assert client.post("/watches/edit", data=data).status_code == 403
