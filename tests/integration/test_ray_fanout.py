@@ -16,7 +16,7 @@ from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
-from traindex.search.placement import deploy_pdq, placement_path
+from traindex.search.placement import deploy_index, placement_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from raycluster import TwoNodes, answer_after_loss, edited_copy, fresh_driver, run_cli, two_nodes
@@ -51,8 +51,8 @@ def test_fanned_out_search_equals_in_process_and_names_a_lost_node(
     head = two_nodes.cluster.head_node.node_id
     options = RayOptions(address=two_nodes.address)
     nodes = [head, holder.node_id]
-    placed = deploy_pdq(
-        release.dir / "pdq", placement_path(release), options, label="cc3m", nodes=nodes
+    placed = deploy_index(
+        "pdq", release.dir / "pdq", placement_path(release), options, label="cc3m", nodes=nodes
     )
     recorded = json.loads(placement_path(release).read_text())["holders"]
     # placement is what the actors reported: one index shard on each node

@@ -24,7 +24,7 @@ from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
-from traindex.search.placement import NAMESPACE, deploy_pdq, placement_path
+from traindex.search.placement import NAMESPACE, deploy_index, placement_path
 from traindex.server.running import serve_in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,8 +79,8 @@ def test_served_image_search_uses_the_cluster_and_names_a_lost_shard(
     [(release, _)] = Catalog(settings).select("cc3m")
     options = RayOptions(address=two_nodes.address)
     nodes = [two_nodes.cluster.head_node.node_id, two_nodes.worker.node_id]
-    holders = deploy_pdq(
-        release.dir / "pdq", placement_path(release), options, label="served", nodes=nodes
+    holders = deploy_index(
+        "pdq", release.dir / "pdq", placement_path(release), options, label="served", nodes=nodes
     )
     assert [h.shards for h in holders] == [["shard-000001"], ["shard-000002"]]
     photos = [(p.name, _edited(p)) for p in sorted((shared_data / PHOTOS).glob("*.jpg"))]

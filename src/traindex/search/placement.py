@@ -36,7 +36,6 @@ __all__ = [
     "IndexHolder",
     "IndexKind",
     "deploy_index",
-    "deploy_pdq",
     "index_dir",
     "load_placement",
     "placement_path",
@@ -120,18 +119,6 @@ def index_dir(release: Release, kind: IndexKind) -> Path:
         "clip": CLIP_FLAT_DIR, "tiles": REGION_INDEX_DIR,
     }  # fmt: skip
     return release.dir / folders[kind]
-
-
-def deploy_pdq(
-    index_dir: Path,
-    placement: Path,
-    options: RayOptions,
-    *,
-    label: str,
-    nodes: Sequence[str] | None = None,
-) -> list[Holder]:
-    """``deploy_index`` of a PDQ index."""
-    return deploy_index("pdq", index_dir, placement, options, label=label, nodes=nodes)
 
 
 def deploy_index(
