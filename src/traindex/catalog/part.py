@@ -10,6 +10,7 @@ parts, merged by score, rank as the whole release does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 from traindex.catalog.keys import KeyIndex, KeyRows
@@ -34,8 +35,16 @@ class CatalogPart:
             shard_ids = [source.id for source in self.release.manifest().sources]
         self.shard_ids = list(shard_ids)
         self._held = frozenset(self.shard_ids)
-        self.keys = KeyIndex(self.release.keys_dir)
-        self.text = TextIndex(self.release.text_dir)
+
+    # Opened on first use: listing a part's shards (placement, unplaced shards) must not
+    # open the release's caption index.
+    @cached_property
+    def keys(self) -> KeyIndex:
+        return KeyIndex(self.release.keys_dir)
+
+    @cached_property
+    def text(self) -> TextIndex:
+        return TextIndex(self.release.text_dir)
 
     @property
     def shard_names(self) -> list[str]:
