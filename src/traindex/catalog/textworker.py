@@ -15,6 +15,7 @@ exits; taking the writer retries briefly while a killed holder is still exiting.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import queue
 import time
@@ -95,19 +96,36 @@ class TextIndexer:
         ChildRecord.of(self._proc.pid).write(self._record)
 
     def begin(self, shard_id: int) -> None:
-        self._inbox.put(("begin", shard_id))
+        self._send("begin", shard_id)
 
     def add(self, shard_id: int, first_row: int, captions: pa.Array) -> None:
-        self._inbox.put(("add", shard_id, first_row, captions))
+        self._send("add", shard_id, first_row, captions)
 
     def commit(self) -> None:
-        self._inbox.put(("commit",))
+        self._send("commit")
         self._reply("commit")
 
     def rollback(self) -> None:
         if self._proc.is_alive():
-            self._inbox.put(("rollback",))
+            self._send("rollback")
             self._reply("rollback")
+
+    def _send(self, *message: Any) -> None:
+        # A dead child never drains the bounded queue: a plain put() would wait forever.
+        while True:
+            try:
+                self._inbox.put(message, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                self._check_alive(str(message[0]))
+
+    def _check_alive(self, what: str) -> None:
+        if not self._proc.is_alive():
+            raise TraindexError(
+                f"caption indexer exited (code {self._proc.exitcode}) before {what}; if"
+                " ingest was started from a script, guard the call with"
+                " `if __name__ == '__main__':` (the child re-imports the script)"
+            )
 
     def _reply(self, what: str) -> None:
         while True:
@@ -115,16 +133,14 @@ class TextIndexer:
                 status, detail = self._outbox.get(timeout=_POLL_SECONDS)
                 break
             except queue.Empty:
-                if not self._proc.is_alive():
-                    raise TraindexError(
-                        f"caption indexer exited (code {self._proc.exitcode}) before {what}"
-                    ) from None
+                self._check_alive(what)
         if status != "ok":
             raise TraindexError(f"caption index {what} failed: {detail}")
 
     def close(self) -> None:
         if self._proc.is_alive():
-            self._inbox.put(("close",))
+            with contextlib.suppress(queue.Full):
+                self._inbox.put(("close",), timeout=_POLL_SECONDS)
         self._proc.join(timeout=30)
         if self._proc.is_alive():
             self._proc.kill()
