@@ -34,7 +34,7 @@ def stage_ingest(data: Path, home: Path) -> None:
     print(json.dumps({"rows": report.rows, "shards": report.sources_ingested}))
 
 
-def stage_query(data: Path, home: Path, n: int) -> None:
+def stage_query(data: Path, home: Path, n: int, scans: int) -> None:
     """Per-shard probes first (merged arrays removed), then compaction, then merged."""
     from traindex.catalog.merged_keys import compact_keys
     from traindex.catalog.store import Catalog
@@ -50,7 +50,7 @@ def stage_query(data: Path, home: Path, n: int) -> None:
     keys = compact_keys(release.keys_dir, [s.id for s in manifest.sources])
     compaction_s = time.perf_counter() - started
     merged = _time_service(home, queries)
-    scan = _time_scan(home, queries, 10)
+    scan = _time_scan(home, queries, scans)
     print(json.dumps({"per_shard": per_shard, "merged": merged, "duckdb_scan": scan,
                       "compaction_s": compaction_s, "keys_merged": keys}))  # fmt: skip
 
@@ -61,6 +61,12 @@ def main() -> None:
     parser.add_argument("--rows-per-shard", type=int, default=2_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/traindex-bench-shards"))
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--scan-queries",
+        type=int,
+        default=10,
+        help="DuckDB scans per kind (minutes each at 200 M rows)",
+    )
     parser.add_argument("--stage", choices=["ingest", "query"])
     args = parser.parse_args()
     rows = args.shards * args.rows_per_shard
@@ -69,12 +75,23 @@ def main() -> None:
     if args.stage == "ingest":
         return stage_ingest(data, home)
     if args.stage == "query":
-        return stage_query(data, home, args.queries)
+        return stage_query(data, home, args.queries, args.scan_queries)
+    started = time.perf_counter()
     generate(data, rows, per_file=args.rows_per_shard)
+    generate_s = time.perf_counter() - started
     me = [__file__, "--shards", str(args.shards), "--rows-per-shard", str(args.rows_per_shard)]
     me += ["--work", str(args.work)]
-    run_child([*me, "--stage", "ingest"])  # resumes: files already ingested are skipped
-    _, out = run_child([*me, "--stage", "query", "--queries", str(args.queries)])
+    # resumes: files already ingested are skipped (then ingest_s covers the rest only)
+    ingest_s, ingested = run_child([*me, "--stage", "ingest"])
+    query = [
+        "--stage",
+        "query",
+        "--queries",
+        str(args.queries),
+        "--scan-queries",
+        str(args.scan_queries),
+    ]
+    _, out = run_child([*me, *query])
     lat = json.loads(out)
     table = []
     for kind in ("url", "domain", "text"):
@@ -93,7 +110,14 @@ def main() -> None:
         "catalog_shards",
         f"Lookups over {args.shards:,} shards x {args.rows_per_shard:,} rows ({rows:,} rows)",
         table,
-        {"shards": args.shards, "rows_per_shard": args.rows_per_shard, "latencies": lat},
+        {
+            "shards": args.shards,
+            "rows_per_shard": args.rows_per_shard,
+            "generate_s": generate_s,
+            "ingest_s": ingest_s,
+            "ingested": json.loads(ingested),
+            "latencies": lat,
+        },
     )
 
 

@@ -126,6 +126,21 @@ def answer_after_loss(ask: Callable[[], dict[str, Any]], key: str) -> dict[str, 
         time.sleep(0.5)
 
 
+def kill_holder(actor: str) -> None:
+    """Kill an index holder and wait until its process is gone, as a lost machine's is.
+    ``ray.kill`` only asks for the kill: until the process exits it still answers its
+    channel, and a search would (truthfully) hold its shards' hits."""
+    import psutil
+    import ray
+
+    from traindex.search.placement import NAMESPACE
+
+    handle = ray.get_actor(actor, namespace=NAMESPACE)
+    process = psutil.Process(ray.get(handle.__ray_call__.remote(lambda _: os.getpid())))
+    ray.kill(handle)
+    process.wait(timeout=LOSS_SEEN_WITHIN)
+
+
 def edited_copy(path: Path) -> bytes:
     """A dataset-style copy: smaller, grey, re-compressed (a different file, same image)."""
     image = Image.open(path)

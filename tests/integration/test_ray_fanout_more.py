@@ -25,7 +25,7 @@ from traindex.jobs.ray import RayOptions
 from traindex.nearcopy.check import NearCopyChecker
 from traindex.search.faces import FaceSearch
 from traindex.search.fanout import fanout_views
-from traindex.search.placement import NAMESPACE, IndexKind, deploy_index, index_dir, placement_path
+from traindex.search.placement import IndexKind, deploy_index, index_dir, placement_path
 from traindex.search.similar import SimilarSearch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,6 +35,7 @@ from raycluster import (
     edited_copy,
     fingerprinted_cc3m,
     fresh_driver,
+    kill_holder,
     run_cli,
     two_nodes,
 )
@@ -91,10 +92,8 @@ def _place(release: Release, kind: IndexKind, two_nodes: TwoNodes) -> list[dict[
 
 
 def _kill_holder_of(holders: list[dict[str, object]], shard: str) -> None:
-    import ray
-
     [gone] = [h for h in holders if shard in h["shards"]]  # type: ignore[operator]
-    ray.kill(ray.get_actor(str(gone["actor"]), namespace=NAMESPACE))
+    kill_holder(str(gone["actor"]))
 
 
 def test_fanned_out_faces_equal_in_process_and_name_lost_shards(

@@ -17,10 +17,10 @@ from traindex.fingerprint.keypoints import KeypointOptions
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
-from traindex.search.placement import NAMESPACE, placement_path
+from traindex.search.placement import placement_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import PHOTOS, TwoNodes, fingerprinted_cc3m, run_cli, two_nodes
+from raycluster import PHOTOS, TwoNodes, fingerprinted_cc3m, kill_holder, run_cli, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -56,10 +56,8 @@ def test_fanned_out_keypoints_equal_in_process_and_name_a_lost_holder(
     search = ImageSearch(Catalog(settings), fanout_views(Catalog(settings), options, timeout=60))
     assert search.search(crops, limit=100).to_json() == local
 
-    import ray
-
     gone = next(h for h in placed if h["shards"] == ["shard-000002"])
-    ray.kill(ray.get_actor(gone["actor"], namespace=NAMESPACE))
+    kill_holder(gone["actor"])
     partial = search.search(crops, limit=100).to_json()
     assert partial["index_shards_not_searched"] == ["cc3m/main:keypoints/shard-000002"]
     assert partial["coverage"]["state"] == "partly searched"

@@ -24,11 +24,11 @@ from traindex.jobs.fingerprint import fingerprint
 from traindex.jobs.ray import RayOptions
 from traindex.search.fanout import fanout_views
 from traindex.search.images import ImageSearch
-from traindex.search.placement import NAMESPACE, deploy_index, placement_path
+from traindex.search.placement import deploy_index, placement_path
 from traindex.server.running import serve_in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raycluster import CC3M, PHOTOS, TwoNodes, fresh_driver, two_nodes
+from raycluster import CC3M, PHOTOS, TwoNodes, fresh_driver, kill_holder, two_nodes
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 __all__ = ["two_nodes"]  # the session fixture, imported so pytest finds it
@@ -98,9 +98,7 @@ def test_served_image_search_uses_the_cluster_and_names_a_lost_shard(
 
         # the holder of the second index shard stops answering: only a fanned-out search
         # can notice, and every surface says so with the shard's name
-        import ray
-
-        ray.kill(ray.get_actor(holders[1].actor, namespace=NAMESPACE))
+        kill_holder(holders[1].actor)
         partial, page = _ask(url, photos)
     lost = "cc3m/main:shard-000002"
     assert partial["index_shards_not_searched"] == [lost]

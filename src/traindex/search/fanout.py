@@ -20,8 +20,10 @@ settings name a cluster.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +39,7 @@ from traindex.errors import TraindexError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.index.base import RangeHits, RangeSearcher, as_hash_array
 from traindex.jobs.ray import RayOptions, connect_ray, import_ray
+from traindex.search.channel import ChannelError, HolderChannel, Request
 from traindex.search.placement import (
     NAMESPACE,
     Holder,
@@ -80,7 +83,12 @@ _METRICS: dict[IndexKind, Metric] = {"faces": "l2", "clip": "ip"}
 
 
 class _Fanout:
-    """Asks every holder of one index at once; collects answers and unreached shards."""
+    """Asks every holder of one index at once; collects answers and unreached shards.
+
+    Queries travel over each holder's channel (``search.channel``); Ray is asked only for
+    a holder's endpoint, once, and again after its channel failed. Open channels are kept
+    per holder and reused, one request at a time each, so concurrent searches (the web
+    app's threads) each take their own."""
 
     def __init__(
         self,
@@ -94,44 +102,121 @@ class _Fanout:
         self.timeout = timeout
         self.kind = kind
         self.unplaced = tuple(unplaced)  # shards indexed after placement: no holder has them
-        self._actors: dict[str, Any] = {}  # handles, looked up once (a GCS round trip each)
-        self.ray = import_ray()
-        if not self.ray.is_initialized():  # kept for the process's life: one connect
+        self._endpoints: dict[str, tuple[tuple[str, int], bytes]] = {}
+        self._idle: dict[str, list[HolderChannel]] = {h.actor: [] for h in holders}
+        self._lock = threading.Lock()
+        self.ray = self._connect(options)
+
+    def _connect(self, options: RayOptions) -> Any:
+        """The ``ray`` module, connected to the cluster (once: kept for the process's life)."""
+        ray = import_ray()
+        if not ray.is_initialized():
             address = options.cluster_address()
             if address is None:
                 raise TraindexError("a fanned-out search needs a Ray cluster address")
             # held, not restored: Ray stays for the process's life, and the stream it
             # replaced is the answer's (its last reference going would close it)
-            self._stdout = connect_ray(self.ray, address=address)
+            self._stdout = connect_ray(ray, address=address)
+        return ray
 
     def gather(self, method: str, *args: Any) -> tuple[list[Any], tuple[str, ...]]:
         """Every answering holder's ``index.<method>(*args)``, in holder order, and the
         labels of the shards not searched: the other holders' and the unplaced ones. A
         holder that raises (bad input) re-raises here: an error of the query, not a lost
         shard."""
-        asked = [(h, self._ask(h, method, *args)) for h in self.holders]
-        parts: list[Any] = []
+        deadline = time.monotonic() + self.timeout
+        request: Request = (method, args)
+        answers, stale = self._round(self.holders, request, deadline, reuse=True)
+        if stale:  # a kept channel may have outlived its holder (placed anew): ask afresh
+            again, _ = self._round(stale, request, deadline, reuse=False)
+            answers.update(again)
+        for outcome in answers.values():
+            if isinstance(outcome, _HolderRaised):
+                raise outcome.error
+        parts = [answers[h.actor] for h in self.holders if h.actor in answers]
         missed = [shard_label(self.kind, shard) for shard in self.unplaced]
-        for holder, ref in asked:
-            try:
-                if ref is None:
-                    raise LookupError(holder.actor)
-                parts.append(self.ray.get(ref, timeout=self.timeout))
-            except self.ray.exceptions.RayTaskError as exc:
-                raise exc.as_instanceof_cause() from None
-            except (self.ray.exceptions.RayError, LookupError):
+        for holder in self.holders:
+            if holder.actor not in answers:
                 missed.extend(shard_label(self.kind, shard) for shard in holder.shards)
         return parts, tuple(missed)
 
-    def _ask(self, holder: Holder, method: str, *args: Any) -> Any:
-        actor = self._actors.get(holder.actor)
-        if actor is None:
+    def _round(
+        self, holders: Sequence[Holder], request: Request, deadline: float, *, reuse: bool
+    ) -> tuple[dict[str, Any], list[Holder]]:
+        """Send to every holder, then read every answer: holder actor -> its answer (or
+        ``_HolderRaised``), and the holders whose reused channel failed."""
+        sent: list[tuple[Holder, HolderChannel, bool]] = []
+        stale: list[Holder] = []
+        for holder in holders:
+            taken = self._channel(holder, deadline, reuse)
+            if taken is None:
+                continue
+            channel, reused = taken
+            try:
+                channel.send(request, _left(deadline))
+            except ChannelError:
+                self._drop(holder, channel, reused, stale)
+                continue
+            sent.append((holder, channel, reused))
+        answers: dict[str, Any] = {}
+        for holder, channel, reused in sent:
+            try:
+                answers[holder.actor] = channel.receive(_left(deadline))
+            except ChannelError:
+                self._drop(holder, channel, reused, stale)
+                continue
+            except Exception as exc:  # the holder's own: the channel is still in step
+                answers[holder.actor] = _HolderRaised(exc)
+            with self._lock:
+                self._idle[holder.actor].append(channel)
+        return answers, stale
+
+    def _channel(
+        self, holder: Holder, deadline: float, reuse: bool
+    ) -> tuple[HolderChannel, bool] | None:
+        """An idle channel to ``holder`` (reused) or a new one; ``None`` if unreachable."""
+        with self._lock:
+            idle = self._idle[holder.actor]
+            if reuse and idle:
+                return idle.pop(), True
+            endpoint = self._endpoints.get(holder.actor)
+        if endpoint is None:
             try:
                 actor = self.ray.get_actor(holder.actor, namespace=NAMESPACE)
-            except ValueError:  # gone (its node was lost): reported as not searched
+                endpoint = self.ray.get(actor.endpoint.remote(), timeout=_left(deadline))
+            except (ValueError, self.ray.exceptions.RayError):  # gone: its node was lost
                 return None
-            self._actors[holder.actor] = actor
-        return actor.call.remote(method, *args)
+            with self._lock:
+                self._endpoints[holder.actor] = endpoint
+        try:
+            address, key = endpoint
+            return HolderChannel(address, key, _left(deadline)), False
+        except ChannelError:
+            with self._lock:
+                self._endpoints.pop(holder.actor, None)
+            return None
+
+    def _drop(
+        self, holder: Holder, channel: HolderChannel, reused: bool, stale: list[Holder]
+    ) -> None:
+        """Close a failed channel and forget the holder's endpoint (asked anew next time)."""
+        channel.close()
+        with self._lock:
+            self._endpoints.pop(holder.actor, None)
+            for other in self._idle[holder.actor]:
+                other.close()
+            self._idle[holder.actor].clear()
+        if reused:
+            stale.append(holder)
+
+
+@dataclass(frozen=True, slots=True)
+class _HolderRaised:
+    error: Exception
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.001)
 
 
 class FanoutHashes(_Fanout):

@@ -25,6 +25,7 @@ from traindex.core.files import write_atomic
 from traindex.errors import TraindexError
 from traindex.index.binary import MultiIndexHashIndex
 from traindex.jobs.ray import RayOptions, import_ray, ray_session
+from traindex.search.channel import ChannelServer
 
 if TYPE_CHECKING:
     from traindex.index.keypoints import KeypointIndex
@@ -84,15 +85,22 @@ a catalog part's key and caption look-ups."""
 
 
 class IndexHolder:
-    """The actor: a part of one index, searched where it lives."""
+    """The actor: a part of one index, searched where it lives. Queries reach it through
+    its channel (``search.channel``: a Ray actor call per query would cost more than
+    small searches do), whose address and key it gives out through Ray."""
 
     def __init__(self, kind: IndexKind, index_dir: str, shards: list[str]) -> None:
         self.index = _open_index(kind, index_dir).restrict(shards)
+        self.channel = ChannelServer(self.call, import_ray().util.get_node_ip_address())
 
     def node_id(self) -> str:
         return str(import_ray().get_runtime_context().get_node_id())
 
-    def call(self, method: str, *args: Any) -> Any:
+    def endpoint(self) -> tuple[tuple[str, int], bytes]:
+        """Where the channel listens, and its key."""
+        return self.channel.address, self.channel.key
+
+    def call(self, method: str, args: tuple[Any, ...]) -> Any:
         """The part's answer to ``index.<method>(*args)``."""
         if method not in _CALLS:
             raise ValueError(f"an index holder answers {sorted(_CALLS)}, not {method!r}")

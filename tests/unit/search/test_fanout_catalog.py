@@ -34,7 +34,7 @@ from traindex.search.views import IndexOpeners, ViewCache
 from traindex.server.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakeray import FakeRay
+from fakeray import InProcessHolders
 
 pytestmark = pytest.mark.shared
 
@@ -42,31 +42,18 @@ LAION = "img2dataset/tests/test_files/test_10000.parquet"
 TEXTS = ("dog", "beach OR house", '"wedding dress"', "red -car")
 
 
-class _LocalCatalog:
-    """Holders that are ``CatalogPart``s of one release in this process; holders in
-    ``gone`` have no actor any more."""
-
-    def __init__(self, release: Release, holders: list[Holder], gone: set[str]) -> None:
-        self.holders = holders
-        self.kind = "catalog"
-        self.unplaced = ()
-        self.timeout = 1.0
-        self.ray = FakeRay()
-        self.parts = {h.actor: CatalogPart(release.dir).restrict(h.shards) for h in holders}
-        self.gone = gone
-
-    def _ask(self, holder: Holder, method: str, *args: Any) -> Any:
-        if holder.actor in self.gone:
-            return None
-        return getattr(self.parts[holder.actor], method)(*args)
-
-
-class _Keys(_LocalCatalog, FanoutKeys):
+class _Keys(InProcessHolders, FanoutKeys):
     pass
 
 
-class _Captions(_LocalCatalog, FanoutCaptions):
+class _Captions(InProcessHolders, FanoutCaptions):
     pass
+
+
+def _parts(release: Release, holders: list[Holder]) -> dict[str, Any]:
+    """Each holder a ``CatalogPart`` of the release, answering over a real channel in this
+    process (``fakeray.InProcessHolders``)."""
+    return {h.actor: CatalogPart(release.dir).restrict(h.shards) for h in holders}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +80,8 @@ def _holders(release: Release) -> list[Holder]:
 def _views(catalog: Catalog, release: Release, gone: set[str]) -> ViewCache:
     holders = _holders(release)
     openers = IndexOpeners(
-        keys=lambda r: _Keys(r, holders, gone), captions=lambda r: _Captions(r, holders, gone)
+        keys=lambda r: _Keys(_parts(r, holders), holders, "catalog", gone=gone),
+        captions=lambda r: _Captions(_parts(r, holders), holders, "catalog", gone=gone),
     )
     return ViewCache(catalog, openers)
 
@@ -141,7 +129,9 @@ def test_parts_answer_as_the_whole_release(laion: tuple[Settings, Release]) -> N
             else:
                 assert mine == theirs, query
     assert local.search(Query("text", "dog"), limit=5).total > 20  # the texts find rows
-    captions, whole = _Captions(release, _holders(release), set()), TextIndex(release.text_dir)
+    holders = _holders(release)
+    captions = _Captions(_parts(release, holders), holders, "catalog")
+    whole = TextIndex(release.text_dir)
     for limit, offset in ((5, 0), (5, 12), (3, 40)):  # pages of the caption index itself
         mine, theirs = captions.search("dog", limit, offset), whole.search("dog", limit, offset)
         assert mine.total == theirs.total
