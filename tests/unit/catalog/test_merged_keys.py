@@ -81,10 +81,46 @@ def test_recompaction_covers_new_shards_and_removes_old_arrays(tmp_path: Path) -
     assert record == {"seq": 2, "shards": [0, 1, 2, 3]}
     assert sorted(p.name for p in (keys_dir / "url").glob("merged-*")) == [
         "merged-2.h.npy",
-        "merged-2.loc.npy",
+        "merged-2.r.npy",
+        "merged-2.s.npy",
     ]
     for value in ("v0", "v7", "v49"):
         assert _lookup(keys_dir, [value], [0, 1, 2, 3]) == _brute(shards, value)
+
+
+def test_a_set_in_the_older_packed_layout_is_not_read_and_the_next_compaction_replaces_it(
+    tmp_path: Path,
+) -> None:
+    """Sets written before shard and row were separate arrays (``merged-N.loc.npy``,
+    shard << 40 | row): read as such they would answer wrongly, so lookups probe the
+    shards until a compaction writes the current layout and removes the old files."""
+    shards = [["a", "b", "a"], ["b", "a"]]
+    keys_dir = tmp_path / "keys"
+    _write_shards(keys_dir, tmp_path / "work", shards)
+    field = keys_dir / "url"
+    np.save(field / "merged-1.h.npy", np.zeros(5, np.uint64))
+    np.save(field / "merged-1.loc.npy", np.zeros(5, np.int64))
+    (field / "merged.json").write_text(json.dumps({"seq": 1, "shards": [0, 1]}))
+    assert _lookup(keys_dir, ["a"], [0, 1]) == _brute(shards, "a")
+    compact_keys(keys_dir, [0, 1])
+    assert sorted(p.name for p in field.glob("merged-*")) == [
+        "merged-2.h.npy",
+        "merged-2.r.npy",
+        "merged-2.s.npy",
+    ]
+    assert _lookup(keys_dir, ["a"], [0, 1]) == _brute(shards, "a")
+
+
+def test_a_key_held_by_many_rows_of_many_shards_answers_per_wanted_shard(tmp_path: Path) -> None:
+    """A popular domain: most rows of every shard; asked for some shards only."""
+    rng = np.random.default_rng(2)
+    shards = [["pop" if v < 8 else f"v{v}" for v in rng.integers(0, 10, 500)] for _ in range(9)]
+    keys_dir = tmp_path / "keys"
+    _write_shards(keys_dir, tmp_path / "work", shards)
+    compact_keys(keys_dir, list(range(9)))
+    for wanted in ([0, 1, 2, 3, 4, 5, 6, 7, 8], [8, 3], [4], []):
+        brute = {s: r for s, r in _brute(shards, "pop").items() if s in wanted}
+        assert _lookup(keys_dir, ["pop"], wanted) == brute
 
 
 @pytest.mark.shared
