@@ -131,8 +131,9 @@ class KeyIndex:
             self._merged[field] = open_merged(self.keys_dir / field)
         merged = self._merged[field]
         found: dict[int, npt.NDArray[np.int64]] = {}
+        wanted = set(shard_ids)
         for key in keys:
-            covered = merged.rows(key, set(shard_ids)) if merged is not None else {}
+            covered = merged.rows(key, wanted) if merged is not None else {}
             for sid in shard_ids:
                 if merged is not None and sid in merged.shards:
                     rows = covered.get(sid)

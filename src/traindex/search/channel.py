@@ -121,16 +121,18 @@ class ChannelServer:
     def _serve(self, sock: socket.socket) -> None:
         with self._open_lock:
             self._open.add(sock)
-        with sock, contextlib.suppress(ChannelError, OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.settimeout(_HANDSHAKE_SECONDS)
-            _handshake(sock, self.key, b"holder", b"caller")
-            sock.settimeout(None)
-            while True:
-                method, args = pickle.loads(_receive(sock, _REQUEST_LIMIT))
-                _send(sock, self._answer(method, args))
-        with self._open_lock:
-            self._open.discard(sock)
+        try:
+            with sock, contextlib.suppress(ChannelError, OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.settimeout(_HANDSHAKE_SECONDS)
+                _handshake(sock, self.key, b"holder", b"caller")
+                sock.settimeout(None)
+                while True:
+                    method, args = pickle.loads(_receive(sock, _REQUEST_LIMIT))
+                    _send(sock, self._answer(method, args))
+        finally:
+            with self._open_lock:
+                self._open.discard(sock)
 
     def _answer(self, method: str, args: tuple[Any, ...]) -> bytes:
         try:

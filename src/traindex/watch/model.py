@@ -139,8 +139,8 @@ class Contacts(TypedDict, total=False):
 
 
 def with_contacts(watch: Watch, contacts: Contacts) -> Watch:
-    """``watch`` telling whom ``contacts`` name. Its search, id and history stay: alerts
-    already found are not found again, and each reaches each channel (e-mail, webhook)
+    """``watch`` telling whom ``contacts`` name. Its search, id and history stay: rows
+    already alerted are not alerted again, and each alert reaches each channel (e-mail, webhook)
     once: a new address gets what is found from now on, a newly added channel also what
     it has not had yet."""
     email = contacts.get("email")
