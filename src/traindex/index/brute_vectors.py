@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from traindex.index.vectors import Metric, VectorHits
+from traindex.index.vector_hits import Metric, VectorHits
 
 __all__ = ["exact_distances", "exact_range", "exact_search"]
 

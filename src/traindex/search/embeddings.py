@@ -35,7 +35,8 @@ from traindex.catalog.locations import loc_of, split_loc
 from traindex.catalog.store import Release
 from traindex.core.files import write_atomic
 from traindex.errors import InputError
-from traindex.index.vectors import VectorIndex, VectorSearcher
+from traindex.index.vector_hits import VectorSearcher
+from traindex.index.vectors import VectorIndex
 from traindex.search.views import ReleaseView
 
 __all__ = ["CLIP_FLAT_DIR", "EmbeddingIndex", "EmbeddingStore", "open_flat_clip"]

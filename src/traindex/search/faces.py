@@ -37,7 +37,7 @@ from traindex.core.match_evidence import FaceEvidence
 from traindex.core.matches import Match
 from traindex.errors import InputError
 from traindex.fingerprint.faces import Face, FaceFingerprinter, FaceOptions
-from traindex.index.vectors import VectorSearcher
+from traindex.index.vector_hits import VectorSearcher
 from traindex.search.views import ReleaseView, ViewCache, coverage_of, row_match
 
 __all__ = [

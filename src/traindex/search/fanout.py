@@ -38,6 +38,7 @@ from traindex.config import Settings
 from traindex.errors import TraindexError
 from traindex.fingerprint.base import PDQ_MATCH_RADIUS
 from traindex.index.base import RangeHits, RangeSearcher, as_hash_array
+from traindex.index.vector_hits import Metric, VectorHits, VectorSearcher
 from traindex.jobs.ray import RayOptions, connect_ray, import_ray
 from traindex.search.channel import ChannelError, HolderChannel, Request
 from traindex.search.placement import (
@@ -66,7 +67,6 @@ from traindex.search.views import (
 
 if TYPE_CHECKING:
     from traindex.index.keypoints import KeypointHits, KeypointSearcher
-    from traindex.index.vectors import Metric, VectorHits, VectorSearcher
 
 __all__ = [
     "FanoutCaptions",
@@ -271,8 +271,6 @@ class FanoutVectors(_Fanout):
         return self._merged("knn", queries, k)
 
     def _merged(self, method: str, queries: ArrayLike, arg: float) -> VectorHits:
-        from traindex.index.vectors import VectorHits
-
         batch = np.ascontiguousarray(queries, np.float32)
         count = 1 if batch.ndim == 1 else len(batch)
         parts, missed = self.gather(method, batch, arg)

@@ -30,7 +30,7 @@ from traindex.index.base import RangeSearcher
 
 if TYPE_CHECKING:
     from traindex.index.keypoints import KeypointSearcher
-    from traindex.index.vectors import VectorSearcher
+    from traindex.index.vector_hits import VectorSearcher
 
 __all__ = [
     "ROW_COLUMNS", "CaptionSearcher", "IndexOpeners", "KeyLookup", "KeypointOpener",

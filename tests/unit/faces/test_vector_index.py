@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from traindex.index.brute_vectors import exact_range, exact_search
-from traindex.index.vectors import Metric, VectorIndex
+from traindex.index.vector_hits import Metric
+from traindex.index.vectors import VectorIndex
 
 EPS = 1e-4
 

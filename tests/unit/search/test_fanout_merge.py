@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from traindex.index.vectors import Metric, VectorHits, VectorIndex
+from traindex.index.vector_hits import Metric, VectorHits
+from traindex.index.vectors import VectorIndex
 from traindex.search.fanout import FanoutVectors
 from traindex.search.placement import Holder, IndexKind, unplaced_shards
 
