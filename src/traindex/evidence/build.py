@@ -45,7 +45,7 @@ from traindex.evidence.model import (
 )
 from traindex.evidence.rowimages import RowImage, RowImages, RowRef, row_ref
 from traindex.evidence.wording import describe
-from traindex.search.images import ImageSearchResult
+from traindex.search.image_results import ImageSearchResult
 
 __all__ = ["SearchRun", "build_report", "match_from_json", "runs_from_json", "runs_from_result"]
 

@@ -46,7 +46,8 @@ from traindex.search.views import ReleaseView, ViewCache, row_match
 
 if TYPE_CHECKING:
     from traindex.search.faces import FaceSearch, FaceSearchResult
-    from traindex.search.images import ImageSearch, ImageSearchResult
+    from traindex.search.image_results import ImageSearchResult
+    from traindex.search.images import ImageSearch
     from traindex.search.iscc import IsccSearch
     from traindex.search.similar import SimilarSearch
 

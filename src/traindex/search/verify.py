@@ -51,7 +51,8 @@ from traindex.fingerprint.locate import ImageRef
 from traindex.index.keypoints import KeypointIndex
 from traindex.jobs.stages import fingerprint_record
 from traindex.search.candidates import Candidate, CandidateSource
-from traindex.search.images import ImageSearch, ImageSearchResult, QueryImage, hamming
+from traindex.search.image_results import ImageSearchResult, QueryImage
+from traindex.search.images import ImageSearch, hamming
 from traindex.search.keypoints import KeypointMatch, search_keypoints
 from traindex.search.similar import SIMILAR_EXPLANATION
 from traindex.search.views import ReleaseView, row_match

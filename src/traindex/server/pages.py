@@ -25,7 +25,7 @@ from traindex.config import Settings
 from traindex.core.coverage import Coverage, cover_command
 from traindex.core.matches import SearchResult
 from traindex.errors import TraindexError
-from traindex.search.images import ImageSearchResult
+from traindex.search.image_results import ImageSearchResult
 from traindex.server.context import PerThread, WebContext
 from traindex.server.limits import ClientLimit
 from traindex.server.overview import summarise

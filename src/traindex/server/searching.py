@@ -21,7 +21,7 @@ from traindex.core.matches import SearchResult
 from traindex.core.urls import UrlError, canonical_url, host_of, registrable_domain
 from traindex.errors import InputError
 from traindex.search.candidates import CandidateSource, ClipCandidates, MetadataCandidates
-from traindex.search.images import ImageSearchResult, QueryImage
+from traindex.search.image_results import ImageSearchResult, QueryImage
 from traindex.search.iscc import code_queries
 from traindex.search.queries import ImageQuery, IsccCodesQuery, Query, QueryKind
 from traindex.search.service import SearchService

@@ -21,7 +21,7 @@ from traindex.config import Settings
 from traindex.errors import InputError
 from traindex.evidence.build import SearchRun, runs_from_json
 from traindex.evidence.model import ImageDigests
-from traindex.search.images import ImageSearchResult
+from traindex.search.image_results import ImageSearchResult
 from traindex.server.sessions import app_secret
 
 __all__ = ["SignedResults"]

@@ -20,7 +20,7 @@ from traindex.fingerprint.locate import IMAGE_SUFFIXES
 from traindex.search.queries import ImagePathsQuery, Query
 
 if TYPE_CHECKING:
-    from traindex.search.images import ImageSearchResult
+    from traindex.search.image_results import ImageSearchResult
 
 __all__ = ["Verification", "portfolio_files", "run_image_search"]
 
